@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * libnethook: network hooks for Linux programs.
+ *
+ * A context (struct nh_ctx) owns one scope -- a cgroup v2 that nethook
+ * creates or one the caller names -- and the BPF programs attached to it.
+ * Rules added with nh_ctx_add_rule() are evaluated inside the kernel at
+ * connect() time, first match wins, and cost nothing per packet.
+ *
+ * Every function returning int returns 0 (or a count) on success and a
+ * negative errno on failure, with errno set too.  The library never
+ * prints: it reports through the log callback of struct nh_ctx_opts.
+ */
+#ifndef NETHOOK_NETHOOK_H
+#define NETHOOK_NETHOOK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NETHOOK_VERSION_MAJOR 0
+#define NETHOOK_VERSION_MINOR 1
+#define NETHOOK_VERSION_PATCH 0
+
+/* "The filter took it": distinct from every -errno. */
+#define NH_EJUSTRETURN (-4097)
+
+/* opts.flags: permit NH_SFLT_GLOBAL (host-wide) filters. */
+#define NH_CTX_ALLOW_GLOBAL 0x1
+
+struct nh_ctx;
+struct nh_event;
+
+/* Events a context reports (bits of nh_ctx_opts.event_mask). */
+enum nh_event_type {
+	NH_EVENT_CREATE = 1, /* a socket was made */
+	NH_EVENT_CONNECT = 2, /* connect() let through unchanged */
+	NH_EVENT_BLOCK = 3, /* refused by a rule */
+	NH_EVENT_REDIRECT = 4, /* destination rewritten */
+	NH_EVENT_END = 5, /* a TCP connection closed */
+};
+#define NH_EVENT_MASK(t) (1u << (t))
+#define NH_EVENT_MASK_DEFAULT                                        \
+	(NH_EVENT_MASK(NH_EVENT_BLOCK) | NH_EVENT_MASK(NH_EVENT_REDIRECT) | \
+	 NH_EVENT_MASK(NH_EVENT_END))
+
+struct nh_ctx_opts {
+	size_t sz; /* sizeof(struct nh_ctx_opts); fields past sz read as zero */
+	unsigned int flags;
+	/* absolute path of a cgroup v2 directory; NULL = a new one
+	 * nethook creates (nethook-<pid> under the caller's) and removes */
+	const char *cgroup;
+	const char *netns; /* scope of IP filters; NULL = the caller's */
+	const char *proxy; /* upstream for diverted flows; NULL = direct */
+	unsigned int threads;
+	/* level: a syslog priority; NULL = silent */
+	void (*log)(int level, const char *msg, void *user);
+	void *log_user;
+	/* Events, delivered by nh_ctx_dispatch(); NULL = none are made. */
+	void (*event)(const struct nh_event *ev, void *user);
+	void *event_user;
+	unsigned int event_mask; /* NH_EVENT_MASK() bits; 0 = default */
+};
+
+int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **ctx);
+/* Unregisters everything; processes left in a cgroup nethook created get
+ * SIGTERM, then are killed after 2 s, and the cgroup is removed.  NULL is
+ * fine. */
+void nh_ctx_close(struct nh_ctx *ctx);
+/* Processes in a scope nethook created: SIGTERM, then SIGKILL after
+ * grace_ms.  1 if there were any, 0 if none. */
+int nh_ctx_end_scope(struct nh_ctx *ctx, int grace_ms);
+/* Move a process into the scope. */
+int nh_ctx_add_pid(struct nh_ctx *ctx, pid_t pid);
+const char *nh_ctx_cgroup(const struct nh_ctx *ctx);
+/* Pollable; readable when there is work for nh_ctx_dispatch(). */
+int nh_ctx_fd(const struct nh_ctx *ctx);
+/* Number of callbacks run, or -errno. */
+int nh_ctx_dispatch(struct nh_ctx *ctx, int timeout_ms);
+/* Dispatch until nh_ctx_stop(). */
+int nh_ctx_run(struct nh_ctx *ctx);
+/* Safe from a signal handler and from other threads. */
+void nh_ctx_stop(struct nh_ctx *ctx);
+/* Events the kernel dropped because the ring buffer was full. */
+uint64_t nh_ctx_lost_events(const struct nh_ctx *ctx);
+
+enum nh_rule_action {
+	NH_RULE_PASS,
+	NH_RULE_BLOCK,
+	NH_RULE_REDIRECT,
+	NH_RULE_DIVERT,
+};
+
+/* Which transport protocols a rule covers (nh_rule.protos). */
+#define NH_RULE_TCP 0x1
+#define NH_RULE_UDP 0x2
+
+struct nh_rule {
+	size_t sz;
+	enum nh_rule_action action;
+	/* an address spec, e.g. "198.51.100.0/24:443" or "[2001:db8::/32]:80";
+	 * NULL or "" matches everything */
+	const char *match;
+	const struct sockaddr *target; /* NH_RULE_REDIRECT: where to */
+	int err; /* NH_RULE_BLOCK: the errno connect() gets (0 = ECONNREFUSED) */
+	/* 0 = the action's natural set: TCP for REDIRECT and DIVERT,
+	 * TCP and UDP for PASS and BLOCK */
+	unsigned int protos;
+};
+
+/* Evaluated in the kernel at connect() (and, for BLOCK, at an
+ * unconnected UDP sendmsg()), first match wins. */
+int nh_ctx_add_rule(struct nh_ctx *ctx, const struct nh_rule *rule);
+
+/* Route a connection took, as in the log's "route". */
+enum nh_route {
+	NH_ROUTE_DIRECT = 0,
+	NH_ROUTE_BLOCK = 1,
+	NH_ROUTE_REDIRECT = 2,
+	NH_ROUTE_DIVERT = 3,
+};
+
+/* One event.  Valid only during the callback. */
+struct nh_event {
+	size_t sz;
+	enum nh_event_type type;
+	uint64_t ts_ns; /* CLOCK_REALTIME */
+	pid_t pid;
+	uid_t uid;
+	const char *comm;
+	const char *exe; /* full path, or the name when exe_partial */
+	int exe_partial;
+	uint64_t cgroup_id;
+	uint64_t cookie; /* the kernel's socket cookie, 0 if unknown */
+	int proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	struct sockaddr_storage orig_dst;
+	struct sockaddr_storage new_dst;
+	enum nh_route route;
+	uint64_t bytes_out;
+	uint64_t bytes_in;
+	uint64_t duration_ns;
+	int established;
+	int err; /* positive errno, 0 = none */
+};
+
+/* One log line for an event, without newline: text ("TS EVENT k=v ...")
+ * or JSON.  Returns the length it needed, like snprintf. */
+#define NH_FORMAT_JSON 0x1
+int nh_event_format(const struct nh_event *ev, unsigned int flags,
+		    char *buf, size_t len);
+
+/* Check that the kernel and the privileges have what nethook needs.
+ * Each missing feature is named through log at LOG_ERR; each present
+ * one at LOG_INFO.  0 when all is there, else -ENOTSUP / -EPERM. */
+int nh_check_features(void (*log)(int level, const char *msg, void *user),
+		      void *user);
+
+/* Remove what dead runs left: their cgroups and locks.  Returns how
+ * many runs were cleaned. */
+int nh_cleanup(void (*log)(int level, const char *msg, void *user),
+	       void *user);
+
+const char *nh_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NETHOOK_NETHOOK_H */

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The one header shared by the BPF programs and user space: rule table,
+ * per-socket record and ring buffer events.  Fixed-width types only, no
+ * pointers, so both sides agree on every offset.
+ */
+#ifndef NH_BPF_ABI_H
+#define NH_BPF_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define NH_MAX_RULES 256
+#define NH_COMM_LEN 16
+#define NH_PATH_LEN 256
+
+/* What a rule does; also the "route" a socket took. */
+enum nh_act {
+	NH_ACT_PASS = 0,
+	NH_ACT_BLOCK = 1,
+	NH_ACT_REDIRECT = 2,
+	NH_ACT_DIVERT = 3,
+};
+
+#define NH_PROTO_TCP 0x1
+#define NH_PROTO_UDP 0x2
+
+/* Address in IPv6 form: IPv4 is stored IPv4-mapped (::ffff:a.b.c.d). */
+struct nh_bpf_addr {
+	__u8 addr[16];
+	__u16 port; /* host byte order */
+	__u8 family; /* 4, 6 or 0 (none) */
+	__u8 pad;
+};
+
+struct nh_bpf_rule {
+	__u8 addr[16]; /* network prefix, IPv6 form */
+	__u8 prefix; /* 0..128, over the IPv6 form */
+	__u8 action; /* enum nh_act */
+	__u8 protos; /* NH_PROTO_* this rule applies to */
+	__u8 pad;
+	__u16 port_lo; /* host byte order, inclusive */
+	__u16 port_hi;
+	__s32 err; /* NH_ACT_BLOCK: positive errno connect() gets */
+	struct nh_bpf_addr target; /* NH_ACT_REDIRECT / NH_ACT_DIVERT */
+};
+
+/* Per-socket record kept in sk_storage: the socket filter's cookie. */
+struct nh_sk_info {
+	__u64 created_ns;
+	__u64 start_ns; /* connect() */
+	__u64 cgroup_id;
+	__u32 pid; /* tgid of the creator */
+	__u32 uid;
+	char comm[NH_COMM_LEN];
+	struct nh_bpf_addr orig; /* destination the program asked for */
+	struct nh_bpf_addr dst; /* destination after the rules */
+	__u8 action; /* enum nh_act taken at connect() */
+	__u8 established;
+	__u8 proto; /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 family; /* 4 or 6: the socket's family */
+	__s32 err;
+};
+
+enum nh_ev_type {
+	NH_EV_CREATE = 1,
+	NH_EV_CONNECT = 2,
+	NH_EV_BLOCK = 3,
+	NH_EV_REDIRECT = 4,
+	NH_EV_END = 5,
+	NH_EV_EXEC = 6, /* process identity; not a log event */
+	NH_EV_FORK = 7,
+};
+
+#define NH_EVMASK(t) (1u << (t))
+
+/* NH_EV_CREATE .. NH_EV_END */
+struct nh_bpf_event {
+	__u32 type;
+	__u32 pid;
+	__u64 ts_ns; /* CLOCK_MONOTONIC */
+	__u64 cookie; /* socket cookie */
+	__u64 cgroup_id;
+	__u64 duration_ns;
+	__u64 bytes_out;
+	__u64 bytes_in;
+	__u32 uid;
+	__s32 err; /* positive errno, 0 = none */
+	__u8 proto; /* IPPROTO_* */
+	__u8 family; /* socket family: 4 or 6 */
+	__u8 action; /* enum nh_act: route */
+	__u8 established;
+	__u32 pad;
+	char comm[NH_COMM_LEN];
+	struct nh_bpf_addr orig;
+	struct nh_bpf_addr dst;
+};
+
+/* NH_EV_EXEC and NH_EV_FORK */
+struct nh_bpf_proc_event {
+	__u32 type;
+	__u32 pid; /* exec: the process; fork: the child */
+	__u32 ppid; /* fork: the parent */
+	__u32 pad;
+	char comm[NH_COMM_LEN];
+	char path[NH_PATH_LEN]; /* exec: file name as given to execve() */
+};
+
+#endif /* NH_BPF_ABI_H */

@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The socket filter in the kernel: per-socket record at creation, rules at
+ * connect()/sendmsg(), the original peer restored at getpeername(), and a
+ * TCP connection's end reported with its byte counts.  Attached to one
+ * cgroup v2 only; every program returns 1 (go on) unless a rule says no.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "nh_bpf_abi.h"
+#include "nh_rule_match.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define EPERM 1
+#define ECONNREFUSED 111
+#define EAFNOSUPPORT 97
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Which events user space asked for (NH_EVMASK bits). */
+__u32 ev_mask = 0;
+
+/* Rules, first match wins; nr_rules may grow while loaded. */
+__u32 nr_rules = 0;
+/* Ring buffer records lost because it was full. */
+__u64 lost_events = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NH_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct nh_bpf_rule);
+} rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct nh_sk_info);
+} sk_info SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+/* The scope cgroup, for the process tracepoints (they are not per-cgroup). */
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} scope SEC(".maps");
+
+static __always_inline int ev_wanted(__u32 type)
+{
+	return ev_mask & NH_EVMASK(type);
+}
+
+static __always_inline struct nh_sk_info *info_get(struct bpf_sock *sk,
+						   int create)
+{
+	if (!sk)
+		return 0;
+	return bpf_sk_storage_get(&sk_info, sk, 0,
+				  create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
+}
+
+/* Fill identity from the current task (process context only). */
+static __always_inline void info_identity(struct nh_sk_info *si)
+{
+	si->pid = bpf_get_current_pid_tgid() >> 32;
+	si->uid = (__u32)bpf_get_current_uid_gid();
+	si->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(si->comm, sizeof(si->comm));
+}
+
+static __always_inline void emit(__u32 type, const struct nh_sk_info *si,
+				 __u64 cookie, __u64 bytes_out, __u64 bytes_in)
+{
+	struct nh_bpf_event *e;
+
+	if (!ev_wanted(type))
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&lost_events, 1);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cookie = cookie;
+	e->pid = si->pid;
+	e->uid = si->uid;
+	e->cgroup_id = si->cgroup_id;
+	__builtin_memcpy(e->comm, si->comm, sizeof(e->comm));
+	e->proto = si->proto;
+	e->family = si->family;
+	e->action = si->action;
+	e->established = si->established;
+	e->err = si->err;
+	e->orig = si->orig;
+	e->dst = si->dst;
+	e->bytes_out = bytes_out;
+	e->bytes_in = bytes_in;
+	if (si->start_ns && type == NH_EV_END)
+		e->duration_ns = e->ts_ns - si->start_ns;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* is6 is a constant in each entry point: the verifier refuses a context
+ * read whose offset the compiler chose at run time. */
+static __always_inline void addr_from_ctx(struct bpf_sock_addr *ctx, int is6,
+					  struct nh_bpf_addr *a)
+{
+	__u32 w[4];
+
+	__builtin_memset(a, 0, sizeof(*a));
+	if (!is6) {
+		w[0] = 0;
+		w[1] = 0;
+		w[2] = bpf_htonl(0xffff);
+		w[3] = ctx->user_ip4;
+		a->family = 4;
+	} else {
+		w[0] = ctx->user_ip6[0];
+		w[1] = ctx->user_ip6[1];
+		w[2] = ctx->user_ip6[2];
+		w[3] = ctx->user_ip6[3];
+		a->family = 6;
+	}
+	__builtin_memcpy(a->addr, w, 16);
+	a->port = bpf_ntohs((__u16)ctx->user_port);
+}
+
+/* Write `a` as the address connect() goes to; -errno if the socket's
+ * family cannot carry it. */
+static __always_inline int addr_to_ctx(struct bpf_sock_addr *ctx, int is6,
+				       const struct nh_bpf_addr *a)
+{
+	__u32 w[4];
+
+	__builtin_memcpy(w, a->addr, 16);
+	if (!is6) {
+		if (a->family != 4)
+			return -EAFNOSUPPORT;
+		ctx->user_ip4 = w[3];
+	} else {
+		ctx->user_ip6[0] = w[0];
+		ctx->user_ip6[1] = w[1];
+		ctx->user_ip6[2] = w[2];
+		ctx->user_ip6[3] = w[3];
+	}
+	ctx->user_port = bpf_htons(a->port);
+	return 0;
+}
+
+static __always_inline __u8 ctx_proto(struct bpf_sock_addr *ctx)
+{
+	if (ctx->type == 1 /* SOCK_STREAM */)
+		return NH_PROTO_TCP;
+	if (ctx->type == 2 /* SOCK_DGRAM */)
+		return NH_PROTO_UDP;
+	return 0;
+}
+
+static __always_inline int addr_eq(const struct nh_bpf_addr *a,
+				   const struct nh_bpf_addr *b)
+{
+	__u64 a0, a1, b0, b1;
+
+	__builtin_memcpy(&a0, a->addr, 8);
+	__builtin_memcpy(&a1, a->addr + 8, 8);
+	__builtin_memcpy(&b0, b->addr, 8);
+	__builtin_memcpy(&b1, b->addr + 8, 8);
+	return a0 == b0 && a1 == b1 && a->port == b->port &&
+	       a->family == b->family;
+}
+
+/* First matching rule for a destination; PASS when none. */
+static __always_inline struct nh_bpf_rule *
+rules_lookup(const struct nh_bpf_addr *dst, __u8 proto)
+{
+	__u32 i, n = nr_rules;
+
+	for (i = 0; i < NH_MAX_RULES; i++) {
+		struct nh_bpf_rule *r;
+		__u32 key = i; /* i stays in a register the verifier tracks */
+
+		if (i >= n)
+			break;
+		r = bpf_map_lookup_elem(&rules, &key);
+		if (!r)
+			break;
+		if (nh_rule_matches(r, dst->addr, dst->port, proto))
+			return r;
+	}
+	return 0;
+}
+
+static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
+{
+	struct nh_bpf_rule *r;
+	struct nh_sk_info *si;
+	struct nh_bpf_addr dst;
+	__u8 proto = ctx_proto(ctx);
+	int err, again;
+
+	if (!proto)
+		return 1;
+	si = info_get(ctx->sk, 1);
+	if (!si)
+		return 1;
+	if (!si->pid)
+		info_identity(si);
+	addr_from_ctx(ctx, is6, &dst);
+	/* a non-blocking connect() polled by calling it again: same verdict,
+	 * but it is one connection, reported once */
+	again = si->start_ns && addr_eq(&dst, &si->orig);
+	if (!again) {
+		si->proto = proto == NH_PROTO_TCP ? 6 : 17;
+		si->family = is6 ? 6 : 4;
+		si->start_ns = bpf_ktime_get_ns();
+		si->established = 0;
+		si->orig = dst;
+	}
+	si->err = 0;
+	si->dst = dst;
+	si->action = NH_ACT_PASS;
+
+	r = rules_lookup(&dst, proto);
+	if (!r || r->action == NH_ACT_PASS) {
+		if (!again)
+			emit(NH_EV_CONNECT, si, bpf_get_socket_cookie(ctx), 0, 0);
+		return 1;
+	}
+	if (r->action == NH_ACT_BLOCK) {
+		si->action = NH_ACT_BLOCK;
+		si->err = r->err ? r->err : ECONNREFUSED;
+		if (!again)
+			emit(NH_EV_BLOCK, si, bpf_get_socket_cookie(ctx), 0, 0);
+		bpf_set_retval(-si->err);
+		return 0;
+	}
+	/* REDIRECT and DIVERT both rewrite; DIVERT's target is the relay. */
+	err = addr_to_ctx(ctx, is6, &r->target);
+	si->action = r->action;
+	if (err) {
+		si->err = -err;
+		if (!again)
+			emit(NH_EV_REDIRECT, si, bpf_get_socket_cookie(ctx), 0, 0);
+		bpf_set_retval(err);
+		return 0;
+	}
+	si->dst = r->target;
+	if (si->family == 6 && r->target.family == 4)
+		si->dst.family = 6; /* reached as ::ffff:a.b.c.d */
+	if (!again)
+		emit(NH_EV_REDIRECT, si, bpf_get_socket_cookie(ctx), 0, 0);
+	return 1;
+}
+
+SEC("cgroup/connect4")
+int nh_connect4(struct bpf_sock_addr *ctx)
+{
+	return do_connect(ctx, 0);
+}
+
+SEC("cgroup/connect6")
+int nh_connect6(struct bpf_sock_addr *ctx)
+{
+	return do_connect(ctx, 1);
+}
+
+/* Unconnected UDP: connect4/6 never see it, so block rules apply here. */
+static __always_inline int do_sendmsg(struct bpf_sock_addr *ctx, int is6)
+{
+	struct nh_bpf_rule *r;
+	struct nh_sk_info *si, tmp;
+	struct nh_bpf_addr dst;
+
+	addr_from_ctx(ctx, is6, &dst);
+	r = rules_lookup(&dst, NH_PROTO_UDP);
+	if (!r || r->action != NH_ACT_BLOCK)
+		return 1;
+	si = info_get(ctx->sk, 1);
+	if (!si) {
+		__builtin_memset(&tmp, 0, sizeof(tmp));
+		si = &tmp;
+	}
+	if (!si->pid)
+		info_identity(si);
+	si->proto = 17;
+	si->family = is6 ? 6 : 4;
+	si->orig = dst;
+	si->dst = dst;
+	si->action = NH_ACT_BLOCK;
+	si->err = EPERM;
+	emit(NH_EV_BLOCK, si, bpf_get_socket_cookie(ctx), 0, 0);
+	return 0;
+}
+
+SEC("cgroup/sendmsg4")
+int nh_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return do_sendmsg(ctx, 0);
+}
+
+SEC("cgroup/sendmsg6")
+int nh_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return do_sendmsg(ctx, 1);
+}
+
+/* The program sees the address it asked for, not the one it reached. */
+static __always_inline int do_getpeername(struct bpf_sock_addr *ctx, int is6)
+{
+	struct nh_sk_info *si = info_get(ctx->sk, 0);
+
+	if (!si || (si->action != NH_ACT_REDIRECT &&
+		    si->action != NH_ACT_DIVERT))
+		return 1;
+	addr_to_ctx(ctx, is6, &si->orig);
+	return 1;
+}
+
+SEC("cgroup/getpeername4")
+int nh_getpeername4(struct bpf_sock_addr *ctx)
+{
+	return do_getpeername(ctx, 0);
+}
+
+SEC("cgroup/getpeername6")
+int nh_getpeername6(struct bpf_sock_addr *ctx)
+{
+	return do_getpeername(ctx, 1);
+}
+
+/* Identity is captured when the socket is made: later callbacks may run
+ * in softirq context, where "current" is whoever happens to be running. */
+SEC("cgroup/sock_create")
+int nh_sock_create(struct bpf_sock *sk)
+{
+	struct nh_sk_info *si;
+
+	if (sk->family != AF_INET && sk->family != AF_INET6)
+		return 1;
+	if (sk->type != 1 && sk->type != 2)
+		return 1;
+	si = info_get(sk, 1);
+	if (!si)
+		return 1;
+	info_identity(si);
+	si->created_ns = bpf_ktime_get_ns();
+	si->proto = sk->type == 1 ? 6 : 17;
+	si->family = sk->family == AF_INET ? 4 : 6;
+	emit(NH_EV_CREATE, si, 0, 0, 0);
+	return 1;
+}
+
+static __always_inline void sockops_state(struct bpf_sock_ops *skops,
+					  struct nh_sk_info *si)
+{
+	if (skops->args[1] != BPF_TCP_CLOSE)
+		return;
+	emit(NH_EV_END, si, 0, skops->bytes_acked, skops->bytes_received);
+}
+
+SEC("sockops")
+int nh_sockops(struct bpf_sock_ops *skops)
+{
+	struct nh_sk_info *si;
+
+	switch (skops->op) {
+	case BPF_SOCK_OPS_TCP_CONNECT_CB:
+		si = info_get(skops->sk, 0);
+		if (si && ev_wanted(NH_EV_END))
+			bpf_sock_ops_cb_flags_set(skops,
+						  skops->bpf_sock_ops_cb_flags |
+							  BPF_SOCK_OPS_STATE_CB_FLAG);
+		break;
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+		si = info_get(skops->sk, 0);
+		if (si)
+			si->established = 1;
+		break;
+	case BPF_SOCK_OPS_STATE_CB:
+		si = info_get(skops->sk, 0);
+		if (si)
+			sockops_state(skops, si);
+		break;
+	}
+	return 1;
+}
+
+/* Process identity for the log: the executable as exec'd, and which
+ * process a child came from, for processes in scope only.  BTF
+ * tracepoints: they need no tracefs mount, and see the task structs. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(nh_exec, struct task_struct *p, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	struct nh_bpf_proc_event *e;
+
+	if (bpf_current_task_under_cgroup(&scope, 0) != 1)
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&lost_events, 1);
+		return 0;
+	}
+	e->type = NH_EV_EXEC;
+	e->pid = p->tgid;
+	e->ppid = 0;
+	e->pad = 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_probe_read_kernel_str(e->path, sizeof(e->path), bprm->filename);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(nh_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct nh_bpf_proc_event *e;
+
+	/* a new thread shares its process's identity: nothing to learn */
+	if (child->pid != child->tgid)
+		return 0;
+	if (bpf_current_task_under_cgroup(&scope, 0) != 1)
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&lost_events, 1);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = NH_EV_FORK;
+	e->pid = child->tgid;
+	e->ppid = parent->tgid;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}

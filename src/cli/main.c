@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The nethook command: a thin layer over libnethook. */
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+#include "cli.h"
+
+int cli_verbose;
+
+void cli_log(int level, const char *msg, void *user)
+{
+	(void)user;
+	int max = cli_verbose >= 2 ? LOG_DEBUG :
+		  cli_verbose == 1 ? LOG_INFO :
+				     LOG_WARNING;
+
+	if (level > max)
+		return;
+	fprintf(stderr, "nethook: %s\n", msg);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: nethook COMMAND [OPTIONS]\n"
+		"\n"
+		"  run [OPTIONS] -- CMD [ARGS...]  run CMD with its connections hooked\n"
+		"      --redirect ADDR:PORT   rewrite matching TCP connects to ADDR:PORT\n"
+		"      --match SPEC           what --redirect rewrites (default: all but loopback)\n"
+		"      --exclude SPEC         never rewritten; wins over --match\n"
+		"      --block SPEC           refused: ECONNREFUSED on connect, EPERM on sendto\n"
+		"      --log FILE|-           one line per event ('-' = standard error)\n"
+		"      --json                 the log as JSON lines\n"
+		"      --events LIST          create,connect,block,redirect,end,all\n"
+		"                             (default block,redirect,end)\n"
+		"      --user USER[:GROUP]    run CMD as that user\n"
+		"      -v, --verbose          say more (twice: debug)\n"
+		"  cleanup                      remove what dead runs left\n"
+		"  check                        check the kernel features nethook needs\n"
+		"  --version                    print the version\n"
+		"\n"
+		"SPEC: ADDR[/LEN][:PORT[-PORT]] or [ADDR6[/LEN]][:PORT[-PORT]];\n"
+		"an IPv4 spec also matches IPv4-mapped IPv6 destinations.\n"
+		"With neither --redirect nor --block, run monitors: each TCP\n"
+		"connection is logged when it ends, with its bytes and duration.\n");
+}
+
+int cmd_cleanup(int argc, char **argv)
+{
+	int n;
+
+	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "nethook cleanup: takes no arguments\n");
+		return NH_EXIT_ERROR;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "nethook: cleanup needs root\n");
+		return NH_EXIT_ERROR;
+	}
+	cli_verbose = 1;
+	n = nh_cleanup(cli_log, NULL);
+	printf("nethook: cleaned up %d dead run%s\n", n, n == 1 ? "" : "s");
+	return 0;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	int err;
+
+	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "nethook check: takes no arguments\n");
+		return NH_EXIT_ERROR;
+	}
+	cli_verbose = 1;
+	err = nh_check_features(cli_log, NULL);
+	printf("nethook: %s\n", err ? "some features are missing" :
+				     "every feature nethook needs is here");
+	return err ? NH_EXIT_ERROR : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return NH_EXIT_ERROR;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "cleanup"))
+		return cmd_cleanup(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "check"))
+		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("nethook %s\n", nh_version());
+		return 0;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "nethook: unknown command '%s' (try nethook --help)\n",
+		argv[1]);
+	return NH_EXIT_ERROR;
+}

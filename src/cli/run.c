@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* `nethook run`: COMMAND in a hooked cgroup of its own. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "cli.h"
+
+#define MAX_RULES 256
+
+static const int forwarded[] = { SIGINT,  SIGTERM, SIGHUP,
+				 SIGQUIT, SIGUSR1, SIGUSR2 };
+
+struct creds {
+	bool set;
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[64];
+	int ngroups;
+	char name[64];
+	char home[256];
+};
+
+struct event_out {
+	FILE *f;
+	bool json;
+};
+
+static void on_event(const struct nh_event *ev, void *user)
+{
+	struct event_out *out = user;
+	char line[2048];
+
+	nh_event_format(ev, out->json ? NH_FORMAT_JSON : 0, line,
+			sizeof(line));
+	fprintf(out->f, "%s\n", line);
+	fflush(out->f);
+}
+
+static bool all_digits(const char *s)
+{
+	return *s && strspn(s, "0123456789") == strlen(s);
+}
+
+/* USER[:GROUP], names or numbers; resolved before fork (NSS is not for
+ * a forked child). */
+static int resolve_user(const char *spec, struct creds *c)
+{
+	char user[128], *group;
+	struct passwd *pw;
+	struct group *gr;
+
+	snprintf(user, sizeof(user), "%s", spec);
+	group = strchr(user, ':');
+	if (group)
+		*group++ = '\0';
+	pw = all_digits(user) ? getpwuid((uid_t)atol(user)) : getpwnam(user);
+	if (!pw && !all_digits(user)) {
+		fprintf(stderr, "nethook: --user: no user '%s'\n", user);
+		return -1;
+	}
+	c->uid = pw ? pw->pw_uid : (uid_t)atol(user);
+	c->gid = pw ? pw->pw_gid : (gid_t)c->uid;
+	snprintf(c->name, sizeof(c->name), "%s", pw ? pw->pw_name : user);
+	snprintf(c->home, sizeof(c->home), "%s", pw ? pw->pw_dir : "/");
+	if (group && *group) {
+		gr = all_digits(group) ? getgrgid((gid_t)atol(group)) :
+					 getgrnam(group);
+		if (!gr && !all_digits(group)) {
+			fprintf(stderr, "nethook: --user: no group '%s'\n",
+				group);
+			return -1;
+		}
+		c->gid = gr ? gr->gr_gid : (gid_t)atol(group);
+	}
+	c->ngroups = 64;
+	if (!pw || getgrouplist(pw->pw_name, c->gid, c->groups,
+				&c->ngroups) < 0) {
+		c->groups[0] = c->gid;
+		c->ngroups = 1;
+	}
+	c->set = true;
+	return 0;
+}
+
+/* The child: wait until it is in the scope, then become COMMAND. */
+static void child(char **argv, int go_fd, const struct creds *c,
+		  const sigset_t *mask)
+{
+	char b;
+	int e;
+
+	if (read(go_fd, &b, 1) != 1)
+		_exit(NH_EXIT_ERROR); /* nethook failed before releasing us */
+	close(go_fd);
+	signal(SIGPIPE, SIG_DFL);
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	if (c->set) {
+		if (setgroups((size_t)c->ngroups, c->groups) ||
+		    setgid(c->gid) || setuid(c->uid)) {
+			fprintf(stderr, "nethook: --user %s: %s\n", c->name,
+				strerror(errno));
+			_exit(NH_EXIT_ERROR);
+		}
+		setenv("HOME", c->home, 1);
+		setenv("USER", c->name, 1);
+		setenv("LOGNAME", c->name, 1);
+	}
+	execvp(argv[0], argv);
+	e = errno;
+	if (e == ENOENT) {
+		fprintf(stderr, "nethook: %s: command not found\n", argv[0]);
+		_exit(NH_EXIT_NOTFOUND);
+	}
+	fprintf(stderr, "nethook: %s: cannot execute: %s\n", argv[0],
+		strerror(e));
+	_exit(NH_EXIT_NOEXEC);
+}
+
+static int add_rules(struct nh_ctx *ctx, const struct run_opts *o)
+{
+	struct nh_rule rules[MAX_RULES];
+	int n, i;
+
+	n = cli_run_rules(o, rules, MAX_RULES, stderr);
+	if (n < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (nh_ctx_add_rule(ctx, &rules[i]) < 0)
+			return -1;
+	return 0;
+}
+
+static int pidfd_open_(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* A signal the terminal sent reached COMMAND already: it shares our
+ * process group.  Only what was sent to nethook alone is passed on. */
+static void forward(const struct signalfd_siginfo *si, pid_t pid)
+{
+	if (si->ssi_code == SI_KERNEL && getpgid(pid) == getpgrp())
+		return;
+	kill(pid, (int)si->ssi_signo);
+}
+
+static int wait_status(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return NH_EXIT_ERROR;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return NH_EXIT_ERROR;
+}
+
+/* Read what is still in the ring buffer: a connection closed by a
+ * process's exit is reported just after it. */
+static void drain(struct nh_ctx *ctx)
+{
+	int quiet = 0, i;
+
+	for (i = 0; i < 100 && quiet < 3; i++)
+		quiet = nh_ctx_dispatch(ctx, 20) > 0 ? 0 : quiet + 1;
+}
+
+static int loop(struct nh_ctx *ctx, pid_t pid, int sfd, int pfd)
+{
+	struct epoll_event ee = { .events = EPOLLIN }, evs[4];
+	int ep, n, i, status = -1;
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return NH_EXIT_ERROR;
+	ee.data.u32 = 0;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ee);
+	ee.data.u32 = 1;
+	epoll_ctl(ep, EPOLL_CTL_ADD, pfd, &ee);
+	ee.data.u32 = 2;
+	epoll_ctl(ep, EPOLL_CTL_ADD, nh_ctx_fd(ctx), &ee);
+	while (status < 0) {
+		n = epoll_wait(ep, evs, 4, -1);
+		if (n < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < n; i++) {
+			struct signalfd_siginfo si;
+
+			switch (evs[i].data.u32) {
+			case 0:
+				if (read(sfd, &si, sizeof(si)) == sizeof(si))
+					forward(&si, pid);
+				break;
+			case 1:
+				status = wait_status(pid);
+				break;
+			case 2:
+				nh_ctx_dispatch(ctx, 0);
+				break;
+			}
+		}
+	}
+	close(ep);
+	return status < 0 ? NH_EXIT_ERROR : status;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct event_out out = { NULL, false };
+	struct nh_ctx_opts opts = { .sz = sizeof(opts) };
+	int go[2] = { -1, -1 }, sfd = -1, pfd = -1, status = NH_EXIT_ERROR;
+	struct nh_ctx *ctx = NULL;
+	struct creds creds = { 0 };
+	struct run_opts o;
+	sigset_t mask, orig;
+	pid_t pid = -1;
+	size_t i;
+	int r;
+
+	r = cli_run_parse(argc, argv, &o, stderr);
+	if (r > 0) {
+		printf("usage: nethook run [OPTIONS] -- COMMAND [ARGS...]\n"
+		       "see nethook(1) or `nethook --help`\n");
+		return 0;
+	}
+	if (r < 0)
+		return NH_EXIT_ERROR;
+	cli_verbose = o.verbose;
+	if (geteuid() != 0) {
+		fprintf(stderr, "nethook: needs root (it loads BPF programs and makes cgroups); use --user to run COMMAND as another user\n");
+		return NH_EXIT_ERROR;
+	}
+	if (o.user && resolve_user(o.user, &creds))
+		return NH_EXIT_ERROR;
+	if (o.log) {
+		out.json = o.json;
+		out.f = strcmp(o.log, "-") ? fopen(o.log, "ae") : stderr;
+		if (!out.f) {
+			fprintf(stderr, "nethook: --log %s: %s\n", o.log,
+				strerror(errno));
+			return NH_EXIT_ERROR;
+		}
+		opts.event = on_event;
+		opts.event_user = &out;
+		opts.event_mask = o.events;
+	}
+	opts.log = cli_log;
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	for (i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&mask, forwarded[i]);
+	/* blocked before the context exists, so a signal in between is not
+	 * lost and nethook is never killed with the scope left behind */
+	sigprocmask(SIG_BLOCK, &mask, &orig);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		goto cleanup;
+	if (nh_ctx_open(&opts, &ctx) < 0)
+		goto cleanup;
+	if (add_rules(ctx, &o))
+		goto cleanup;
+	if (pipe2(go, O_CLOEXEC))
+		goto cleanup;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "nethook: fork: %s\n", strerror(errno));
+		goto cleanup;
+	}
+	if (pid == 0) {
+		close(go[1]);
+		child(o.argv, go[0], &creds, &orig);
+	}
+	close(go[0]);
+	go[0] = -1;
+	if (nh_ctx_add_pid(ctx, pid) < 0)
+		goto cleanup;
+	pfd = pidfd_open_(pid);
+	if (pfd < 0) {
+		fprintf(stderr, "nethook: pidfd_open: %s\n", strerror(errno));
+		goto cleanup;
+	}
+	if (write(go[1], "g", 1) != 1)
+		goto cleanup;
+	close(go[1]);
+	go[1] = -1;
+	status = loop(ctx, pid, sfd, pfd);
+	pid = -1;
+	nh_ctx_end_scope(ctx, 2000);
+	drain(ctx);
+	if (nh_ctx_lost_events(ctx)) {
+		fprintf(stderr, "nethook: %llu events lost (ring buffer full)\n",
+			(unsigned long long)nh_ctx_lost_events(ctx));
+		if (out.f && out.json)
+			fprintf(out.f, "{\"event\":\"lost\",\"count\":%llu}\n",
+				(unsigned long long)nh_ctx_lost_events(ctx));
+	}
+cleanup:
+	if (go[1] >= 0)
+		close(go[1]); /* an unreleased child sees EOF and leaves */
+	if (go[0] >= 0)
+		close(go[0]);
+	if (pid > 0)
+		wait_status(pid);
+	nh_ctx_close(ctx);
+	if (pfd >= 0)
+		close(pfd);
+	if (sfd >= 0)
+		close(sfd);
+	if (out.f && out.f != stderr)
+		fclose(out.f);
+	return status;
+}

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Load the socket-layer BPF programs and attach them to one cgroup. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "nh_internal.h"
+#include "sock.skel.h"
+
+struct nh_bpf {
+	struct sock_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link *links[16];
+	int nr_links;
+	bool tracing_refused;
+	const struct nh_logger *lg;
+};
+
+/* libbpf prints through a global hook: route it to the current loader's
+ * log at debug level, so a verifier dump never reaches a user unasked. */
+static __thread const struct nh_logger *libbpf_lg;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	char *msg, *line, *save = NULL;
+
+	if (!libbpf_lg || level == LIBBPF_DEBUG)
+		return 0;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return 0;
+	for (line = strtok_r(msg, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		nh_logf(libbpf_lg, LOG_DEBUG, "%s", line);
+	free(msg);
+	return 0;
+}
+
+void nh_bpf_close(struct nh_bpf *b)
+{
+	int i;
+
+	if (!b)
+		return;
+	ring_buffer__free(b->rb);
+	for (i = 0; i < b->nr_links; i++)
+		bpf_link__destroy(b->links[i]);
+	sock_bpf__destroy(b->skel);
+	free(b);
+}
+
+static int attach(struct nh_bpf *b, struct bpf_program *p, int cgroup_fd)
+{
+	struct bpf_link *l;
+	int err;
+
+	if (bpf_program__type(p) == BPF_PROG_TYPE_TRACING)
+		l = bpf_program__attach(p);
+	else
+		l = bpf_program__attach_cgroup(p, cgroup_fd);
+	err = libbpf_get_error(l);
+	if (err) {
+		nh_logf(b->lg, LOG_ERR, "cannot attach BPF program %s: %s",
+			bpf_program__name(p), strerror(-err));
+		return err;
+	}
+	b->links[b->nr_links++] = l;
+	return 0;
+}
+
+static int load(struct nh_bpf *b, unsigned int ev_mask, bool exec_tracking)
+{
+	struct bpf_program *p;
+	int err;
+
+	sock_bpf__destroy(b->skel);
+	b->skel = sock_bpf__open();
+	if (!b->skel) {
+		err = -errno;
+		nh_logf(b->lg, LOG_ERR, "cannot open the BPF object: %s",
+			strerror(errno));
+		return err;
+	}
+	b->skel->bss->ev_mask = ev_mask;
+	if (!exec_tracking) {
+		bpf_program__set_autoload(b->skel->progs.nh_exec, false);
+		bpf_program__set_autoload(b->skel->progs.nh_fork, false);
+	}
+	err = sock_bpf__load(b->skel);
+	if (!err)
+		return 0;
+	bpf_object__for_each_program(p, b->skel->obj) {
+		if (bpf_program__autoload(p) && bpf_program__fd(p) < 0)
+			break;
+	}
+	b->tracing_refused = p && bpf_program__type(p) == BPF_PROG_TYPE_TRACING;
+	nh_logf(b->lg, b->tracing_refused ? LOG_DEBUG : LOG_ERR,
+		"the kernel refused BPF program %s: %s (run `nethook check`)",
+		p ? bpf_program__name(p) : "?", strerror(-err));
+	return err;
+}
+
+int nh_bpf_open(const struct nh_logger *lg, int cgroup_fd,
+		unsigned int ev_mask,
+		int (*cb)(void *user, void *data, size_t len), void *user,
+		struct nh_bpf **out)
+{
+	struct bpf_program *p;
+	struct nh_bpf *b;
+	__u32 zero = 0;
+	int err;
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return nh_err(-ENOMEM);
+	b->lg = lg;
+	libbpf_lg = lg;
+	libbpf_set_print(libbpf_print);
+	err = load(b, ev_mask, cb != NULL);
+	/* without BTF tracing, executables come from /proc/PID/exe only */
+	if (err && b->tracing_refused) {
+		nh_logf(lg, LOG_WARNING,
+			"exec tracking unavailable (tp_btf/sched_process_exec refused): executable paths of short-lived processes may be names only");
+		err = load(b, ev_mask, false);
+	}
+	if (err)
+		goto cleanup;
+	err = bpf_map_update_elem(bpf_map__fd(b->skel->maps.scope), &zero,
+				  &cgroup_fd, BPF_ANY);
+	if (err) {
+		err = -errno;
+		nh_logf(lg, LOG_ERR, "cannot set the scope cgroup: %s",
+			strerror(errno));
+		goto cleanup;
+	}
+	bpf_object__for_each_program(p, b->skel->obj) {
+		if (!bpf_program__autoload(p))
+			continue;
+		err = attach(b, p, cgroup_fd);
+		if (err)
+			goto cleanup;
+	}
+	if (cb) {
+		b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.events),
+					 (ring_buffer_sample_fn)cb, user, NULL);
+		if (!b->rb) {
+			err = -errno;
+			nh_logf(lg, LOG_ERR, "cannot open the event ring buffer: %s",
+				strerror(errno));
+			goto cleanup;
+		}
+	}
+	*out = b;
+	return 0;
+cleanup:
+	nh_bpf_close(b);
+	return nh_err(err);
+}
+
+int nh_bpf_add_rule(struct nh_bpf *b, const struct nh_bpf_rule *r)
+{
+	__u32 i = b->skel->bss->nr_rules;
+
+	if (i >= NH_MAX_RULES)
+		return nh_err(-ENOSPC);
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.rules), &i, r,
+				BPF_ANY))
+		return nh_err(-errno);
+	/* the rule is in place before the count lets the kernel read it */
+	__atomic_store_n(&b->skel->bss->nr_rules, i + 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int nh_bpf_fd(const struct nh_bpf *b)
+{
+	return b->rb ? ring_buffer__epoll_fd(b->rb) : -1;
+}
+
+int nh_bpf_poll(struct nh_bpf *b, int timeout_ms)
+{
+	if (!b->rb)
+		return 0;
+	return ring_buffer__poll(b->rb, timeout_ms);
+}
+
+uint64_t nh_bpf_lost(const struct nh_bpf *b)
+{
+	return __atomic_load_n(&b->skel->bss->lost_events, __ATOMIC_RELAXED);
+}

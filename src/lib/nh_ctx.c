@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The context: one scope (cgroup), its BPF programs, its events. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "nh_internal.h"
+
+struct nh_ctx {
+	struct nh_logger lg;
+	char cgroup[PATH_MAX];
+	bool own_cgroup;
+	int cgroup_fd;
+	int epfd;
+	int stop_fd;
+	atomic_bool stop;
+	struct nh_run run;
+	struct nh_bpf *bpf;
+	struct nh_exe_table *exe;
+	void (*event)(const struct nh_event *ev, void *user);
+	void *event_user;
+	int64_t mono_to_real;
+	int ncb;
+};
+
+static atomic_uint ctx_seq;
+
+static int64_t mono_to_real(void)
+{
+	struct timespec r, m;
+
+	clock_gettime(CLOCK_REALTIME, &r);
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	return ((int64_t)r.tv_sec - m.tv_sec) * 1000000000ll +
+	       (r.tv_nsec - m.tv_nsec);
+}
+
+static int on_record(void *user, void *data, size_t len)
+{
+	struct nh_ctx *ctx = user;
+	const struct nh_bpf_event *be = data;
+	char comm[NH_COMM_LEN + 1];
+	struct nh_event ev;
+
+	if (len < sizeof(__u32))
+		return 0;
+	if (be->type == NH_EV_EXEC || be->type == NH_EV_FORK) {
+		const struct nh_bpf_proc_event *pe = data;
+		char path[NH_PATH_LEN + 1];
+
+		if (len < sizeof(*pe))
+			return 0;
+		if (pe->type == NH_EV_FORK) {
+			nh_exe_fork(ctx->exe, pe->pid, pe->ppid);
+		} else {
+			memcpy(path, pe->path, NH_PATH_LEN);
+			path[NH_PATH_LEN] = '\0';
+			nh_exe_exec(ctx->exe, pe->pid, path);
+		}
+		return 0;
+	}
+	if (len < sizeof(*be) || !ctx->event)
+		return 0;
+	nh_event_from_bpf(be, ctx->mono_to_real, &ev);
+	memcpy(comm, be->comm, NH_COMM_LEN);
+	comm[NH_COMM_LEN] = '\0';
+	ev.comm = comm;
+	ev.exe = nh_exe_lookup(ctx->exe, be->pid, comm, &ev.exe_partial);
+	ctx->event(&ev, ctx->event_user);
+	ctx->ncb++;
+	return 0;
+}
+
+static int scope_cgroup(struct nh_ctx *ctx, const char *want, bool global)
+{
+	char mnt[PATH_MAX], self[PATH_MAX];
+	struct stat st;
+	unsigned int seq;
+	int err, n;
+
+	if (want) {
+		err = nh_cgroup_mount(&ctx->lg, mnt, sizeof(mnt));
+		if (err)
+			return err;
+		if (want[0] != '/' || stat(want, &st) || !S_ISDIR(st.st_mode)) {
+			nh_logf(&ctx->lg, LOG_ERR, "%s is not a cgroup v2 directory",
+				want);
+			return -ENOENT;
+		}
+		if (!realpath(want, ctx->cgroup) ||
+		    strncmp(ctx->cgroup, mnt, strlen(mnt)))
+			return -EINVAL;
+		if (!strcmp(ctx->cgroup, mnt) && !global) {
+			nh_logf(&ctx->lg, LOG_ERR,
+				"%s is the cgroup v2 root: hooking it hooks every process on the host, which needs NH_CTX_ALLOW_GLOBAL",
+				want);
+			return -EPERM;
+		}
+		return 0;
+	}
+	err = nh_cgroup_self(&ctx->lg, self, sizeof(self));
+	if (err)
+		return err;
+	seq = atomic_fetch_add(&ctx_seq, 1);
+	if (seq == 0)
+		n = snprintf(ctx->cgroup, sizeof(ctx->cgroup), "%.3900s/nethook-%d",
+			     self, (int)getpid());
+	else
+		n = snprintf(ctx->cgroup, sizeof(ctx->cgroup),
+			     "%.3900s/nethook-%d-%u", self, (int)getpid(), seq);
+	if (n >= (int)sizeof(ctx->cgroup) || strlen(self) > 3900)
+		return -ENAMETOOLONG;
+	err = nh_cgroup_create(ctx->cgroup);
+	if (err) {
+		nh_logf(&ctx->lg, LOG_ERR, "cannot create cgroup %s: %s",
+			ctx->cgroup, strerror(-err));
+		return err;
+	}
+	ctx->own_cgroup = true;
+	return 0;
+}
+
+NH_API int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **out)
+{
+	struct epoll_event ee = { .events = EPOLLIN };
+	unsigned int flags = NH_OPT(opts, flags, 0u), mask;
+	struct nh_ctx *ctx;
+	int err;
+
+	if (!out || (opts && opts->sz < offsetof(struct nh_ctx_opts, cgroup)))
+		return nh_err(-EINVAL);
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return nh_err(-ENOMEM);
+	ctx->cgroup_fd = ctx->epfd = ctx->stop_fd = -1;
+	ctx->run.lock_fd = ctx->run.super_fd = -1;
+	ctx->lg.fn = NH_OPT(opts, log, NULL);
+	ctx->lg.user = NH_OPT(opts, log_user, NULL);
+	ctx->event = NH_OPT(opts, event, NULL);
+	ctx->event_user = NH_OPT(opts, event_user, NULL);
+	mask = NH_OPT(opts, event_mask, 0u);
+	if (!mask)
+		mask = NH_EVENT_MASK_DEFAULT;
+	if (!ctx->event)
+		mask = 0;
+	if (NH_OPT(opts, proxy, NULL)) {
+		nh_logf(&ctx->lg, LOG_ERR,
+			"opts.proxy: the relay is not in this version of libnethook");
+		err = -EOPNOTSUPP;
+		goto cleanup;
+	}
+	err = nh_features_check(&ctx->lg, false);
+	if (err)
+		goto cleanup;
+	nh_cleanup(ctx->lg.fn, ctx->lg.user);
+	err = scope_cgroup(ctx, NH_OPT(opts, cgroup, NULL),
+			   flags & NH_CTX_ALLOW_GLOBAL);
+	if (err)
+		goto cleanup;
+	/* the supervisor is forked before any BPF fd exists */
+	if (ctx->own_cgroup) {
+		err = nh_run_begin(&ctx->lg, ctx->cgroup, &ctx->run);
+		if (err)
+			goto cleanup;
+	}
+	ctx->cgroup_fd = open(ctx->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ctx->cgroup_fd < 0) {
+		err = -errno;
+		goto cleanup;
+	}
+	ctx->exe = nh_exe_table_new();
+	if (!ctx->exe) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	ctx->mono_to_real = mono_to_real();
+	err = nh_bpf_open(&ctx->lg, ctx->cgroup_fd, mask,
+			  ctx->event ? on_record : NULL, ctx, &ctx->bpf);
+	if (err)
+		goto cleanup;
+	ctx->epfd = epoll_create1(EPOLL_CLOEXEC);
+	ctx->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (ctx->epfd < 0 || ctx->stop_fd < 0) {
+		err = -errno;
+		goto cleanup;
+	}
+	ee.data.u32 = 0;
+	if (epoll_ctl(ctx->epfd, EPOLL_CTL_ADD, ctx->stop_fd, &ee)) {
+		err = -errno;
+		goto cleanup;
+	}
+	if (nh_bpf_fd(ctx->bpf) >= 0) {
+		ee.data.u32 = 1;
+		if (epoll_ctl(ctx->epfd, EPOLL_CTL_ADD, nh_bpf_fd(ctx->bpf),
+			      &ee)) {
+			err = -errno;
+			goto cleanup;
+		}
+	}
+	nh_logf(&ctx->lg, LOG_DEBUG, "scope: cgroup %s", ctx->cgroup);
+	*out = ctx;
+	return 0;
+cleanup:
+	nh_ctx_close(ctx);
+	return nh_err(err);
+}
+
+/* SIGTERM everything in the scope, SIGKILL what is left after grace_ms. */
+NH_API int nh_ctx_end_scope(struct nh_ctx *ctx, int grace_ms)
+{
+	int waited = 0;
+
+	if (!ctx || !ctx->own_cgroup)
+		return nh_err(-EINVAL);
+	if (nh_cgroup_populated(ctx->cgroup) != 1)
+		return 0;
+	nh_cgroup_signal(ctx->cgroup, SIGTERM);
+	while (nh_cgroup_populated(ctx->cgroup) == 1 && waited < grace_ms) {
+		struct timespec ts = { 0, 10 * 1000000L };
+
+		nanosleep(&ts, NULL);
+		waited += 10;
+	}
+	if (nh_cgroup_populated(ctx->cgroup) == 1) {
+		nh_logf(&ctx->lg, LOG_INFO,
+			"processes left in %s after %d ms: killing them",
+			ctx->cgroup, grace_ms);
+		nh_cgroup_kill(ctx->cgroup);
+	}
+	return 1;
+}
+
+NH_API void nh_ctx_close(struct nh_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	if (ctx->own_cgroup)
+		nh_ctx_end_scope(ctx, 2000);
+	nh_bpf_close(ctx->bpf);
+	if (ctx->own_cgroup && nh_cgroup_remove(ctx->cgroup, 2000))
+		nh_logf(&ctx->lg, LOG_WARNING, "cannot remove cgroup %s: %s",
+			ctx->cgroup, strerror(errno));
+	nh_run_end(&ctx->run);
+	if (ctx->cgroup_fd >= 0)
+		close(ctx->cgroup_fd);
+	if (ctx->epfd >= 0)
+		close(ctx->epfd);
+	if (ctx->stop_fd >= 0)
+		close(ctx->stop_fd);
+	nh_exe_table_free(ctx->exe);
+	free(ctx);
+}
+
+NH_API int nh_ctx_add_pid(struct nh_ctx *ctx, pid_t pid)
+{
+	int err;
+
+	if (!ctx || pid <= 0)
+		return nh_err(-EINVAL);
+	err = nh_cgroup_add_pid(ctx->cgroup, pid);
+	if (err)
+		nh_logf(&ctx->lg, LOG_ERR, "cannot move pid %d into %s: %s",
+			(int)pid, ctx->cgroup, strerror(-err));
+	return err ? nh_err(err) : 0;
+}
+
+NH_API const char *nh_ctx_cgroup(const struct nh_ctx *ctx)
+{
+	return ctx ? ctx->cgroup : NULL;
+}
+
+NH_API int nh_ctx_fd(const struct nh_ctx *ctx)
+{
+	return ctx ? ctx->epfd : nh_err(-EINVAL);
+}
+
+NH_API int nh_ctx_add_rule(struct nh_ctx *ctx, const struct nh_rule *rule)
+{
+	struct nh_bpf_rule r;
+	int err;
+
+	if (!ctx || !rule)
+		return nh_err(-EINVAL);
+	if (rule->action == NH_RULE_DIVERT) {
+		nh_logf(&ctx->lg, LOG_ERR,
+			"NH_RULE_DIVERT: the relay is not in this version of libnethook");
+		return nh_err(-EOPNOTSUPP);
+	}
+	err = nh_rule_compile(rule, &r);
+	if (err) {
+		nh_logf(&ctx->lg, LOG_ERR, "invalid rule (match \"%s\"): %s",
+			rule->match ? rule->match : "", strerror(-err));
+		return nh_err(err);
+	}
+	err = nh_bpf_add_rule(ctx->bpf, &r);
+	if (err)
+		nh_logf(&ctx->lg, LOG_ERR, "cannot add rule: %s",
+			strerror(-err));
+	return err;
+}
+
+NH_API int nh_ctx_dispatch(struct nh_ctx *ctx, int timeout_ms)
+{
+	struct epoll_event ev[2];
+	uint64_t v;
+	int n, i;
+
+	if (!ctx)
+		return nh_err(-EINVAL);
+	ctx->ncb = 0;
+	n = epoll_wait(ctx->epfd, ev, 2, timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : nh_err(-errno);
+	for (i = 0; i < n; i++) {
+		if (ev[i].data.u32 == 0) {
+			if (read(ctx->stop_fd, &v, sizeof(v)) < 0) {
+				/* already drained by another dispatcher */
+			}
+			continue;
+		}
+		n = nh_bpf_poll(ctx->bpf, 0);
+		if (n < 0)
+			return nh_err(n);
+	}
+	return ctx->ncb;
+}
+
+NH_API int nh_ctx_run(struct nh_ctx *ctx)
+{
+	int err;
+
+	if (!ctx)
+		return nh_err(-EINVAL);
+	atomic_store(&ctx->stop, false);
+	while (!atomic_load(&ctx->stop)) {
+		err = nh_ctx_dispatch(ctx, -1);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+NH_API void nh_ctx_stop(struct nh_ctx *ctx)
+{
+	uint64_t one = 1;
+
+	if (!ctx)
+		return;
+	atomic_store(&ctx->stop, true);
+	if (write(ctx->stop_fd, &one, sizeof(one)) < 0) {
+		/* the counter is full: a wake-up is pending anyway */
+	}
+}
+
+NH_API uint64_t nh_ctx_lost_events(const struct nh_ctx *ctx)
+{
+	return ctx && ctx->bpf ? nh_bpf_lost(ctx->bpf) : 0;
+}

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Events: from the kernel's record to struct nh_event, and to a log line. */
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "nh_internal.h"
+#include "nh_spec.h"
+
+const char *nh_errno_name(int err)
+{
+	switch (err) {
+	case 0: return NULL;
+	case EPERM: return "EPERM";
+	case EACCES: return "EACCES";
+	case ECONNREFUSED: return "ECONNREFUSED";
+	case ECONNRESET: return "ECONNRESET";
+	case ECONNABORTED: return "ECONNABORTED";
+	case EAFNOSUPPORT: return "EAFNOSUPPORT";
+	case ENETUNREACH: return "ENETUNREACH";
+	case EHOSTUNREACH: return "EHOSTUNREACH";
+	case ETIMEDOUT: return "ETIMEDOUT";
+	case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+	case EINVAL: return "EINVAL";
+	case ENOENT: return "ENOENT";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case EPROTO: return "EPROTO";
+	default: return "EUNKNOWN";
+	}
+}
+
+void nh_event_from_bpf(const struct nh_bpf_event *be, int64_t mono_to_real,
+		       struct nh_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->sz = sizeof(*ev);
+	ev->type = (enum nh_event_type)be->type;
+	ev->ts_ns = (uint64_t)((int64_t)be->ts_ns + mono_to_real);
+	ev->pid = (pid_t)be->pid;
+	ev->uid = be->uid;
+	ev->cgroup_id = be->cgroup_id;
+	ev->cookie = be->cookie;
+	ev->proto = be->proto;
+	nh_addr_to_sockaddr(&be->orig, &ev->orig_dst);
+	nh_addr_to_sockaddr(&be->dst, &ev->new_dst);
+	ev->route = (enum nh_route)be->action;
+	ev->bytes_out = be->bytes_out;
+	ev->bytes_in = be->bytes_in;
+	ev->duration_ns = be->duration_ns;
+	ev->established = be->established;
+	ev->err = be->err;
+}
+
+static const char *event_name(enum nh_event_type t)
+{
+	switch (t) {
+	case NH_EVENT_CREATE: return "create";
+	case NH_EVENT_CONNECT: return "connect";
+	case NH_EVENT_BLOCK: return "block";
+	case NH_EVENT_REDIRECT: return "redirect";
+	case NH_EVENT_END: return "end";
+	}
+	return "unknown";
+}
+
+static const char *route_name(enum nh_route r)
+{
+	switch (r) {
+	case NH_ROUTE_DIRECT: return "direct";
+	case NH_ROUTE_BLOCK: return "block";
+	case NH_ROUTE_REDIRECT: return "redirect";
+	case NH_ROUTE_DIVERT: return "divert";
+	}
+	return "unknown";
+}
+
+static const char *result_name(const struct nh_event *ev)
+{
+	if (ev->route == NH_ROUTE_BLOCK)
+		return "blocked";
+	if (ev->err)
+		return "error";
+	if (ev->type == NH_EVENT_END && !ev->established)
+		return "failed";
+	if (ev->type == NH_EVENT_CREATE)
+		return NULL;
+	return "ok";
+}
+
+/* snprintf that keeps counting past the end, like snprintf itself */
+struct out {
+	char *buf;
+	size_t len;
+	size_t n;
+};
+
+static void put(struct out *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(o->n < o->len ? o->buf + o->n : NULL,
+		      o->n < o->len ? o->len - o->n : 0, fmt, ap);
+	va_end(ap);
+	if (r > 0)
+		o->n += (size_t)r;
+}
+
+/* A JSON string; comm and exe come from programs and may hold anything */
+static void put_json_str(struct out *o, const char *s)
+{
+	put(o, "\"");
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			put(o, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			put(o, "\\u%04x", c);
+		else
+			put(o, "%c", c);
+	}
+	put(o, "\"");
+}
+
+/* A text value: no spaces or controls, so a line splits on blanks */
+static void put_text_str(struct out *o, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		put(o, "%c", c <= 0x20 || c == 0x7f ? '?' : c);
+	}
+}
+
+static void put_str(struct out *o, bool json, const char *key,
+		    const char *val)
+{
+	if (json) {
+		put(o, ",\"%s\":", key);
+		if (val)
+			put_json_str(o, val);
+		else
+			put(o, "null");
+	} else if (val) {
+		put(o, " %s=", key);
+		put_text_str(o, val);
+	}
+}
+
+static void put_u64(struct out *o, bool json, const char *key, bool have,
+		    uint64_t v)
+{
+	if (json)
+		have ? put(o, ",\"%s\":%" PRIu64, key, v) :
+		       put(o, ",\"%s\":null", key);
+	else if (have)
+		put(o, " %s=%" PRIu64, key, v);
+}
+
+NH_API int nh_event_format(const struct nh_event *ev, unsigned int flags,
+			   char *buf, size_t len)
+{
+	bool json = flags & NH_FORMAT_JSON, end, blocked;
+	struct out o = { buf, len, 0 };
+	char ts[64], orig[64], dst[64];
+	struct tm tm;
+	time_t sec = (time_t)(ev->ts_ns / 1000000000ull);
+
+	if (len)
+		buf[0] = '\0';
+	gmtime_r(&sec, &tm);
+	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec,
+		 (unsigned int)(ev->ts_ns % 1000000000ull / 1000));
+	end = ev->type == NH_EVENT_END;
+	blocked = ev->route == NH_ROUTE_BLOCK;
+	if (json)
+		put(&o, "{\"ts\":\"%s\",\"event\":\"%s\"", ts,
+		    event_name(ev->type));
+	else
+		put(&o, "%s %s", ts, event_name(ev->type));
+	put_u64(&o, json, "pid", true, (uint64_t)ev->pid);
+	put_str(&o, json, "comm", ev->comm ? ev->comm : "");
+	put_str(&o, json, "exe", ev->exe);
+	if (json)
+		put(&o, ",\"exe_partial\":%s", ev->exe_partial ? "true" : "false");
+	else if (ev->exe_partial)
+		put(&o, " exe_partial=1");
+	put_u64(&o, json, "uid", true, ev->uid);
+	put_u64(&o, json, "cgroup_id", true, ev->cgroup_id);
+	put_str(&o, json, "proto", ev->proto == IPPROTO_UDP ? "udp" : "tcp");
+	if (ev->type != NH_EVENT_CREATE) {
+		nh_sockaddr_format((const void *)&ev->orig_dst, orig,
+				   sizeof(orig));
+		nh_sockaddr_format((const void *)&ev->new_dst, dst,
+				   sizeof(dst));
+	}
+	put_str(&o, json, "orig_dst",
+		ev->type != NH_EVENT_CREATE ? orig : NULL);
+	put_str(&o, json, "new_dst",
+		ev->type != NH_EVENT_CREATE && !blocked ? dst : NULL);
+	put_str(&o, json, "route",
+		ev->type != NH_EVENT_CREATE ? route_name(ev->route) : NULL);
+	put_u64(&o, json, "bytes_out", end, ev->bytes_out);
+	put_u64(&o, json, "bytes_in", end, ev->bytes_in);
+	if (json)
+		end ? put(&o, ",\"duration_ms\":%.3f",
+			  (double)ev->duration_ns / 1e6) :
+		      put(&o, ",\"duration_ms\":null");
+	else if (end)
+		put(&o, " duration_ms=%.3f", (double)ev->duration_ns / 1e6);
+	put_str(&o, json, "result", result_name(ev));
+	put_str(&o, json, "error", nh_errno_name(ev->err));
+	if (json)
+		put(&o, "}");
+	return (int)o.n;
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#ifndef NH_INTERNAL_H
+#define NH_INTERNAL_H
+
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <syslog.h>
+#include "nethook/nethook.h"
+#include "nh_bpf_abi.h"
+
+#define NH_API __attribute__((visibility("default")))
+
+/* Fields of a caller's struct that it may not have, read as zero. */
+#define NH_OPT(opts, field, def)                                        \
+	((opts) && (opts)->sz >= offsetof(__typeof__(*(opts)), field) + \
+					  sizeof((opts)->field) ?       \
+		 (opts)->field :                                        \
+		 (def))
+
+#define NH_RUN_DIR "/run/nethook"
+
+typedef void (*nh_log_fn)(int level, const char *msg, void *user);
+
+struct nh_logger {
+	nh_log_fn fn;
+	void *user;
+};
+
+void nh_logf(const struct nh_logger *lg, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Return -err and set errno: the library's one way out of a failure. */
+static inline int nh_err(int err)
+{
+	errno = err < 0 ? -err : err;
+	return err < 0 ? err : -err;
+}
+
+/* cgroup v2 (nh_cgroup.c) */
+int nh_cgroup_mount(const struct nh_logger *lg, char *buf, size_t len);
+int nh_cgroup_self(const struct nh_logger *lg, char *buf, size_t len);
+int nh_cgroup_create(const char *path);
+int nh_cgroup_add_pid(const char *path, pid_t pid);
+int nh_cgroup_populated(const char *path);
+int nh_cgroup_signal(const char *path, int sig);
+int nh_cgroup_kill(const char *path);
+int nh_cgroup_remove(const char *path, int wait_ms);
+
+/* run locks and the supervisor (nh_lock.c, nh_super.c) */
+struct nh_run {
+	int lock_fd;
+	int super_fd; /* write end: closing it without "q" kills the scope */
+	pid_t super_pid;
+	char lock_path[128];
+};
+int nh_run_begin(const struct nh_logger *lg, const char *cgroup,
+		 struct nh_run *run);
+void nh_run_end(struct nh_run *run);
+
+/* process identity (nh_exe.c) */
+struct nh_exe_table;
+struct nh_exe_table *nh_exe_table_new(void);
+void nh_exe_table_free(struct nh_exe_table *t);
+void nh_exe_exec(struct nh_exe_table *t, uint32_t pid, const char *path);
+void nh_exe_fork(struct nh_exe_table *t, uint32_t child, uint32_t parent);
+/* The executable of pid; *partial when only comm could be had. */
+const char *nh_exe_lookup(struct nh_exe_table *t, uint32_t pid,
+			  const char *comm, int *partial);
+
+/* kernel features (nh_features.c) */
+int nh_features_check(const struct nh_logger *lg, bool verbose);
+
+/* BPF side (nh_bpf.c) */
+struct nh_bpf;
+int nh_bpf_open(const struct nh_logger *lg, int cgroup_fd,
+		unsigned int ev_mask,
+		int (*cb)(void *user, void *data, size_t len), void *user,
+		struct nh_bpf **out);
+void nh_bpf_close(struct nh_bpf *b);
+int nh_bpf_add_rule(struct nh_bpf *b, const struct nh_bpf_rule *r);
+int nh_bpf_fd(const struct nh_bpf *b);
+int nh_bpf_poll(struct nh_bpf *b, int timeout_ms);
+uint64_t nh_bpf_lost(const struct nh_bpf *b);
+
+/* rules (nh_rule.c) */
+int nh_rule_compile(const struct nh_rule *rule, struct nh_bpf_rule *out);
+
+/* events (nh_event.c) */
+const char *nh_errno_name(int err);
+void nh_event_from_bpf(const struct nh_bpf_event *be, int64_t mono_to_real,
+		       struct nh_event *ev);
+
+#endif

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Address specs (`ADDR[/LEN][:PORT[-PORT]]`, `[ADDR6[/LEN]][:PORT[-PORT]]`)
+ * and address formatting. */
+#ifndef NH_SPEC_H
+#define NH_SPEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include "nh_bpf_abi.h"
+
+struct nh_spec {
+	uint8_t addr[16]; /* IPv6 form, IPv4 mapped */
+	uint8_t prefix; /* over the IPv6 form */
+	uint8_t family; /* 4 or 6: how it was written */
+	uint16_t port_lo;
+	uint16_t port_hi;
+};
+
+/* NULL or "" is everything. -EINVAL on anything malformed. */
+int nh_spec_parse(const char *s, struct nh_spec *spec);
+/* ADDR:PORT or [ADDR6]:PORT, one address and one port. */
+int nh_sockaddr_parse(const char *s, struct sockaddr_storage *ss);
+int nh_spec_matches(const struct nh_spec *spec, const uint8_t addr[16],
+		    uint16_t port);
+
+int nh_addr_from_sockaddr(const struct sockaddr *sa, struct nh_bpf_addr *a);
+/* family 4 addresses come back as AF_INET; 6 as AF_INET6 */
+void nh_addr_to_sockaddr(const struct nh_bpf_addr *a,
+			 struct sockaddr_storage *ss);
+/* "192.0.2.1:80", "[2001:db8::1]:443"; a v4-mapped address as IPv4. */
+int nh_sockaddr_format(const struct sockaddr *sa, char *buf, size_t len);
+
+#endif

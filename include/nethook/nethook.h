@@ -45,7 +45,7 @@ enum nh_event_type {
 	NH_EVENT_END = 5, /* a TCP connection closed */
 };
 #define NH_EVENT_MASK(t) (1u << (t))
-#define NH_EVENT_MASK_DEFAULT                                        \
+#define NH_EVENT_MASK_DEFAULT                                               \
 	(NH_EVENT_MASK(NH_EVENT_BLOCK) | NH_EVENT_MASK(NH_EVENT_REDIRECT) | \
 	 NH_EVENT_MASK(NH_EVENT_END))
 
@@ -65,6 +65,10 @@ struct nh_ctx_opts {
 	void (*event)(const struct nh_event *ev, void *user);
 	void *event_user;
 	unsigned int event_mask; /* NH_EVENT_MASK() bits; 0 = default */
+	/* the relay (diverted flows): 0 = the default */
+	unsigned int connect_timeout_ms; /* connect and each proxy handshake; 10 s */
+	unsigned int idle_timeout_ms; /* close a flow idle this long; none */
+	unsigned int max_flows; /* concurrent flows; 65536 */
 };
 
 int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **ctx);
@@ -100,6 +104,10 @@ enum nh_rule_action {
 #define NH_RULE_TCP 0x1
 #define NH_RULE_UDP 0x2
 
+/* nh_rule.flags: report each connection this rule passes as a "connect"
+ * event, even when those are not in the event mask. */
+#define NH_RULE_LOG 0x1
+
 struct nh_rule {
 	size_t sz;
 	enum nh_rule_action action;
@@ -111,10 +119,13 @@ struct nh_rule {
 	/* 0 = the action's natural set: TCP for REDIRECT and DIVERT,
 	 * TCP and UDP for PASS and BLOCK */
 	unsigned int protos;
+	unsigned int flags; /* NH_RULE_LOG */
 };
 
 /* Evaluated in the kernel at connect() (and, for BLOCK, at an
- * unconnected UDP sendmsg()), first match wins. */
+ * unconnected UDP sendmsg()), first match wins.  NH_RULE_DIVERT sends the
+ * connection to the relay, which reaches the destination through
+ * opts.proxy (or directly); its target is ignored. */
 int nh_ctx_add_rule(struct nh_ctx *ctx, const struct nh_rule *rule);
 
 /* Route a connection took, as in the log's "route". */
@@ -146,13 +157,18 @@ struct nh_event {
 	uint64_t duration_ns;
 	int established;
 	int err; /* positive errno, 0 = none */
+	/* diverted flows: the chain, "socks5://192.0.2.10:1080" or "direct" */
+	const char *route_desc;
+	/* why it failed, in words: "socks5 reply 0x05 connection refused
+	 * from 192.0.2.10:1080"; NULL if it did not */
+	const char *detail;
 };
 
 /* One log line for an event, without newline: text ("TS EVENT k=v ...")
  * or JSON.  Returns the length it needed, like snprintf. */
 #define NH_FORMAT_JSON 0x1
-int nh_event_format(const struct nh_event *ev, unsigned int flags,
-		    char *buf, size_t len);
+int nh_event_format(const struct nh_event *ev, unsigned int flags, char *buf,
+		    size_t len);
 
 /* Check that the kernel and the privileges have what nethook needs.
  * Each missing feature is named through log at LOG_ERR; each present
@@ -162,8 +178,7 @@ int nh_check_features(void (*log)(int level, const char *msg, void *user),
 
 /* Remove what dead runs left: their cgroups and locks.  Returns how
  * many runs were cleaned. */
-int nh_cleanup(void (*log)(int level, const char *msg, void *user),
-	       void *user);
+int nh_cleanup(void (*log)(int level, const char *msg, void *user), void *user);
 
 const char *nh_version(void);
 

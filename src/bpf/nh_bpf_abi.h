@@ -26,6 +26,9 @@ enum nh_act {
 #define NH_PROTO_TCP 0x1
 #define NH_PROTO_UDP 0x2
 
+/* Report a PASS as a "connect" event even when those are not asked for. */
+#define NH_RULE_F_LOG 0x1
+
 /* Address in IPv6 form: IPv4 is stored IPv4-mapped (::ffff:a.b.c.d). */
 struct nh_bpf_addr {
 	__u8 addr[16];
@@ -39,7 +42,7 @@ struct nh_bpf_rule {
 	__u8 prefix; /* 0..128, over the IPv6 form */
 	__u8 action; /* enum nh_act */
 	__u8 protos; /* NH_PROTO_* this rule applies to */
-	__u8 pad;
+	__u8 flags; /* NH_RULE_F_* */
 	__u16 port_lo; /* host byte order, inclusive */
 	__u16 port_hi;
 	__s32 err; /* NH_ACT_BLOCK: positive errno connect() gets */
@@ -105,6 +108,27 @@ struct nh_bpf_proc_event {
 	__u32 pad;
 	char comm[NH_COMM_LEN];
 	char path[NH_PATH_LEN]; /* exec: file name as given to execve() */
+};
+
+/*
+ * A diverted connection, as the relay sees it after accept(): the client's
+ * address and port and the relay's port.  Written by sockops before the
+ * SYN leaves, so it exists by the time the relay can accept.
+ */
+struct nh_flow_key {
+	__u8 caddr[16]; /* IPv6 form */
+	__u16 cport; /* host byte order */
+	__u16 rport;
+};
+
+struct nh_flow_val {
+	struct nh_bpf_addr orig;
+	__u64 cookie;
+	__u64 cgroup_id;
+	__u64 start_ns;
+	__u32 pid;
+	__u32 uid;
+	char comm[NH_COMM_LEN];
 };
 
 #endif /* NH_BPF_ABI_H */

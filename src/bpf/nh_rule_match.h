@@ -29,7 +29,7 @@ static __always_inline __u32 nh_be32_mask(int bits)
 }
 
 static __always_inline int nh_word_in_prefix(const __u8 *net, int prefix,
-					      const __u8 *addr, int i)
+					     const __u8 *addr, int i)
 {
 	__u32 a, n, m = nh_be32_mask(prefix - 32 * i);
 
@@ -41,7 +41,7 @@ static __always_inline int nh_word_in_prefix(const __u8 *net, int prefix,
 /* Unrolled by hand: a four-step loop inside the rule loop looks
  * infinite to some verifiers. */
 static __always_inline int nh_addr_in_prefix(const __u8 *net, int prefix,
-					      const __u8 *addr)
+					     const __u8 *addr)
 {
 	return nh_word_in_prefix(net, prefix, addr, 0) &&
 	       nh_word_in_prefix(net, prefix, addr, 1) &&
@@ -51,8 +51,8 @@ static __always_inline int nh_addr_in_prefix(const __u8 *net, int prefix,
 
 /* Does rule r apply to a connection to addr:port (host order) over proto? */
 static __always_inline int nh_rule_matches(const struct nh_bpf_rule *r,
-					    const __u8 *addr, __u16 port,
-					    __u8 proto)
+					   const __u8 *addr, __u16 port,
+					   __u8 proto)
 {
 	if (!(r->protos & proto))
 		return 0;

@@ -28,6 +28,14 @@ __u32 ev_mask = 0;
 __u32 nr_rules = 0;
 /* Ring buffer records lost because it was full. */
 __u64 lost_events = 0;
+/* The relay: where NH_ACT_DIVERT sends connections, its own process
+ * (never hooked, so nothing loops) and its network namespace. */
+struct nh_bpf_addr relay4 = {};
+struct nh_bpf_addr relay6 = {};
+__u32 relay_tgid = 0;
+__u64 relay_netns = 0;
+
+#define ENETUNREACH 101
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -42,6 +50,13 @@ struct {
 	__type(key, int);
 	__type(value, struct nh_sk_info);
 } sk_info SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct nh_flow_key);
+	__type(value, struct nh_flow_val);
+} flows SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -203,6 +218,82 @@ rules_lookup(const struct nh_bpf_addr *dst, __u8 proto)
 	return 0;
 }
 
+static __always_inline int is_relay(void)
+{
+	return relay_tgid && (__u32)(bpf_get_current_pid_tgid() >> 32) ==
+				     relay_tgid;
+}
+
+static __always_inline int is_v4mapped(const struct nh_bpf_addr *a)
+{
+	__u32 w[3];
+
+	__builtin_memcpy(w, a->addr, 12);
+	return !w[0] && !w[1] && w[2] == bpf_htonl(0xffff);
+}
+
+static __always_inline void emit_pass(struct nh_sk_info *si, __u64 cookie,
+				      const struct nh_bpf_rule *r)
+{
+	struct nh_bpf_event *e;
+
+	if (!r || !(r->flags & NH_RULE_F_LOG) || ev_wanted(NH_EV_CONNECT)) {
+		emit(NH_EV_CONNECT, si, cookie, 0, 0);
+		return;
+	}
+	/* a rule that asks to be logged is, whatever the mask says */
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&lost_events, 1);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = NH_EV_CONNECT;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cookie = cookie;
+	e->pid = si->pid;
+	e->uid = si->uid;
+	e->cgroup_id = si->cgroup_id;
+	__builtin_memcpy(e->comm, si->comm, sizeof(e->comm));
+	e->proto = si->proto;
+	e->family = si->family;
+	e->orig = si->orig;
+	e->dst = si->dst;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* To the relay, which must be in this network namespace: a socket of
+ * another namespace would reach another loopback, or nothing.  Refused,
+ * never let through direct. */
+static __always_inline int divert(struct bpf_sock_addr *ctx, int is6,
+				  struct nh_sk_info *si, int again)
+{
+	const struct nh_bpf_addr *to = &relay4;
+	int err;
+
+	si->action = NH_ACT_DIVERT;
+	if (is6 && !is_v4mapped(&si->orig))
+		to = &relay6;
+	if (!to->family || bpf_get_netns_cookie(ctx) != relay_netns) {
+		si->action = NH_ACT_BLOCK;
+		si->err = ENETUNREACH;
+		if (!again)
+			emit(NH_EV_BLOCK, si, bpf_get_socket_cookie(ctx), 0, 0);
+		bpf_set_retval(-ENETUNREACH);
+		return 0;
+	}
+	err = addr_to_ctx(ctx, is6, to);
+	if (err) {
+		si->err = -err;
+		bpf_set_retval(err);
+		return 0;
+	}
+	si->dst = *to;
+	if (!again)
+		emit(NH_EV_REDIRECT, si, bpf_get_socket_cookie(ctx), 0, 0);
+	return 1;
+}
+
 static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 {
 	struct nh_bpf_rule *r;
@@ -211,7 +302,7 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 	__u8 proto = ctx_proto(ctx);
 	int err, again;
 
-	if (!proto)
+	if (!proto || is_relay())
 		return 1;
 	si = info_get(ctx->sk, 1);
 	if (!si)
@@ -236,7 +327,8 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 	r = rules_lookup(&dst, proto);
 	if (!r || r->action == NH_ACT_PASS) {
 		if (!again)
-			emit(NH_EV_CONNECT, si, bpf_get_socket_cookie(ctx), 0, 0);
+			emit(NH_EV_CONNECT, si, bpf_get_socket_cookie(ctx), 0,
+			     0);
 		return 1;
 	}
 	if (r->action == NH_ACT_BLOCK) {
@@ -247,13 +339,15 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 		bpf_set_retval(-si->err);
 		return 0;
 	}
-	/* REDIRECT and DIVERT both rewrite; DIVERT's target is the relay. */
+	if (r->action == NH_ACT_DIVERT)
+		return divert(ctx, is6, si, again);
 	err = addr_to_ctx(ctx, is6, &r->target);
 	si->action = r->action;
 	if (err) {
 		si->err = -err;
 		if (!again)
-			emit(NH_EV_REDIRECT, si, bpf_get_socket_cookie(ctx), 0, 0);
+			emit(NH_EV_REDIRECT, si, bpf_get_socket_cookie(ctx), 0,
+			     0);
 		bpf_set_retval(err);
 		return 0;
 	}
@@ -284,9 +378,11 @@ static __always_inline int do_sendmsg(struct bpf_sock_addr *ctx, int is6)
 	struct nh_sk_info *si, tmp;
 	struct nh_bpf_addr dst;
 
+	if (is_relay())
+		return 1;
 	addr_from_ctx(ctx, is6, &dst);
 	r = rules_lookup(&dst, NH_PROTO_UDP);
-	if (!r || r->action != NH_ACT_BLOCK)
+	if (!r || (r->action != NH_ACT_BLOCK && !(r->flags & NH_RULE_F_LOG)))
 		return 1;
 	si = info_get(ctx->sk, 1);
 	if (!si) {
@@ -299,6 +395,12 @@ static __always_inline int do_sendmsg(struct bpf_sock_addr *ctx, int is6)
 	si->family = is6 ? 6 : 4;
 	si->orig = dst;
 	si->dst = dst;
+	if (r->action != NH_ACT_BLOCK) {
+		si->action = NH_ACT_PASS;
+		si->err = 0;
+		emit_pass(si, bpf_get_socket_cookie(ctx), r);
+		return 1;
+	}
 	si->action = NH_ACT_BLOCK;
 	si->err = EPERM;
 	emit(NH_EV_BLOCK, si, bpf_get_socket_cookie(ctx), 0, 0);
@@ -322,8 +424,8 @@ static __always_inline int do_getpeername(struct bpf_sock_addr *ctx, int is6)
 {
 	struct nh_sk_info *si = info_get(ctx->sk, 0);
 
-	if (!si || (si->action != NH_ACT_REDIRECT &&
-		    si->action != NH_ACT_DIVERT))
+	if (!si ||
+	    (si->action != NH_ACT_REDIRECT && si->action != NH_ACT_DIVERT))
 		return 1;
 	addr_to_ctx(ctx, is6, &si->orig);
 	return 1;
@@ -371,6 +473,46 @@ static __always_inline void sockops_state(struct bpf_sock_ops *skops,
 	emit(NH_EV_END, si, 0, skops->bytes_acked, skops->bytes_received);
 }
 
+/* Source address and port are chosen by now, and the SYN not yet sent:
+ * the entry is there before the relay can accept the connection. */
+static __always_inline void flow_record(struct bpf_sock_ops *skops,
+					struct nh_sk_info *si)
+{
+	struct nh_flow_key k = {};
+	struct nh_flow_val v = {};
+	__u32 w[4];
+
+	__u32 l0 = skops->local_ip6[0], l1 = skops->local_ip6[1];
+	__u32 l2 = skops->local_ip6[2], l3 = skops->local_ip6[3];
+	__u32 l4 = skops->local_ip4, fam = skops->family;
+
+	/* every field read on every path: a context offset picked at run
+	 * time is refused by the verifier */
+	if (fam == AF_INET6 && !is_v4mapped(&si->dst)) {
+		w[0] = l0;
+		w[1] = l1;
+		w[2] = l2;
+		w[3] = l3;
+	} else {
+		/* IPv4, or IPv4-mapped: the relay sees an IPv4 peer */
+		w[0] = 0;
+		w[1] = 0;
+		w[2] = bpf_htonl(0xffff);
+		w[3] = l4;
+	}
+	__builtin_memcpy(k.caddr, w, 16);
+	k.cport = (__u16)skops->local_port;
+	k.rport = (__u16)bpf_ntohl(skops->remote_port);
+	v.orig = si->orig;
+	v.cookie = bpf_get_socket_cookie(skops);
+	v.cgroup_id = si->cgroup_id;
+	v.start_ns = si->start_ns;
+	v.pid = si->pid;
+	v.uid = si->uid;
+	__builtin_memcpy(v.comm, si->comm, sizeof(v.comm));
+	bpf_map_update_elem(&flows, &k, &v, BPF_ANY);
+}
+
 SEC("sockops")
 int nh_sockops(struct bpf_sock_ops *skops)
 {
@@ -379,10 +521,15 @@ int nh_sockops(struct bpf_sock_ops *skops)
 	switch (skops->op) {
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
 		si = info_get(skops->sk, 0);
+		if (si && si->action == NH_ACT_DIVERT) {
+			/* the relay reports this one's end, with its route */
+			flow_record(skops, si);
+			break;
+		}
 		if (si && ev_wanted(NH_EV_END))
-			bpf_sock_ops_cb_flags_set(skops,
-						  skops->bpf_sock_ops_cb_flags |
-							  BPF_SOCK_OPS_STATE_CB_FLAG);
+			bpf_sock_ops_cb_flags_set(
+				skops, skops->bpf_sock_ops_cb_flags |
+					       BPF_SOCK_OPS_STATE_CB_FLAG);
 		break;
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
 		si = info_get(skops->sk, 0);

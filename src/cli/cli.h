@@ -13,7 +13,19 @@
 #define NH_EXIT_NOTFOUND 127
 #define NH_CLI_MAX_SPECS 64
 
+#define NH_CLI_MAX_PROXIES 8
+
 struct run_opts {
+	bool attach; /* `nethook attach`: a cgroup, no COMMAND */
+	const char *cgroup;
+	const char *proxy[NH_CLI_MAX_PROXIES];
+	int nproxy;
+	const char *proxy_file;
+	char *proxy_chain; /* what the library gets: URLs, comma-separated */
+	bool allow_udp;
+	unsigned int connect_timeout_ms;
+	unsigned int idle_timeout_ms;
+	unsigned int max_flows;
 	const char *redirect;
 	struct sockaddr_storage redirect_addr;
 	const char *match[NH_CLI_MAX_SPECS];
@@ -30,8 +42,12 @@ struct run_opts {
 	char **argv; /* COMMAND and its arguments */
 };
 
-/* Parse `run` options; on error print one line and return -1. */
+/* Parse `run` (or, with attach, `attach`) options; on error print one
+ * line and return -1; 1 for --help.  env_proxy: NETHOOK_PROXY's value. */
 int cli_run_parse(int argc, char **argv, struct run_opts *o, FILE *err);
+int cli_attach_parse(int argc, char **argv, struct run_opts *o, FILE *err);
+int cli_proxy_chain(struct run_opts *o, const char *env_proxy, FILE *err);
+void cli_run_opts_free(struct run_opts *o);
 /* The rule table for the kernel, in precedence order: --block first, then
  * --exclude, then --match (default: all but loopback).  Returns the count
  * or -1 (with a line on err). */
@@ -40,8 +56,22 @@ int cli_run_rules(const struct run_opts *o, struct nh_rule *rules, int max,
 int cli_parse_events(const char *s, unsigned int *mask);
 
 int cmd_run(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
 int cmd_cleanup(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+
+struct event_out {
+	FILE *f;
+	bool json;
+};
+
+struct cli_session {
+	struct nh_ctx *ctx;
+	struct event_out out;
+};
+
+int cli_session_open(struct run_opts *o, struct cli_session *s);
+void cli_session_close(struct cli_session *s);
 
 void cli_log(int level, const char *msg, void *user);
 extern int cli_verbose;

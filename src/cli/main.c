@@ -34,8 +34,19 @@ static void usage(FILE *f)
 		"      --json                 the log as JSON lines\n"
 		"      --events LIST          create,connect,block,redirect,end,all\n"
 		"                             (default block,redirect,end)\n"
+		"      --proxy URL            send matching TCP connects through a proxy:\n"
+		"                             socks5://[user:pass@]host:port, socks4://,\n"
+		"                             socks4a://, http://[user:pass@]host:port,\n"
+		"                             direct://; repeat for a chain, in order\n"
+		"      --proxy-file FILE      the chain, one URL a line (or $NETHOOK_PROXY)\n"
+		"      --allow-udp            with --proxy: let UDP other than DNS go direct\n"
+		"      --connect-timeout S    relay: connect and each handshake (10)\n"
+		"      --idle-timeout S       relay: close flows idle this long (never)\n"
+		"      --max-flows N          relay: concurrent flows (65536)\n"
 		"      --user USER[:GROUP]    run CMD as that user\n"
 		"      -v, --verbose          say more (twice: debug)\n"
+		"  attach --cgroup PATH [OPTIONS]  the same for an existing cgroup, until\n"
+		"                             interrupted\n"
 		"  cleanup                      remove what dead runs left\n"
 		"  check                        check the kernel features nethook needs\n"
 		"  --version                    print the version\n"
@@ -77,7 +88,7 @@ int cmd_check(int argc, char **argv)
 	cli_verbose = 1;
 	err = nh_check_features(cli_log, NULL);
 	printf("nethook: %s\n", err ? "some features are missing" :
-				     "every feature nethook needs is here");
+				      "every feature nethook needs is here");
 	return err ? NH_EXIT_ERROR : 0;
 }
 
@@ -89,6 +100,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "attach"))
+		return cmd_attach(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "cleanup"))
 		return cmd_cleanup(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))

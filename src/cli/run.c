@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -30,18 +31,16 @@ struct creds {
 	char home[256];
 };
 
-struct event_out {
-	FILE *f;
-	bool json;
-};
+
+static int add_rules(struct nh_ctx *ctx, const struct run_opts *o);
+static void drain(struct nh_ctx *ctx);
 
 static void on_event(const struct nh_event *ev, void *user)
 {
 	struct event_out *out = user;
 	char line[2048];
 
-	nh_event_format(ev, out->json ? NH_FORMAT_JSON : 0, line,
-			sizeof(line));
+	nh_event_format(ev, out->json ? NH_FORMAT_JSON : 0, line, sizeof(line));
 	fprintf(out->f, "%s\n", line);
 	fflush(out->f);
 }
@@ -83,8 +82,8 @@ static int resolve_user(const char *spec, struct creds *c)
 		c->gid = gr ? gr->gr_gid : (gid_t)atol(group);
 	}
 	c->ngroups = 64;
-	if (!pw || getgrouplist(pw->pw_name, c->gid, c->groups,
-				&c->ngroups) < 0) {
+	if (!pw ||
+	    getgrouplist(pw->pw_name, c->gid, c->groups, &c->ngroups) < 0) {
 		c->groups[0] = c->gid;
 		c->ngroups = 1;
 	}
@@ -124,20 +123,6 @@ static void child(char **argv, int go_fd, const struct creds *c,
 	fprintf(stderr, "nethook: %s: cannot execute: %s\n", argv[0],
 		strerror(e));
 	_exit(NH_EXIT_NOEXEC);
-}
-
-static int add_rules(struct nh_ctx *ctx, const struct run_opts *o)
-{
-	struct nh_rule rules[MAX_RULES];
-	int n, i;
-
-	n = cli_run_rules(o, rules, MAX_RULES, stderr);
-	if (n < 0)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (nh_ctx_add_rule(ctx, &rules[i]) < 0)
-			return -1;
-	return 0;
 }
 
 static int pidfd_open_(pid_t pid)
@@ -217,13 +202,87 @@ static int loop(struct nh_ctx *ctx, pid_t pid, int sfd, int pfd)
 	return status < 0 ? NH_EXIT_ERROR : status;
 }
 
+/* Raise the open-file limit: each relayed flow holds six descriptors. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* What run and attach share: the checks, the log, the context, the rules. */
+int cli_session_open(struct run_opts *o, struct cli_session *s)
+{
+	struct nh_ctx_opts opts = { .sz = sizeof(opts) };
+
+	memset(s, 0, sizeof(*s));
+	if (cli_proxy_chain(o, getenv("NETHOOK_PROXY"), stderr))
+		return -1;
+	/* credentials stay with nethook, not with the program */
+	unsetenv("NETHOOK_PROXY");
+	cli_verbose = o->verbose;
+	if (geteuid() != 0) {
+		fprintf(stderr, "nethook: needs root (it loads BPF programs and makes cgroups)%s\n",
+			o->attach ? "" : "; use --user to run COMMAND as another user");
+		return -1;
+	}
+	if (o->log) {
+		s->out.json = o->json;
+		s->out.f = strcmp(o->log, "-") ? fopen(o->log, "ae") : stderr;
+		if (!s->out.f) {
+			fprintf(stderr, "nethook: --log %s: %s\n", o->log,
+				strerror(errno));
+			return -1;
+		}
+		opts.event = on_event;
+		opts.event_user = &s->out;
+		opts.event_mask = o->events;
+	}
+	opts.log = cli_log;
+	opts.cgroup = o->cgroup;
+	opts.proxy = o->proxy_chain;
+	opts.connect_timeout_ms = o->connect_timeout_ms;
+	opts.idle_timeout_ms = o->idle_timeout_ms;
+	opts.max_flows = o->max_flows;
+	raise_nofile();
+	signal(SIGPIPE, SIG_IGN);
+	if (nh_ctx_open(&opts, &s->ctx) < 0)
+		return -1;
+	if (add_rules(s->ctx, o))
+		return -1;
+	return 0;
+}
+
+void cli_session_close(struct cli_session *s)
+{
+	if (s->ctx) {
+		drain(s->ctx);
+		if (nh_ctx_lost_events(s->ctx)) {
+			fprintf(stderr,
+				"nethook: %llu events lost (ring buffer full)\n",
+				(unsigned long long)nh_ctx_lost_events(s->ctx));
+			if (s->out.f && s->out.json)
+				fprintf(s->out.f,
+					"{\"event\":\"lost\",\"count\":%llu}\n",
+					(unsigned long long)nh_ctx_lost_events(
+						s->ctx));
+		}
+	}
+	nh_ctx_close(s->ctx);
+	s->ctx = NULL;
+	if (s->out.f && s->out.f != stderr)
+		fclose(s->out.f);
+	s->out.f = NULL;
+}
+
 int cmd_run(int argc, char **argv)
 {
-	struct event_out out = { NULL, false };
-	struct nh_ctx_opts opts = { .sz = sizeof(opts) };
 	int go[2] = { -1, -1 }, sfd = -1, pfd = -1, status = NH_EXIT_ERROR;
-	struct nh_ctx *ctx = NULL;
 	struct creds creds = { 0 };
+	struct cli_session sess = { 0 };
 	struct run_opts o;
 	sigset_t mask, orig;
 	pid_t pid = -1;
@@ -238,27 +297,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (r < 0)
 		return NH_EXIT_ERROR;
-	cli_verbose = o.verbose;
-	if (geteuid() != 0) {
-		fprintf(stderr, "nethook: needs root (it loads BPF programs and makes cgroups); use --user to run COMMAND as another user\n");
-		return NH_EXIT_ERROR;
-	}
 	if (o.user && resolve_user(o.user, &creds))
 		return NH_EXIT_ERROR;
-	if (o.log) {
-		out.json = o.json;
-		out.f = strcmp(o.log, "-") ? fopen(o.log, "ae") : stderr;
-		if (!out.f) {
-			fprintf(stderr, "nethook: --log %s: %s\n", o.log,
-				strerror(errno));
-			return NH_EXIT_ERROR;
-		}
-		opts.event = on_event;
-		opts.event_user = &out;
-		opts.event_mask = o.events;
-	}
-	opts.log = cli_log;
-	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	for (i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaddset(&mask, forwarded[i]);
@@ -268,9 +308,7 @@ int cmd_run(int argc, char **argv)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0)
 		goto cleanup;
-	if (nh_ctx_open(&opts, &ctx) < 0)
-		goto cleanup;
-	if (add_rules(ctx, &o))
+	if (cli_session_open(&o, &sess))
 		goto cleanup;
 	if (pipe2(go, O_CLOEXEC))
 		goto cleanup;
@@ -286,7 +324,7 @@ int cmd_run(int argc, char **argv)
 	}
 	close(go[0]);
 	go[0] = -1;
-	if (nh_ctx_add_pid(ctx, pid) < 0)
+	if (nh_ctx_add_pid(sess.ctx, pid) < 0)
 		goto cleanup;
 	pfd = pidfd_open_(pid);
 	if (pfd < 0) {
@@ -297,17 +335,9 @@ int cmd_run(int argc, char **argv)
 		goto cleanup;
 	close(go[1]);
 	go[1] = -1;
-	status = loop(ctx, pid, sfd, pfd);
+	status = loop(sess.ctx, pid, sfd, pfd);
 	pid = -1;
-	nh_ctx_end_scope(ctx, 2000);
-	drain(ctx);
-	if (nh_ctx_lost_events(ctx)) {
-		fprintf(stderr, "nethook: %llu events lost (ring buffer full)\n",
-			(unsigned long long)nh_ctx_lost_events(ctx));
-		if (out.f && out.json)
-			fprintf(out.f, "{\"event\":\"lost\",\"count\":%llu}\n",
-				(unsigned long long)nh_ctx_lost_events(ctx));
-	}
+	nh_ctx_end_scope(sess.ctx, 2000);
 cleanup:
 	if (go[1] >= 0)
 		close(go[1]); /* an unreleased child sees EOF and leaves */
@@ -315,12 +345,25 @@ cleanup:
 		close(go[0]);
 	if (pid > 0)
 		wait_status(pid);
-	nh_ctx_close(ctx);
+	cli_session_close(&sess);
+	cli_run_opts_free(&o);
 	if (pfd >= 0)
 		close(pfd);
 	if (sfd >= 0)
 		close(sfd);
-	if (out.f && out.f != stderr)
-		fclose(out.f);
 	return status;
+}
+
+static int add_rules(struct nh_ctx *ctx, const struct run_opts *o)
+{
+	struct nh_rule rules[MAX_RULES];
+	int n, i;
+
+	n = cli_run_rules(o, rules, MAX_RULES, stderr);
+	if (n < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (nh_ctx_add_rule(ctx, &rules[i]) < 0)
+			return -1;
+	return 0;
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include <errno.h>
+#include "nh_proxy.h"
 #include "nh_spec.h"
 
 enum {
@@ -15,6 +17,13 @@ enum {
 	OPT_JSON,
 	OPT_EVENTS,
 	OPT_USER,
+	OPT_PROXY,
+	OPT_PROXY_FILE,
+	OPT_ALLOW_UDP,
+	OPT_CONNECT_TIMEOUT,
+	OPT_IDLE_TIMEOUT,
+	OPT_MAX_FLOWS,
+	OPT_CGROUP,
 };
 
 static const struct option run_options[] = {
@@ -26,6 +35,13 @@ static const struct option run_options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "events", required_argument, NULL, OPT_EVENTS },
 	{ "user", required_argument, NULL, OPT_USER },
+	{ "proxy", required_argument, NULL, OPT_PROXY },
+	{ "proxy-file", required_argument, NULL, OPT_PROXY_FILE },
+	{ "allow-udp", no_argument, NULL, OPT_ALLOW_UDP },
+	{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -67,8 +83,8 @@ int cli_parse_events(const char *s, unsigned int *mask)
 	return *mask ? 0 : -1;
 }
 
-static int add_spec(const char **list, int *n, const char *opt,
-		    const char *val, FILE *err)
+static int add_spec(const char **list, int *n, const char *opt, const char *val,
+		    FILE *err)
 {
 	struct nh_spec spec;
 
@@ -87,11 +103,35 @@ static int add_spec(const char **list, int *n, const char *opt,
 	return 0;
 }
 
-int cli_run_parse(int argc, char **argv, struct run_opts *o, FILE *err)
+/* SECONDS, fractions allowed, into milliseconds; 0 < v <= a day */
+static int parse_seconds(const char *opt, const char *s, unsigned int *ms,
+			 FILE *err)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0) || v > 86400) {
+		fprintf(err, "nethook: --%s: '%s' is not a number of seconds (0 < S <= 86400)\n",
+			opt, s);
+		return -1;
+	}
+	*ms = (unsigned int)(v * 1000 + 0.5);
+	if (!*ms)
+		*ms = 1;
+	return 0;
+}
+
+static int parse(int argc, char **argv, struct run_opts *o, FILE *err,
+		 bool attach)
 {
 	int c;
+	char *end;
+	unsigned long v;
 
 	memset(o, 0, sizeof(*o));
+	o->attach = attach;
 	o->events = NH_EVENT_MASK_DEFAULT;
 	optind = 1;
 	opterr = 0;
@@ -110,16 +150,18 @@ int cli_run_parse(int argc, char **argv, struct run_opts *o, FILE *err)
 			o->redirect = optarg;
 			break;
 		case OPT_MATCH:
-			if (add_spec(o->match, &o->nmatch, "match", optarg, err))
-				return -1;
-			break;
-		case OPT_EXCLUDE:
-			if (add_spec(o->exclude, &o->nexclude, "exclude", optarg,
+			if (add_spec(o->match, &o->nmatch, "match", optarg,
 				     err))
 				return -1;
 			break;
+		case OPT_EXCLUDE:
+			if (add_spec(o->exclude, &o->nexclude, "exclude",
+				     optarg, err))
+				return -1;
+			break;
 		case OPT_BLOCK:
-			if (add_spec(o->block, &o->nblock, "block", optarg, err))
+			if (add_spec(o->block, &o->nblock, "block", optarg,
+				     err))
 				return -1;
 			break;
 		case OPT_LOG:
@@ -137,7 +179,52 @@ int cli_run_parse(int argc, char **argv, struct run_opts *o, FILE *err)
 			}
 			break;
 		case OPT_USER:
+			if (attach) {
+				fprintf(err, "nethook attach: --user is for run\n");
+				return -1;
+			}
 			o->user = optarg;
+			break;
+		case OPT_PROXY:
+			if (o->nproxy >= NH_CLI_MAX_PROXIES) {
+				fprintf(err, "nethook: --proxy: a chain of at most %d\n",
+					NH_CLI_MAX_PROXIES);
+				return -1;
+			}
+			o->proxy[o->nproxy++] = optarg;
+			break;
+		case OPT_PROXY_FILE:
+			o->proxy_file = optarg;
+			break;
+		case OPT_ALLOW_UDP:
+			o->allow_udp = true;
+			break;
+		case OPT_CONNECT_TIMEOUT:
+			if (parse_seconds("connect-timeout", optarg,
+					  &o->connect_timeout_ms, err))
+				return -1;
+			break;
+		case OPT_IDLE_TIMEOUT:
+			if (parse_seconds("idle-timeout", optarg,
+					  &o->idle_timeout_ms, err))
+				return -1;
+			break;
+		case OPT_MAX_FLOWS:
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *end || !v || v > 1000000) {
+				fprintf(err, "nethook: --max-flows: '%s' is not a number from 1 to 1000000\n",
+					optarg);
+				return -1;
+			}
+			o->max_flows = (unsigned int)v;
+			break;
+		case OPT_CGROUP:
+			if (!attach) {
+				fprintf(err, "nethook run: --cgroup is for attach; run makes its own\n");
+				return -1;
+			}
+			o->cgroup = optarg;
 			break;
 		case 'v':
 			o->verbose++;
@@ -147,32 +234,142 @@ int cli_run_parse(int argc, char **argv, struct run_opts *o, FILE *err)
 		case '?':
 		default:
 			if (optopt && optopt < 0x100)
-				fprintf(err, "nethook run: unknown option '-%c'\n",
+				fprintf(err,
+					"nethook run: unknown option '-%c'\n",
 					optopt);
 			else if (optopt)
 				fprintf(err,
 					"nethook run: option '%s' needs a value\n",
 					argv[optind - 1]);
 			else
-				fprintf(err, "nethook run: unknown option '%s'\n",
+				fprintf(err,
+					"nethook run: unknown option '%s'\n",
 					argv[optind - 1]);
 			return -1;
 		}
 	}
-	if ((o->nmatch || o->nexclude) && !o->redirect) {
-		fprintf(err,
-			"nethook run: --match and --exclude choose what --redirect rewrites; give --redirect\n");
+	if (o->redirect && (o->nproxy || o->proxy_file)) {
+		fprintf(err, "nethook: --redirect and --proxy exclude each other: --redirect rewrites in the kernel, --proxy goes through the relay\n");
 		return -1;
 	}
-	if (optind >= argc) {
+	if (o->nproxy && o->proxy_file) {
+		fprintf(err, "nethook: give --proxy or --proxy-file, not both\n");
+		return -1;
+	}
+	if (attach) {
+		if (!o->cgroup) {
+			fprintf(err, "nethook attach: --cgroup PATH is required\n");
+			return -1;
+		}
+		if (optind < argc) {
+			fprintf(err, "nethook attach: takes no COMMAND ('%s')\n",
+				argv[optind]);
+			return -1;
+		}
+	} else if (optind >= argc) {
 		fprintf(err, "nethook run: no COMMAND given (nethook run [OPTIONS] -- COMMAND [ARGS...])\n");
 		return -1;
 	}
 	o->argv = argv + optind;
+	return 0;
+}
+
+int cli_run_parse(int argc, char **argv, struct run_opts *o, FILE *err)
+{
+	return parse(argc, argv, o, err, false);
+}
+
+int cli_attach_parse(int argc, char **argv, struct run_opts *o, FILE *err)
+{
+	return parse(argc, argv, o, err, true);
+}
+
+static char *read_file(const char *path, FILE *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f) {
+		fprintf(err, "nethook: --proxy-file %s: %s\n", path,
+			strerror(errno));
+		return NULL;
+	}
+	buf = malloc(65536);
+	if (buf) {
+		len = fread(buf, 1, 65535, f);
+		buf[len] = '\0';
+		if (!feof(f)) {
+			fprintf(err, "nethook: --proxy-file %s: larger than 64 KiB\n",
+				path);
+			free(buf);
+			buf = NULL;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+/*
+ * The proxy chain from --proxy, --proxy-file or NETHOOK_PROXY (in that
+ * order), checked now so that a typo is a usage error, not a surprise at
+ * the first connection.  Also settles what --match means without any.
+ */
+int cli_proxy_chain(struct run_opts *o, const char *env_proxy, FILE *err)
+{
+	struct nh_proxy_hop hops[NH_CLI_MAX_PROXIES];
+	char why[256] = "";
+	size_t len = 1;
+	int i, n;
+
+	if (o->nproxy) {
+		for (i = 0; i < o->nproxy; i++)
+			len += strlen(o->proxy[i]) + 1;
+		o->proxy_chain = calloc(1, len);
+		if (!o->proxy_chain)
+			return -1;
+		for (i = 0; i < o->nproxy; i++) {
+			if (i)
+				strcat(o->proxy_chain, ",");
+			strcat(o->proxy_chain, o->proxy[i]);
+		}
+	} else if (o->proxy_file) {
+		o->proxy_chain = read_file(o->proxy_file, err);
+		if (!o->proxy_chain)
+			return -1;
+	} else if (env_proxy && *env_proxy && !o->redirect) {
+		o->proxy_chain = strdup(env_proxy);
+		if (!o->proxy_chain)
+			return -1;
+	}
+	if (o->proxy_chain) {
+		n = nh_proxy_chain_parse(o->proxy_chain, hops,
+					 NH_CLI_MAX_PROXIES, why, sizeof(why));
+		if (n <= 0) {
+			fprintf(err, "nethook: proxy: %s\n",
+				n == 0 ? "no proxy URL given" : why);
+			return -1;
+		}
+	}
+	if ((o->nmatch || o->nexclude) && !o->redirect && !o->proxy_chain) {
+		fprintf(err,
+			"nethook: --match and --exclude choose what --redirect or --proxy sends elsewhere; give one\n");
+		return -1;
+	}
+	if (o->allow_udp && !o->proxy_chain) {
+		fprintf(err, "nethook: --allow-udp goes with --proxy\n");
+		return -1;
+	}
 	/* monitoring with nowhere to write would watch for nothing */
-	if (!o->redirect && !o->nblock && !o->log)
+	if (!o->redirect && !o->nblock && !o->proxy_chain && !o->log)
 		o->log = "-";
 	return 0;
+}
+
+void cli_run_opts_free(struct run_opts *o)
+{
+	free(o->proxy_chain);
+	o->proxy_chain = NULL;
 }
 
 static int put_rule(struct nh_rule *rules, int n, int max,
@@ -198,26 +395,45 @@ int cli_run_rules(const struct run_opts *o, struct nh_rule *rules, int max,
 		  FILE *err)
 {
 	const struct sockaddr *to = (const void *)&o->redirect_addr;
+	enum nh_rule_action act = o->redirect ? NH_RULE_REDIRECT :
+						NH_RULE_DIVERT;
 	int n = 0, i;
 
 	for (i = 0; i < o->nblock && n >= 0; i++)
 		n = put_rule(rules, n, max, NH_RULE_BLOCK, o->block[i], NULL,
 			     err);
-	if (!o->redirect || n < 0)
+	if ((!o->redirect && !o->proxy_chain) || n < 0)
 		return n;
+	if (o->proxy_chain) {
+		/* UDP cannot follow TCP through the proxy yet, and must not
+		 * slip past it unseen: DNS goes direct, logged; the rest is
+		 * refused unless --allow-udp, and logged then too */
+		n = put_rule(rules, n, max, NH_RULE_PASS, "[::/0]:53", NULL, err);
+		if (n > 0) {
+			rules[n - 1].protos = NH_RULE_UDP;
+			rules[n - 1].flags = NH_RULE_LOG;
+			n = put_rule(rules, n, max,
+				     o->allow_udp ? NH_RULE_PASS : NH_RULE_BLOCK,
+				     "[::/0]", NULL, err);
+		}
+		if (n > 0) {
+			rules[n - 1].protos = NH_RULE_UDP;
+			rules[n - 1].err = o->allow_udp ? 0 : EPERM;
+			rules[n - 1].flags = o->allow_udp ? NH_RULE_LOG : 0;
+		}
+	}
 	for (i = 0; i < o->nexclude && n >= 0; i++)
 		n = put_rule(rules, n, max, NH_RULE_PASS, o->exclude[i], NULL,
 			     err);
 	if (o->nmatch) {
 		for (i = 0; i < o->nmatch && n >= 0; i++)
-			n = put_rule(rules, n, max, NH_RULE_REDIRECT,
-				     o->match[i], to, err);
+			n = put_rule(rules, n, max, act, o->match[i], to, err);
 		return n;
 	}
 	for (i = 0; i < 2 && n >= 0; i++)
 		n = put_rule(rules, n, max, NH_RULE_PASS, loopback[i], NULL,
 			     err);
 	if (n >= 0)
-		n = put_rule(rules, n, max, NH_RULE_REDIRECT, "[::/0]", to, err);
+		n = put_rule(rules, n, max, act, "[::/0]", to, err);
 	return n;
 }

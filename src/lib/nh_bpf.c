@@ -23,6 +23,7 @@ struct nh_bpf {
 /* libbpf prints through a global hook: route it to the current loader's
  * log at debug level, so a verifier dump never reaches a user unasked. */
 static __thread const struct nh_logger *libbpf_lg;
+static __thread char failed_prog[64];
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
@@ -33,6 +34,16 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 		return 0;
 	if (vasprintf(&msg, fmt, ap) < 0)
 		return 0;
+	/* "prog 'NAME': failed to load": name it in the error */
+	line = strstr(msg, "prog '");
+	if (line && strstr(msg, "failed to load")) {
+		size_t n = strcspn(line + 6, "'");
+
+		if (n < sizeof(failed_prog)) {
+			memcpy(failed_prog, line + 6, n);
+			failed_prog[n] = '\0';
+		}
+	}
 	for (line = strtok_r(msg, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save))
 		nh_logf(libbpf_lg, LOG_DEBUG, "%s", line);
@@ -90,13 +101,13 @@ static int load(struct nh_bpf *b, unsigned int ev_mask, bool exec_tracking)
 		bpf_program__set_autoload(b->skel->progs.nh_exec, false);
 		bpf_program__set_autoload(b->skel->progs.nh_fork, false);
 	}
+	failed_prog[0] = '\0';
 	err = sock_bpf__load(b->skel);
 	if (!err)
 		return 0;
-	bpf_object__for_each_program(p, b->skel->obj) {
-		if (bpf_program__autoload(p) && bpf_program__fd(p) < 0)
-			break;
-	}
+	p = failed_prog[0] ? bpf_object__find_program_by_name(b->skel->obj,
+							    failed_prog) :
+			     NULL;
 	b->tracing_refused = p && bpf_program__type(p) == BPF_PROG_TYPE_TRACING;
 	nh_logf(b->lg, b->tracing_refused ? LOG_DEBUG : LOG_ERR,
 		"the kernel refused BPF program %s: %s (run `nethook check`)",
@@ -104,8 +115,7 @@ static int load(struct nh_bpf *b, unsigned int ev_mask, bool exec_tracking)
 	return err;
 }
 
-int nh_bpf_open(const struct nh_logger *lg, int cgroup_fd,
-		unsigned int ev_mask,
+int nh_bpf_open(const struct nh_logger *lg, int cgroup_fd, unsigned int ev_mask,
 		int (*cb)(void *user, void *data, size_t len), void *user,
 		struct nh_bpf **out)
 {
@@ -149,7 +159,8 @@ int nh_bpf_open(const struct nh_logger *lg, int cgroup_fd,
 					 (ring_buffer_sample_fn)cb, user, NULL);
 		if (!b->rb) {
 			err = -errno;
-			nh_logf(lg, LOG_ERR, "cannot open the event ring buffer: %s",
+			nh_logf(lg, LOG_ERR,
+				"cannot open the event ring buffer: %s",
 				strerror(errno));
 			goto cleanup;
 		}
@@ -190,4 +201,19 @@ int nh_bpf_poll(struct nh_bpf *b, int timeout_ms)
 uint64_t nh_bpf_lost(const struct nh_bpf *b)
 {
 	return __atomic_load_n(&b->skel->bss->lost_events, __ATOMIC_RELAXED);
+}
+
+int nh_bpf_flows_fd(const struct nh_bpf *b)
+{
+	return bpf_map__fd(b->skel->maps.flows);
+}
+
+void nh_bpf_set_relay(struct nh_bpf *b, const struct nh_bpf_addr *a4,
+		      const struct nh_bpf_addr *a6, uint32_t tgid,
+		      uint64_t netns)
+{
+	b->skel->bss->relay4 = *a4;
+	b->skel->bss->relay6 = *a6;
+	b->skel->bss->relay_netns = netns;
+	__atomic_store_n(&b->skel->bss->relay_tgid, tgid, __ATOMIC_RELEASE);
 }

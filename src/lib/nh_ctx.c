@@ -12,7 +12,11 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include "nh_internal.h"
+#include "nh_relay.h"
+#include "nh_spec.h"
 
 struct nh_ctx {
 	struct nh_logger lg;
@@ -27,9 +31,23 @@ struct nh_ctx {
 	struct nh_exe_table *exe;
 	void (*event)(const struct nh_event *ev, void *user);
 	void *event_user;
+	unsigned int event_mask;
 	int64_t mono_to_real;
 	int ncb;
+	/* the relay, started by the first NH_RULE_DIVERT */
+	struct nh_proxy_hop hops[NH_RELAY_MAX_HOPS];
+	int nhops;
+	unsigned int connect_timeout_ms, idle_timeout_ms, max_flows;
+	struct nh_relay *relay;
+	/* its reports, from its threads to the dispatching one */
+	pthread_mutex_t rep_lock;
+	struct nh_relay_report *reps;
+	unsigned int rep_head, rep_count;
+	int rep_fd;
+	uint64_t rep_lost;
 };
+
+#define NH_REPORT_QUEUE 4096
 
 static atomic_uint ctx_seq;
 
@@ -79,6 +97,148 @@ static int on_record(void *user, void *data, size_t len)
 	return 0;
 }
 
+static int parse_proxy(struct nh_ctx *ctx, const char *proxy)
+{
+	char why[256] = "";
+	int n, i, err;
+
+	if (!proxy || !*proxy)
+		return 0;
+	n = nh_proxy_chain_parse(proxy, ctx->hops, NH_RELAY_MAX_HOPS, why,
+				 sizeof(why));
+	if (n < 0) {
+		nh_logf(&ctx->lg, LOG_ERR, "proxy: %s", why);
+		return n;
+	}
+	for (i = 0; i < n; i++) {
+		err = nh_proxy_hop_resolve(&ctx->hops[i]);
+		if (err) {
+			nh_logf(&ctx->lg, LOG_ERR,
+				"proxy: cannot resolve %s: %s",
+				ctx->hops[i].host, strerror(-err));
+			return err;
+		}
+	}
+	/* direct:// alone is a relay with no hop */
+	ctx->nhops = n == 1 && ctx->hops[0].scheme == NH_PROXY_DIRECT ? 0 : n;
+	return 0;
+}
+
+/* From a relay thread: queue it for the dispatching thread. */
+static void on_report(void *user, const struct nh_relay_report *rep)
+{
+	struct nh_ctx *ctx = user;
+	uint64_t one = 1;
+	bool queued = false;
+
+	pthread_mutex_lock(&ctx->rep_lock);
+	if (ctx->reps && ctx->rep_count < NH_REPORT_QUEUE) {
+		ctx->reps[(ctx->rep_head + ctx->rep_count) % NH_REPORT_QUEUE] =
+			*rep;
+		ctx->rep_count++;
+		queued = true;
+	}
+	pthread_mutex_unlock(&ctx->rep_lock);
+	if (!queued) {
+		__atomic_fetch_add(&ctx->rep_lost, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	if (write(ctx->rep_fd, &one, sizeof(one)) < 0) {
+		/* the counter is full: a wake-up is pending anyway */
+	}
+}
+
+static void report_event(struct nh_ctx *ctx, const struct nh_relay_report *r)
+{
+	char comm[NH_COMM_LEN + 1];
+	struct nh_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.sz = sizeof(ev);
+	ev.type = NH_EVENT_END;
+	ev.ts_ns = (uint64_t)((int64_t)r->end_ns + ctx->mono_to_real);
+	ev.pid = (pid_t)r->id.pid;
+	ev.uid = r->id.uid;
+	ev.cgroup_id = r->id.cgroup_id;
+	ev.cookie = r->id.cookie;
+	ev.proto = IPPROTO_TCP;
+	nh_addr_to_sockaddr(&r->id.orig, &ev.orig_dst);
+	ev.new_dst = ev.orig_dst;
+	ev.route = NH_ROUTE_DIVERT;
+	ev.route_desc = nh_relay_route(ctx->relay);
+	ev.bytes_out = r->bytes_out;
+	ev.bytes_in = r->bytes_in;
+	ev.duration_ns = r->id.start_ns && r->end_ns > r->id.start_ns ?
+				 r->end_ns - r->id.start_ns :
+				 0;
+	ev.established = r->established;
+	ev.err = r->err;
+	ev.detail = r->detail[0] ? r->detail : NULL;
+	memcpy(comm, r->id.comm, NH_COMM_LEN);
+	comm[NH_COMM_LEN] = '\0';
+	ev.comm = comm;
+	ev.exe = nh_exe_lookup(ctx->exe, r->id.pid, comm, &ev.exe_partial);
+	ctx->event(&ev, ctx->event_user);
+	ctx->ncb++;
+}
+
+static void reports_dispatch(struct nh_ctx *ctx)
+{
+	struct nh_relay_report r;
+	uint64_t v;
+
+	if (read(ctx->rep_fd, &v, sizeof(v)) < 0) {
+		/* drained already */
+	}
+	for (;;) {
+		pthread_mutex_lock(&ctx->rep_lock);
+		if (!ctx->rep_count) {
+			pthread_mutex_unlock(&ctx->rep_lock);
+			break;
+		}
+		r = ctx->reps[ctx->rep_head];
+		ctx->rep_head = (ctx->rep_head + 1) % NH_REPORT_QUEUE;
+		ctx->rep_count--;
+		pthread_mutex_unlock(&ctx->rep_lock);
+		if (ctx->event && (NH_EVENT_MASK(NH_EVENT_END) & ctx->event_mask))
+			report_event(ctx, &r);
+	}
+}
+
+static int relay_ensure(struct nh_ctx *ctx)
+{
+	struct nh_relay_opts ro = { 0 };
+	struct nh_bpf_addr a4, a6;
+	uint64_t netns;
+	long ncpu;
+	int err;
+
+	if (ctx->relay)
+		return 0;
+	ctx->reps = calloc(NH_REPORT_QUEUE, sizeof(*ctx->reps));
+	if (!ctx->reps)
+		return -ENOMEM;
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	ro.hops = ctx->hops;
+	ro.nhops = ctx->nhops;
+	ro.workers = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (unsigned int)ncpu;
+	ro.connect_timeout_ms = ctx->connect_timeout_ms;
+	ro.idle_timeout_ms = ctx->idle_timeout_ms;
+	ro.max_flows = ctx->max_flows;
+	ro.flows_map_fd = nh_bpf_flows_fd(ctx->bpf);
+	ro.lg = &ctx->lg;
+	ro.report = on_report;
+	ro.user = ctx;
+	err = nh_relay_start(&ro, &ctx->relay);
+	if (err)
+		return err;
+	nh_relay_addrs(ctx->relay, &a4, &a6, &netns);
+	nh_bpf_set_relay(ctx->bpf, &a4, &a6, (uint32_t)getpid(), netns);
+	nh_logf(&ctx->lg, LOG_DEBUG, "relay on 127.0.0.1:%u and [::1]:%u via %s",
+		a4.port, a6.port, nh_relay_route(ctx->relay));
+	return 0;
+}
+
 static int scope_cgroup(struct nh_ctx *ctx, const char *want, bool global)
 {
 	char mnt[PATH_MAX], self[PATH_MAX];
@@ -91,8 +251,8 @@ static int scope_cgroup(struct nh_ctx *ctx, const char *want, bool global)
 		if (err)
 			return err;
 		if (want[0] != '/' || stat(want, &st) || !S_ISDIR(st.st_mode)) {
-			nh_logf(&ctx->lg, LOG_ERR, "%s is not a cgroup v2 directory",
-				want);
+			nh_logf(&ctx->lg, LOG_ERR,
+				"%s is not a cgroup v2 directory", want);
 			return -ENOENT;
 		}
 		if (!realpath(want, ctx->cgroup) ||
@@ -111,8 +271,8 @@ static int scope_cgroup(struct nh_ctx *ctx, const char *want, bool global)
 		return err;
 	seq = atomic_fetch_add(&ctx_seq, 1);
 	if (seq == 0)
-		n = snprintf(ctx->cgroup, sizeof(ctx->cgroup), "%.3900s/nethook-%d",
-			     self, (int)getpid());
+		n = snprintf(ctx->cgroup, sizeof(ctx->cgroup),
+			     "%.3900s/nethook-%d", self, (int)getpid());
 	else
 		n = snprintf(ctx->cgroup, sizeof(ctx->cgroup),
 			     "%.3900s/nethook-%d-%u", self, (int)getpid(), seq);
@@ -140,7 +300,7 @@ NH_API int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **out)
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return nh_err(-ENOMEM);
-	ctx->cgroup_fd = ctx->epfd = ctx->stop_fd = -1;
+	ctx->cgroup_fd = ctx->epfd = ctx->stop_fd = ctx->rep_fd = -1;
 	ctx->run.lock_fd = ctx->run.super_fd = -1;
 	ctx->lg.fn = NH_OPT(opts, log, NULL);
 	ctx->lg.user = NH_OPT(opts, log_user, NULL);
@@ -151,12 +311,15 @@ NH_API int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **out)
 		mask = NH_EVENT_MASK_DEFAULT;
 	if (!ctx->event)
 		mask = 0;
-	if (NH_OPT(opts, proxy, NULL)) {
-		nh_logf(&ctx->lg, LOG_ERR,
-			"opts.proxy: the relay is not in this version of libnethook");
-		err = -EOPNOTSUPP;
+	ctx->event_mask = mask;
+	ctx->rep_fd = -1;
+	pthread_mutex_init(&ctx->rep_lock, NULL);
+	ctx->connect_timeout_ms = NH_OPT(opts, connect_timeout_ms, 0u);
+	ctx->idle_timeout_ms = NH_OPT(opts, idle_timeout_ms, 0u);
+	ctx->max_flows = NH_OPT(opts, max_flows, 0u);
+	err = parse_proxy(ctx, NH_OPT(opts, proxy, NULL));
+	if (err)
 		goto cleanup;
-	}
 	err = nh_features_check(&ctx->lg, false);
 	if (err)
 		goto cleanup;
@@ -205,6 +368,13 @@ NH_API int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **out)
 			goto cleanup;
 		}
 	}
+	ctx->rep_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ee.data.u32 = 2;
+	if (ctx->rep_fd < 0 ||
+	    epoll_ctl(ctx->epfd, EPOLL_CTL_ADD, ctx->rep_fd, &ee)) {
+		err = -errno;
+		goto cleanup;
+	}
 	nh_logf(&ctx->lg, LOG_DEBUG, "scope: cgroup %s", ctx->cgroup);
 	*out = ctx;
 	return 0;
@@ -244,6 +414,7 @@ NH_API void nh_ctx_close(struct nh_ctx *ctx)
 		return;
 	if (ctx->own_cgroup)
 		nh_ctx_end_scope(ctx, 2000);
+	nh_relay_stop(ctx->relay);
 	nh_bpf_close(ctx->bpf);
 	if (ctx->own_cgroup && nh_cgroup_remove(ctx->cgroup, 2000))
 		nh_logf(&ctx->lg, LOG_WARNING, "cannot remove cgroup %s: %s",
@@ -255,6 +426,10 @@ NH_API void nh_ctx_close(struct nh_ctx *ctx)
 		close(ctx->epfd);
 	if (ctx->stop_fd >= 0)
 		close(ctx->stop_fd);
+	if (ctx->rep_fd >= 0)
+		close(ctx->rep_fd);
+	pthread_mutex_destroy(&ctx->rep_lock);
+	free(ctx->reps);
 	nh_exe_table_free(ctx->exe);
 	free(ctx);
 }
@@ -289,12 +464,9 @@ NH_API int nh_ctx_add_rule(struct nh_ctx *ctx, const struct nh_rule *rule)
 
 	if (!ctx || !rule)
 		return nh_err(-EINVAL);
-	if (rule->action == NH_RULE_DIVERT) {
-		nh_logf(&ctx->lg, LOG_ERR,
-			"NH_RULE_DIVERT: the relay is not in this version of libnethook");
-		return nh_err(-EOPNOTSUPP);
-	}
 	err = nh_rule_compile(rule, &r);
+	if (!err && rule->action == NH_RULE_DIVERT)
+		err = relay_ensure(ctx);
 	if (err) {
 		nh_logf(&ctx->lg, LOG_ERR, "invalid rule (match \"%s\"): %s",
 			rule->match ? rule->match : "", strerror(-err));
@@ -309,17 +481,21 @@ NH_API int nh_ctx_add_rule(struct nh_ctx *ctx, const struct nh_rule *rule)
 
 NH_API int nh_ctx_dispatch(struct nh_ctx *ctx, int timeout_ms)
 {
-	struct epoll_event ev[2];
+	struct epoll_event ev[3];
 	uint64_t v;
 	int n, i;
 
 	if (!ctx)
 		return nh_err(-EINVAL);
 	ctx->ncb = 0;
-	n = epoll_wait(ctx->epfd, ev, 2, timeout_ms);
+	n = epoll_wait(ctx->epfd, ev, 3, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : nh_err(-errno);
 	for (i = 0; i < n; i++) {
+		if (ev[i].data.u32 == 2) {
+			reports_dispatch(ctx);
+			continue;
+		}
 		if (ev[i].data.u32 == 0) {
 			if (read(ctx->stop_fd, &v, sizeof(v)) < 0) {
 				/* already drained by another dispatcher */
@@ -362,5 +538,8 @@ NH_API void nh_ctx_stop(struct nh_ctx *ctx)
 
 NH_API uint64_t nh_ctx_lost_events(const struct nh_ctx *ctx)
 {
-	return ctx && ctx->bpf ? nh_bpf_lost(ctx->bpf) : 0;
+	if (!ctx || !ctx->bpf)
+		return 0;
+	return nh_bpf_lost(ctx->bpf) + __atomic_load_n(&ctx->rep_lost,
+						       __ATOMIC_RELAXED);
 }

@@ -13,22 +13,38 @@
 const char *nh_errno_name(int err)
 {
 	switch (err) {
-	case 0: return NULL;
-	case EPERM: return "EPERM";
-	case EACCES: return "EACCES";
-	case ECONNREFUSED: return "ECONNREFUSED";
-	case ECONNRESET: return "ECONNRESET";
-	case ECONNABORTED: return "ECONNABORTED";
-	case EAFNOSUPPORT: return "EAFNOSUPPORT";
-	case ENETUNREACH: return "ENETUNREACH";
-	case EHOSTUNREACH: return "EHOSTUNREACH";
-	case ETIMEDOUT: return "ETIMEDOUT";
-	case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
-	case EINVAL: return "EINVAL";
-	case ENOENT: return "ENOENT";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	case EPROTO: return "EPROTO";
-	default: return "EUNKNOWN";
+	case 0:
+		return NULL;
+	case EPERM:
+		return "EPERM";
+	case EACCES:
+		return "EACCES";
+	case ECONNREFUSED:
+		return "ECONNREFUSED";
+	case ECONNRESET:
+		return "ECONNRESET";
+	case ECONNABORTED:
+		return "ECONNABORTED";
+	case EAFNOSUPPORT:
+		return "EAFNOSUPPORT";
+	case ENETUNREACH:
+		return "ENETUNREACH";
+	case EHOSTUNREACH:
+		return "EHOSTUNREACH";
+	case ETIMEDOUT:
+		return "ETIMEDOUT";
+	case EADDRNOTAVAIL:
+		return "EADDRNOTAVAIL";
+	case EINVAL:
+		return "EINVAL";
+	case ENOENT:
+		return "ENOENT";
+	case EOPNOTSUPP:
+		return "EOPNOTSUPP";
+	case EPROTO:
+		return "EPROTO";
+	default:
+		return "EUNKNOWN";
 	}
 }
 
@@ -57,11 +73,16 @@ void nh_event_from_bpf(const struct nh_bpf_event *be, int64_t mono_to_real,
 static const char *event_name(enum nh_event_type t)
 {
 	switch (t) {
-	case NH_EVENT_CREATE: return "create";
-	case NH_EVENT_CONNECT: return "connect";
-	case NH_EVENT_BLOCK: return "block";
-	case NH_EVENT_REDIRECT: return "redirect";
-	case NH_EVENT_END: return "end";
+	case NH_EVENT_CREATE:
+		return "create";
+	case NH_EVENT_CONNECT:
+		return "connect";
+	case NH_EVENT_BLOCK:
+		return "block";
+	case NH_EVENT_REDIRECT:
+		return "redirect";
+	case NH_EVENT_END:
+		return "end";
 	}
 	return "unknown";
 }
@@ -69,10 +90,14 @@ static const char *event_name(enum nh_event_type t)
 static const char *route_name(enum nh_route r)
 {
 	switch (r) {
-	case NH_ROUTE_DIRECT: return "direct";
-	case NH_ROUTE_BLOCK: return "block";
-	case NH_ROUTE_REDIRECT: return "redirect";
-	case NH_ROUTE_DIVERT: return "divert";
+	case NH_ROUTE_DIRECT:
+		return "direct";
+	case NH_ROUTE_BLOCK:
+		return "block";
+	case NH_ROUTE_REDIRECT:
+		return "redirect";
+	case NH_ROUTE_DIVERT:
+		return "divert";
 	}
 	return "unknown";
 }
@@ -140,8 +165,7 @@ static void put_text_str(struct out *o, const char *s)
 	}
 }
 
-static void put_str(struct out *o, bool json, const char *key,
-		    const char *val)
+static void put_str(struct out *o, bool json, const char *key, const char *val)
 {
 	if (json) {
 		put(o, ",\"%s\":", key);
@@ -192,7 +216,8 @@ NH_API int nh_event_format(const struct nh_event *ev, unsigned int flags,
 	put_str(&o, json, "comm", ev->comm ? ev->comm : "");
 	put_str(&o, json, "exe", ev->exe);
 	if (json)
-		put(&o, ",\"exe_partial\":%s", ev->exe_partial ? "true" : "false");
+		put(&o, ",\"exe_partial\":%s",
+		    ev->exe_partial ? "true" : "false");
 	else if (ev->exe_partial)
 		put(&o, " exe_partial=1");
 	put_u64(&o, json, "uid", true, ev->uid);
@@ -209,7 +234,9 @@ NH_API int nh_event_format(const struct nh_event *ev, unsigned int flags,
 	put_str(&o, json, "new_dst",
 		ev->type != NH_EVENT_CREATE && !blocked ? dst : NULL);
 	put_str(&o, json, "route",
-		ev->type != NH_EVENT_CREATE ? route_name(ev->route) : NULL);
+		ev->type == NH_EVENT_CREATE ? NULL :
+		NH_OPT(ev, route_desc, NULL) ? ev->route_desc :
+					       route_name(ev->route));
 	put_u64(&o, json, "bytes_out", end, ev->bytes_out);
 	put_u64(&o, json, "bytes_in", end, ev->bytes_in);
 	if (json)
@@ -220,6 +247,18 @@ NH_API int nh_event_format(const struct nh_event *ev, unsigned int flags,
 		put(&o, " duration_ms=%.3f", (double)ev->duration_ns / 1e6);
 	put_str(&o, json, "result", result_name(ev));
 	put_str(&o, json, "error", nh_errno_name(ev->err));
+	if (json) {
+		put_str(&o, json, "detail", NH_OPT(ev, detail, NULL));
+	} else if (NH_OPT(ev, detail, NULL)) {
+		/* words, quoted: the one text value that may hold blanks */
+		const char *d;
+
+		put(&o, " detail=\"");
+		for (d = ev->detail; *d; d++)
+			put(&o, "%c",
+			    *d == '"' || (unsigned char)*d < 0x20 ? '\'' : *d);
+		put(&o, "\"");
+	}
 	if (json)
 		put(&o, "}");
 	return (int)o.n;

@@ -23,7 +23,8 @@ struct prog_need {
 static const struct prog_need progs[] = {
 	{ BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
 	  "BPF_PROG_TYPE_CGROUP_SOCK_ADDR (cgroup/connect4/6, sendmsg4/6, getpeername4/6)" },
-	{ BPF_PROG_TYPE_CGROUP_SOCK, "BPF_PROG_TYPE_CGROUP_SOCK (cgroup/sock_create)" },
+	{ BPF_PROG_TYPE_CGROUP_SOCK,
+	  "BPF_PROG_TYPE_CGROUP_SOCK (cgroup/sock_create)" },
 	{ BPF_PROG_TYPE_SOCK_OPS, "BPF_PROG_TYPE_SOCK_OPS (sockops)" },
 };
 
@@ -33,9 +34,11 @@ struct map_need {
 };
 
 static const struct map_need maps[] = {
-	{ BPF_MAP_TYPE_SK_STORAGE, "BPF_MAP_TYPE_SK_STORAGE (per-socket record)" },
+	{ BPF_MAP_TYPE_SK_STORAGE,
+	  "BPF_MAP_TYPE_SK_STORAGE (per-socket record)" },
 	{ BPF_MAP_TYPE_RINGBUF, "BPF_MAP_TYPE_RINGBUF (events)" },
-	{ BPF_MAP_TYPE_CGROUP_ARRAY, "BPF_MAP_TYPE_CGROUP_ARRAY (scope of tracepoints)" },
+	{ BPF_MAP_TYPE_CGROUP_ARRAY,
+	  "BPF_MAP_TYPE_CGROUP_ARRAY (scope of tracepoints)" },
 };
 
 struct helper_need {

@@ -17,7 +17,7 @@
 /* Fields of a caller's struct that it may not have, read as zero. */
 #define NH_OPT(opts, field, def)                                        \
 	((opts) && (opts)->sz >= offsetof(__typeof__(*(opts)), field) + \
-					  sizeof((opts)->field) ?       \
+					 sizeof((opts)->field) ?        \
 		 (opts)->field :                                        \
 		 (def))
 
@@ -76,8 +76,7 @@ int nh_features_check(const struct nh_logger *lg, bool verbose);
 
 /* BPF side (nh_bpf.c) */
 struct nh_bpf;
-int nh_bpf_open(const struct nh_logger *lg, int cgroup_fd,
-		unsigned int ev_mask,
+int nh_bpf_open(const struct nh_logger *lg, int cgroup_fd, unsigned int ev_mask,
 		int (*cb)(void *user, void *data, size_t len), void *user,
 		struct nh_bpf **out);
 void nh_bpf_close(struct nh_bpf *b);
@@ -85,6 +84,10 @@ int nh_bpf_add_rule(struct nh_bpf *b, const struct nh_bpf_rule *r);
 int nh_bpf_fd(const struct nh_bpf *b);
 int nh_bpf_poll(struct nh_bpf *b, int timeout_ms);
 uint64_t nh_bpf_lost(const struct nh_bpf *b);
+int nh_bpf_flows_fd(const struct nh_bpf *b);
+void nh_bpf_set_relay(struct nh_bpf *b, const struct nh_bpf_addr *a4,
+		      const struct nh_bpf_addr *a6, uint32_t tgid,
+		      uint64_t netns);
 
 /* rules (nh_rule.c) */
 int nh_rule_compile(const struct nh_rule *rule, struct nh_bpf_rule *out);

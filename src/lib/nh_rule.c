@@ -23,6 +23,10 @@ int nh_rule_compile(const struct nh_rule *rule, struct nh_bpf_rule *out)
 	out->port_lo = spec.port_lo;
 	out->port_hi = spec.port_hi;
 	protos = NH_OPT(rule, protos, 0u);
+	if (NH_OPT(rule, flags, 0u) & ~(unsigned int)NH_RULE_LOG)
+		return -EINVAL;
+	if (NH_OPT(rule, flags, 0u) & NH_RULE_LOG)
+		out->flags |= NH_RULE_F_LOG;
 	if (protos & ~(unsigned int)(NH_RULE_TCP | NH_RULE_UDP))
 		return -EINVAL;
 	switch (rule->action) {
@@ -46,6 +50,8 @@ int nh_rule_compile(const struct nh_rule *rule, struct nh_bpf_rule *out)
 				      NH_ACT_REDIRECT :
 				      NH_ACT_DIVERT;
 		out->protos = NH_PROTO_TCP;
+		if (rule->action == NH_RULE_DIVERT)
+			break; /* the relay's address is filled in later */
 		if (!rule->target)
 			return -EINVAL;
 		err = nh_addr_from_sockaddr(rule->target, &out->target);

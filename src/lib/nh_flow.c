@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * One diverted connection: connect upstream, open the tunnel hop by hop,
+ * then move bytes both ways with splice() through a pipe per direction.
+ * The pipe is the only buffer, so a slow reader stops the other side
+ * (backpressure) instead of growing memory.  Each direction closes on its
+ * own (half-close); the flow ends when both have.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "nh_flow.h"
+#include "nh_spec.h"
+
+/* epoll tags; the relay's own are 1..3 */
+#define TAG_CLIENT 8
+#define TAG_UP 9
+
+enum { F_CONNECT, F_HANDSHAKE, F_RELAY };
+
+#define C_EOF 0x1 /* the program finished sending */
+#define U_EOF 0x2 /* the destination finished sending */
+#define C_SHUT 0x4 /* we shut the program's side for writing */
+#define U_SHUT 0x8
+
+#define NH_SPLICE_CHUNK (1 << 16)
+
+struct nh_flow_end {
+	int tag;
+	int fd;
+};
+
+struct nh_flow {
+	struct nh_flow_end c, u; /* first: epoll hands us one of these */
+	struct nh_flow *prev, *next;
+	int epfd;
+	uint8_t state, hop, flags;
+	int p_out[2], p_in[2]; /* program -> destination, and back */
+	uint32_t q_out, q_in; /* bytes waiting in each pipe */
+	uint64_t bytes_out, bytes_in;
+	uint64_t deadline, last;
+	struct nh_proxy_hs *hs; /* only while the tunnel opens */
+	struct nh_flow_val id;
+};
+
+void nh_flow_reset_fd(int fd)
+{
+	struct linger lg = { 1, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+static void unlink_flow(struct nh_flow_list *l, struct nh_flow *f)
+{
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		l->head = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+}
+
+static void close_pipe(int p[2])
+{
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	p[0] = p[1] = -1;
+}
+
+/* End the flow: err 0 is a clean close, else both sides are reset. */
+static void finish(struct nh_flow_list *l, struct nh_flow *f, int err,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void finish(struct nh_flow_list *l, struct nh_flow *f, int err,
+		   const char *fmt, ...)
+{
+	struct nh_relay_report rep;
+	va_list ap;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.id = f->id;
+	rep.end_ns = nh_now_ns();
+	rep.bytes_out = f->bytes_out;
+	rep.bytes_in = f->bytes_in;
+	rep.established = f->state == F_RELAY;
+	rep.err = err;
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(rep.detail, sizeof(rep.detail), fmt, ap);
+		va_end(ap);
+	}
+	if (err) {
+		nh_flow_reset_fd(f->c.fd);
+		if (f->u.fd >= 0)
+			nh_flow_reset_fd(f->u.fd);
+	} else {
+		close(f->c.fd);
+		if (f->u.fd >= 0)
+			close(f->u.fd);
+	}
+	close_pipe(f->p_out);
+	close_pipe(f->p_in);
+	free(f->hs);
+	unlink_flow(l, f);
+	free(f);
+	l->done(l->user, &rep);
+}
+
+static void watch(struct nh_flow *f, struct nh_flow_end *e)
+{
+	struct epoll_event ee = {
+		.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+		.data.ptr = e,
+	};
+
+	epoll_ctl(f->epfd, EPOLL_CTL_ADD, e->fd, &ee);
+}
+
+static void orig_sockaddr(const struct nh_flow *f, struct sockaddr_storage *ss)
+{
+	nh_addr_to_sockaddr(&f->id.orig, ss);
+}
+
+static socklen_t sa_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+					  sizeof(struct sockaddr_in6);
+}
+
+static void where(const struct nh_flow_list *l, const struct nh_flow *f,
+		  int hop, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+
+	if (hop < l->nhops) {
+		nh_proxy_hop_format(&l->hops[hop], buf, len);
+		return;
+	}
+	(void)f;
+	orig_sockaddr(f, &ss);
+	nh_sockaddr_format((void *)&ss, buf, len);
+}
+
+static int start_connect(struct nh_flow_list *l, struct nh_flow *f)
+{
+	struct sockaddr_storage to;
+	char w[300];
+	int one = 1, fd;
+
+	if (l->nhops)
+		to = l->hops[0].addr;
+	else
+		orig_sockaddr(f, &to);
+	fd = socket(to.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0) {
+		finish(l, f, errno, "relay: socket: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	f->u.fd = fd;
+	f->deadline = nh_now_ns() + l->connect_timeout_ns;
+	if (connect(fd, (void *)&to, sa_len(&to)) && errno != EINPROGRESS) {
+		int e = errno;
+
+		where(l, f, 0, w, sizeof(w));
+		finish(l, f, e, "connect to %s failed: %s", w, strerror(e));
+		return -1;
+	}
+	watch(f, &f->u);
+	return 0;
+}
+
+void nh_flow_start(struct nh_flow_list *l, int epfd, int cfd,
+		   const struct nh_flow_val *id)
+{
+	struct nh_flow *f = calloc(1, sizeof(*f));
+	int one = 1;
+
+	if (!f) {
+		nh_flow_reset_fd(cfd);
+		return;
+	}
+	f->c = (struct nh_flow_end){ TAG_CLIENT, cfd };
+	f->u = (struct nh_flow_end){ TAG_UP, -1 };
+	f->p_out[0] = f->p_out[1] = f->p_in[0] = f->p_in[1] = -1;
+	f->epfd = epfd;
+	f->id = *id;
+	f->state = F_CONNECT;
+	f->next = l->head;
+	if (l->head)
+		l->head->prev = f;
+	l->head = f;
+	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	watch(f, &f->c);
+	start_connect(l, f);
+}
+
+static void hs_begin(struct nh_flow_list *l, struct nh_flow *f)
+{
+	struct sockaddr_storage to;
+	int next = f->hop + 1;
+
+	if (next < l->nhops)
+		to = l->hops[next].addr;
+	else
+		orig_sockaddr(f, &to);
+	nh_proxy_hs_init(f->hs, &l->hops[f->hop], (void *)&to, NULL,
+			 next < l->nhops ? l->hops[next].port : f->id.orig.port);
+	f->deadline = nh_now_ns() + l->connect_timeout_ns;
+}
+
+static int enter_relay(struct nh_flow_list *l, struct nh_flow *f)
+{
+	free(f->hs);
+	f->hs = NULL;
+	if (pipe2(f->p_out, O_NONBLOCK | O_CLOEXEC) ||
+	    pipe2(f->p_in, O_NONBLOCK | O_CLOEXEC)) {
+		finish(l, f, errno, "relay: pipe: %s", strerror(errno));
+		return -1;
+	}
+	f->state = F_RELAY;
+	f->last = nh_now_ns();
+	return 0;
+}
+
+/* The upstream socket is connected: open the tunnel, or relay now. */
+static int connected(struct nh_flow_list *l, struct nh_flow *f)
+{
+	if (!l->nhops || l->hops[0].scheme == NH_PROXY_DIRECT)
+		return enter_relay(l, f);
+	f->hs = malloc(sizeof(*f->hs));
+	if (!f->hs) {
+		finish(l, f, ENOMEM, "relay: out of memory");
+		return -1;
+	}
+	f->state = F_HANDSHAKE;
+	f->hop = 0;
+	hs_begin(l, f);
+	return 0;
+}
+
+static int step_connect(struct nh_flow_list *l, struct nh_flow *f)
+{
+	struct pollfd p = { .fd = f->u.fd, .events = POLLOUT };
+	socklen_t len = sizeof(int);
+	char w[300];
+	int e = 0;
+
+	if (poll(&p, 1, 0) <= 0)
+		return 1; /* still connecting */
+	if (p.revents & (POLLERR | POLLHUP)) {
+		getsockopt(f->u.fd, SOL_SOCKET, SO_ERROR, &e, &len);
+		if (!e)
+			e = ECONNREFUSED;
+		where(l, f, 0, w, sizeof(w));
+		finish(l, f, e, "connect to %s failed: %s", w, strerror(e));
+		return -1;
+	}
+	if (!(p.revents & POLLOUT))
+		return 1;
+	return connected(l, f);
+}
+
+/* Talk to the current hop until it wants more, is done, or failed. */
+static int step_handshake(struct nh_flow_list *l, struct nh_flow *f)
+{
+	uint8_t buf[8192];
+	const uint8_t *out;
+	size_t len, used;
+	ssize_t n;
+	char w[300];
+	int r;
+
+	for (;;) {
+		if (nh_proxy_hs_output(f->hs, &out, &len) < 0)
+			goto failed;
+		if (len) {
+			n = send(f->u.fd, out, len, MSG_NOSIGNAL);
+			if (n < 0 && errno == EAGAIN)
+				return 1;
+			if (n < 0)
+				goto io_error;
+			nh_proxy_hs_sent(f->hs, (size_t)n);
+			continue;
+		}
+		/* peek, so bytes past the reply stay for the program */
+		n = recv(f->u.fd, buf, sizeof(buf), MSG_PEEK);
+		if (n < 0 && errno == EAGAIN)
+			return 1;
+		if (n < 0)
+			goto io_error;
+		if (n == 0) {
+			where(l, f, f->hop, w, sizeof(w));
+			finish(l, f, ECONNRESET,
+			       "%s closed the connection during the handshake",
+			       w);
+			return -1;
+		}
+		used = 0;
+		r = nh_proxy_hs_input(f->hs, buf, (size_t)n, &used);
+		if (used && recv(f->u.fd, buf, used, 0) != (ssize_t)used)
+			goto io_error;
+		if (r < 0) {
+			finish(l, f, -r, "%s", nh_proxy_hs_error(f->hs));
+			return -1;
+		}
+		if (r == 0) {
+			if (used)
+				continue;
+			return 1;
+		}
+		/* this hop's tunnel is open: on to the next, or relay */
+		if (++f->hop >= l->nhops)
+			return enter_relay(l, f);
+		hs_begin(l, f);
+	}
+failed:
+	finish(l, f, EPROTO, "%s", nh_proxy_hs_error(f->hs));
+	return -1;
+io_error:
+	r = errno;
+	where(l, f, f->hop, w, sizeof(w));
+	finish(l, f, r, "handshake with %s failed: %s", w, strerror(r));
+	return -1;
+}
+
+/* Move what can be moved from src to dst through pipe p. */
+static int pump(int src, int dst, int p[2], uint32_t *q, uint64_t *bytes,
+		uint8_t *flags, uint8_t src_eof, uint8_t dst_shut, bool *moved)
+{
+	ssize_t n;
+	bool progress;
+
+	do {
+		progress = false;
+		if (!*q && !(*flags & src_eof)) {
+			n = splice(src, NULL, p[1], NULL, NH_SPLICE_CHUNK,
+				   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+			if (n > 0) {
+				*q += (uint32_t)n;
+				progress = true;
+			} else if (n == 0) {
+				*flags |= src_eof;
+			} else if (errno != EAGAIN && errno != EINTR) {
+				return -errno;
+			}
+		}
+		if (*q) {
+			n = splice(p[0], NULL, dst, NULL, *q,
+				   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+			if (n > 0) {
+				*q -= (uint32_t)n;
+				*bytes += (uint64_t)n;
+				progress = true;
+			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				return -errno;
+			}
+		}
+		if (!*q && (*flags & src_eof) && !(*flags & dst_shut)) {
+			shutdown(dst, SHUT_WR);
+			*flags |= dst_shut;
+		}
+		if (progress)
+			*moved = true;
+	} while (progress);
+	return 0;
+}
+
+static void step_relay(struct nh_flow_list *l, struct nh_flow *f)
+{
+	bool moved = false;
+	int err;
+
+	err = pump(f->c.fd, f->u.fd, f->p_out, &f->q_out, &f->bytes_out,
+		   &f->flags, C_EOF, U_SHUT, &moved);
+	if (!err)
+		err = pump(f->u.fd, f->c.fd, f->p_in, &f->q_in, &f->bytes_in,
+			   &f->flags, U_EOF, C_SHUT, &moved);
+	if (err) {
+		finish(l, f, -err, "relay: %s", strerror(-err));
+		return;
+	}
+	if (moved)
+		f->last = nh_now_ns();
+	if ((f->flags & (U_SHUT | C_SHUT)) == (U_SHUT | C_SHUT))
+		finish(l, f, 0, NULL);
+}
+
+void nh_flow_event(struct nh_flow_list *l, struct nh_flow *f, uint32_t events)
+{
+	struct nh_flow_end *e = (struct nh_flow_end *)f;
+
+	/* epoll gave us the end that fired; step back to its flow */
+	if (e->tag == TAG_UP)
+		f = (struct nh_flow *)((char *)e - offsetof(struct nh_flow, u));
+	if (e->tag == TAG_CLIENT && f->state != F_RELAY &&
+	    (events & (EPOLLERR | EPOLLHUP))) {
+		finish(l, f, ECONNABORTED,
+		       "the program closed its connection before the tunnel opened");
+		return;
+	}
+	if (f->state == F_CONNECT) {
+		/* < 0: the flow is gone; still F_CONNECT: not yet */
+		if (step_connect(l, f) < 0 || f->state == F_CONNECT)
+			return;
+	}
+	if (f->state == F_HANDSHAKE && step_handshake(l, f) != 0)
+		return;
+	if (f->state == F_RELAY)
+		step_relay(l, f);
+}
+
+void nh_flow_tick(struct nh_flow_list *l, uint64_t now)
+{
+	struct nh_flow *f = l->head, *next;
+	char w[300];
+
+	for (; f; f = next) {
+		next = f->next;
+		if (f->state != F_RELAY && now > f->deadline) {
+			where(l, f, f->state == F_CONNECT ? 0 : f->hop, w,
+			      sizeof(w));
+			finish(l, f, ETIMEDOUT, "%s %s timed out after %llu ms",
+			       f->state == F_CONNECT ? "connect to" :
+						       "handshake with",
+			       w,
+			       (unsigned long long)(l->connect_timeout_ns /
+						    1000000ull));
+		} else if (f->state == F_RELAY && l->idle_timeout_ns &&
+			   now - f->last > l->idle_timeout_ns) {
+			finish(l, f, ETIMEDOUT, "idle for %llu ms",
+			       (unsigned long long)(l->idle_timeout_ns /
+						    1000000ull));
+		}
+	}
+}
+
+void nh_flow_close_all(struct nh_flow_list *l)
+{
+	while (l->head)
+		finish(l, l->head, ECONNABORTED, "nethook is stopping");
+}

@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The relay's threads: each has its own listeners (SO_REUSEPORT shares the
+ * port between them), its own epoll loop, and the flows it accepted.  A
+ * connection is admitted only with an original destination the kernel
+ * recorded for it: the relay is never an open proxy.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "nh_flow.h"
+#include "nh_relay.h"
+#include "nh_spec.h"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+#define NH_TICK_MS 250
+
+enum { TAG_LISTEN = 1, TAG_WAKE, TAG_TICK };
+
+struct tagged {
+	int tag;
+	int fd;
+};
+
+struct nh_worker {
+	struct nh_relay *relay;
+	pthread_t thread;
+	bool started;
+	int epfd;
+	struct tagged lis4, lis6, wake, tick;
+	struct nh_flow_list flows;
+};
+
+struct nh_relay {
+	struct nh_relay_opts o;
+	struct nh_proxy_hop hops[NH_RELAY_MAX_HOPS];
+	struct nh_worker *w;
+	unsigned int nw;
+	struct nh_bpf_addr a4, a6;
+	uint64_t netns;
+	atomic_bool stop;
+	atomic_uint active;
+	char route[NH_RELAY_MAX_HOPS * 80];
+};
+
+uint64_t nh_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int listen_on(int family, uint16_t port, struct nh_bpf_addr *bound)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len;
+	int fd, one = 1;
+
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (family == AF_INET) {
+		struct sockaddr_in *in = (void *)&ss;
+
+		in->sin_family = AF_INET;
+		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		in->sin_port = htons(port);
+		len = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (void *)&ss;
+
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		in6->sin6_family = AF_INET6;
+		in6->sin6_addr = in6addr_loopback;
+		in6->sin6_port = htons(port);
+		len = sizeof(*in6);
+	}
+	if (bind(fd, (void *)&ss, len) || listen(fd, 4096)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	len = sizeof(ss);
+	getsockname(fd, (void *)&ss, &len);
+	nh_addr_from_sockaddr((void *)&ss, bound);
+	return fd;
+}
+
+static void worker_add(struct nh_worker *w, struct tagged *t, uint32_t ev)
+{
+	struct epoll_event ee = { .events = ev, .data.ptr = t };
+
+	epoll_ctl(w->epfd, EPOLL_CTL_ADD, t->fd, &ee);
+}
+
+/* Who connected: the key the kernel filed the original destination by. */
+static int admit(struct nh_relay *r, int fd, struct nh_flow_val *id)
+{
+	struct sockaddr_storage peer, self;
+	socklen_t pl = sizeof(peer), sl = sizeof(self);
+	struct nh_bpf_addr pa, sa;
+	struct nh_flow_key k;
+	char who[64];
+
+	if (getpeername(fd, (void *)&peer, &pl) ||
+	    getsockname(fd, (void *)&self, &sl))
+		return -errno;
+	nh_addr_from_sockaddr((void *)&peer, &pa);
+	nh_addr_from_sockaddr((void *)&self, &sa);
+	memset(&k, 0, sizeof(k));
+	memcpy(k.caddr, pa.addr, 16);
+	k.cport = pa.port;
+	k.rport = sa.port;
+	if (!bpf_map_lookup_and_delete_elem(r->o.flows_map_fd, &k, id))
+		return 0;
+	nh_sockaddr_format((void *)&peer, who, sizeof(who));
+	nh_logf(r->o.lg, LOG_WARNING,
+		"relay: connection from %s was not diverted by nethook: closed",
+		who);
+	return -EPERM;
+}
+
+static void accept_all(struct nh_worker *w, int lfd)
+{
+	struct nh_relay *r = w->relay;
+
+	for (;;) {
+		struct nh_flow_val id;
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE)
+				nh_logf(r->o.lg, LOG_ERR,
+					"relay: out of file descriptors: %s",
+					strerror(errno));
+			return;
+		}
+		if (admit(r, fd, &id)) {
+			nh_flow_reset_fd(fd);
+			continue;
+		}
+		if (atomic_load(&r->active) >= r->o.max_flows) {
+			struct nh_relay_report rep = { .id = id };
+
+			rep.end_ns = nh_now_ns();
+			rep.err = EMFILE;
+			snprintf(rep.detail, sizeof(rep.detail),
+				 "relay at its limit of %u flows",
+				 r->o.max_flows);
+			r->o.report(r->o.user, &rep);
+			nh_flow_reset_fd(fd);
+			continue;
+		}
+		atomic_fetch_add(&r->active, 1);
+		nh_flow_start(&w->flows, w->epfd, fd, &id);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct nh_worker *w = arg;
+	struct nh_relay *r = w->relay;
+	struct epoll_event evs[64];
+	uint64_t v;
+	int n, i;
+
+	while (!atomic_load(&r->stop)) {
+		n = epoll_wait(w->epfd, evs, 64, -1);
+		if (n < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < n; i++) {
+			struct tagged *t = evs[i].data.ptr;
+
+			switch (t->tag) {
+			case TAG_LISTEN:
+				accept_all(w, t->fd);
+				break;
+			case TAG_WAKE:
+				if (read(t->fd, &v, sizeof(v)) < 0) {
+					/* nothing pending: fine */
+				}
+				break;
+			case TAG_TICK:
+				if (read(t->fd, &v, sizeof(v)) < 0) {
+					/* spurious */
+				}
+				nh_flow_tick(&w->flows, nh_now_ns());
+				break;
+			default:
+				nh_flow_event(&w->flows, (struct nh_flow *)t,
+					      evs[i].events);
+			}
+		}
+	}
+	nh_flow_close_all(&w->flows);
+	return NULL;
+}
+
+static void flow_done(void *user, const struct nh_relay_report *rep)
+{
+	struct nh_relay *r = user;
+
+	atomic_fetch_sub(&r->active, 1);
+	r->o.report(r->o.user, rep);
+}
+
+static int worker_init(struct nh_relay *r, struct nh_worker *w)
+{
+	struct itimerspec its = { { 0, NH_TICK_MS * 1000000L },
+				  { 0, NH_TICK_MS * 1000000L } };
+	int fd;
+
+	w->relay = r;
+	w->lis4.fd = w->lis6.fd = w->wake.fd = w->tick.fd = -1;
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (w->epfd < 0)
+		return -errno;
+	fd = listen_on(AF_INET, r->a4.port, &r->a4);
+	if (fd < 0)
+		return fd;
+	w->lis4 = (struct tagged){ TAG_LISTEN, fd };
+	/* a host without IPv6 loopback still relays IPv4 */
+	fd = listen_on(AF_INET6, r->a6.port, &r->a6);
+	if (fd >= 0)
+		w->lis6 = (struct tagged){ TAG_LISTEN, fd };
+	else if (w == r->w)
+		memset(&r->a6, 0, sizeof(r->a6));
+	w->wake = (struct tagged){ TAG_WAKE,
+				   eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) };
+	w->tick = (struct tagged){ TAG_TICK,
+				   timerfd_create(CLOCK_MONOTONIC,
+						  TFD_CLOEXEC | TFD_NONBLOCK) };
+	if (w->wake.fd < 0 || w->tick.fd < 0 ||
+	    timerfd_settime(w->tick.fd, 0, &its, NULL))
+		return -errno;
+	worker_add(w, &w->lis4, EPOLLIN);
+	if (w->lis6.fd >= 0)
+		worker_add(w, &w->lis6, EPOLLIN);
+	worker_add(w, &w->wake, EPOLLIN);
+	worker_add(w, &w->tick, EPOLLIN);
+	w->flows.hops = r->hops;
+	w->flows.nhops = r->o.nhops;
+	w->flows.connect_timeout_ns = (uint64_t)r->o.connect_timeout_ms * 1000000ull;
+	w->flows.idle_timeout_ns = (uint64_t)r->o.idle_timeout_ms * 1000000ull;
+	w->flows.done = flow_done;
+	w->flows.user = r;
+	w->flows.lg = r->o.lg;
+	return 0;
+}
+
+static void route_format(struct nh_relay *r)
+{
+	size_t n = 0;
+	int i;
+
+	if (!r->o.nhops) {
+		snprintf(r->route, sizeof(r->route), "direct");
+		return;
+	}
+	for (i = 0; i < r->o.nhops && n < sizeof(r->route); i++) {
+		if (i)
+			r->route[n++] = ',';
+		nh_proxy_hop_format(&r->hops[i], r->route + n,
+				    sizeof(r->route) - n);
+		n += strlen(r->route + n);
+	}
+}
+
+int nh_relay_start(const struct nh_relay_opts *o, struct nh_relay **out)
+{
+	struct nh_relay *r;
+	socklen_t len = sizeof(uint64_t);
+	unsigned int i;
+	int err;
+
+	if (o->nhops < 0 || o->nhops > NH_RELAY_MAX_HOPS || !o->report)
+		return nh_err(-EINVAL);
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return nh_err(-ENOMEM);
+	r->o = *o;
+	memcpy(r->hops, o->hops, sizeof(r->hops[0]) * (size_t)o->nhops);
+	r->o.hops = r->hops;
+	if (!r->o.workers)
+		r->o.workers = 1;
+	if (!r->o.connect_timeout_ms)
+		r->o.connect_timeout_ms = 10000;
+	if (!r->o.max_flows)
+		r->o.max_flows = 65536;
+	route_format(r);
+	r->nw = r->o.workers;
+	r->w = calloc(r->nw, sizeof(*r->w));
+	if (!r->w) {
+		free(r);
+		return nh_err(-ENOMEM);
+	}
+	for (i = 0; i < r->nw; i++) {
+		r->w[i].epfd = -1;
+		r->w[i].lis4.fd = r->w[i].lis6.fd = -1;
+		r->w[i].wake.fd = r->w[i].tick.fd = -1;
+	}
+	for (i = 0; i < r->nw; i++) {
+		err = worker_init(r, &r->w[i]);
+		if (err) {
+			nh_logf(o->lg, LOG_ERR, "relay: cannot listen: %s",
+				strerror(-err));
+			goto cleanup;
+		}
+	}
+	if (getsockopt(r->w[0].lis4.fd, SOL_SOCKET, SO_NETNS_COOKIE, &r->netns,
+		       &len)) {
+		err = -errno;
+		nh_logf(o->lg, LOG_ERR,
+			"relay: SO_NETNS_COOKIE (Linux 5.14+): %s",
+			strerror(errno));
+		goto cleanup;
+	}
+	for (i = 0; i < r->nw; i++) {
+		err = -pthread_create(&r->w[i].thread, NULL, worker_main,
+				      &r->w[i]);
+		if (err)
+			goto cleanup;
+		r->w[i].started = true;
+	}
+	*out = r;
+	return 0;
+cleanup:
+	nh_relay_stop(r);
+	return nh_err(err);
+}
+
+void nh_relay_stop(struct nh_relay *r)
+{
+	uint64_t one = 1;
+	unsigned int i;
+
+	if (!r)
+		return;
+	atomic_store(&r->stop, true);
+	for (i = 0; i < r->nw; i++) {
+		struct nh_worker *w = &r->w[i];
+
+		if (w->started) {
+			if (write(w->wake.fd, &one, sizeof(one)) < 0) {
+				/* full counter: already woken */
+			}
+			pthread_join(w->thread, NULL);
+		}
+		if (w->lis4.fd >= 0)
+			close(w->lis4.fd);
+		if (w->lis6.fd >= 0)
+			close(w->lis6.fd);
+		if (w->wake.fd >= 0)
+			close(w->wake.fd);
+		if (w->tick.fd >= 0)
+			close(w->tick.fd);
+		if (w->epfd >= 0)
+			close(w->epfd);
+	}
+	free(r->w);
+	free(r);
+}
+
+void nh_relay_addrs(const struct nh_relay *r, struct nh_bpf_addr *v4,
+		    struct nh_bpf_addr *v6, uint64_t *netns_cookie)
+{
+	*v4 = r->a4;
+	*v6 = r->a6;
+	*netns_cookie = r->netns;
+}
+
+const char *nh_relay_route(const struct nh_relay *r)
+{
+	return r->route;
+}
+
+unsigned int nh_relay_active(const struct nh_relay *r)
+{
+	return atomic_load(&r->active);
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The relay: diverted connections in, through the proxy chain, out. */
+#ifndef NH_RELAY_H
+#define NH_RELAY_H
+
+#include <stdint.h>
+#include "nh_internal.h"
+#include "nh_proxy.h"
+
+#define NH_RELAY_MAX_HOPS 8
+
+/* How one flow ended, for the log. */
+struct nh_relay_report {
+	struct nh_flow_val id; /* who and where, from the kernel */
+	uint64_t end_ns; /* CLOCK_MONOTONIC */
+	uint64_t bytes_out; /* program -> destination */
+	uint64_t bytes_in;
+	int established; /* the tunnel opened */
+	int err; /* positive errno, 0 = none */
+	char detail[192]; /* which hop failed and why */
+};
+
+struct nh_relay_opts {
+	const struct nh_proxy_hop *hops; /* none: direct */
+	int nhops;
+	unsigned int workers; /* threads, each its own epoll loop */
+	unsigned int connect_timeout_ms;
+	unsigned int idle_timeout_ms; /* 0: none */
+	unsigned int max_flows;
+	int flows_map_fd; /* the kernel's original-destination map */
+	const struct nh_logger *lg;
+	/* from worker threads */
+	void (*report)(void *user, const struct nh_relay_report *r);
+	void *user;
+};
+
+struct nh_relay;
+
+int nh_relay_start(const struct nh_relay_opts *o, struct nh_relay **out);
+void nh_relay_stop(struct nh_relay *r);
+/* where the kernel sends diverted connections; family 0 if none */
+void nh_relay_addrs(const struct nh_relay *r, struct nh_bpf_addr *v4,
+		    struct nh_bpf_addr *v6, uint64_t *netns_cookie);
+/* "direct" or "socks5://192.0.2.10:1080,http://192.0.2.11:3128" */
+const char *nh_relay_route(const struct nh_relay *r);
+unsigned int nh_relay_active(const struct nh_relay *r);
+
+#endif

@@ -133,7 +133,7 @@ static int parse(int argc, char **argv, struct run_opts *o, FILE *err,
 	memset(o, 0, sizeof(*o));
 	o->attach = attach;
 	o->events = NH_EVENT_MASK_DEFAULT;
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc's getopt then forgets a past parse */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+vh", run_options, NULL)) != -1) {
 		switch (c) {
@@ -233,7 +233,13 @@ static int parse(int argc, char **argv, struct run_opts *o, FILE *err,
 			return 1;
 		case '?':
 		default:
-			if (optopt && optopt < 0x100)
+			if (!strncmp(argv[optind - 1], "--", 2) &&
+			    strchr(argv[optind - 1], '=') && optopt)
+				fprintf(err, "nethook: option '%.*s' takes no value\n",
+					(int)(strchr(argv[optind - 1], '=') -
+					      argv[optind - 1]),
+					argv[optind - 1]);
+			else if (optopt && optopt < 0x100)
 				fprintf(err,
 					"nethook run: unknown option '-%c'\n",
 					optopt);

@@ -138,19 +138,63 @@ static void put(struct out *o, const char *fmt, ...)
 		o->n += (size_t)r;
 }
 
-/* A JSON string; comm and exe come from programs and may hold anything */
+/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
+static int utf8_len(const unsigned char *s)
+{
+	int n, i;
+	unsigned int cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0)
+		n = 2, cp = s[0] & 0x1f;
+	else if ((s[0] & 0xf0) == 0xe0)
+		n = 3, cp = s[0] & 0x0f;
+	else if ((s[0] & 0xf8) == 0xf0)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* overlong forms, surrogates and past U+10FFFF are not UTF-8 */
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+	    (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* A JSON string; comm and exe come from programs and may hold anything,
+ * including a name the kernel cut in the middle of a character: what is
+ * not UTF-8 becomes U+FFFD, so every line stays valid JSON. */
 static void put_json_str(struct out *o, const char *s)
 {
-	put(o, "\"");
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	const unsigned char *p = (const unsigned char *)s;
+	int n;
 
-		if (c == '"' || c == '\\')
-			put(o, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			put(o, "\\u%04x", c);
-		else
-			put(o, "%c", c);
+	put(o, "\"");
+	while (*p) {
+		unsigned char c = *p;
+
+		n = utf8_len(p);
+		if (n == 0) {
+			put(o, "\\ufffd");
+			p++;
+		} else if (n > 1) {
+			put(o, "%.*s", n, (const char *)p);
+			p += n;
+		} else {
+			if (c == '"' || c == '\\')
+				put(o, "\\%c", c);
+			else if (c < 0x20 || c == 0x7f)
+				put(o, "\\u%04x", c);
+			else
+				put(o, "%c", c);
+			p++;
+		}
 	}
 	put(o, "\"");
 }

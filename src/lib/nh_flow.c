@@ -25,7 +25,7 @@
 #define TAG_CLIENT 8
 #define TAG_UP 9
 
-enum { F_CONNECT, F_HANDSHAKE, F_RELAY };
+enum { F_CONNECT, F_HANDSHAKE, F_RELAY, F_DEAD };
 
 #define C_EOF 0x1 /* the program finished sending */
 #define U_EOF 0x2 /* the destination finished sending */
@@ -113,9 +113,24 @@ static void finish(struct nh_flow_list *l, struct nh_flow *f, int err,
 	close_pipe(f->p_out);
 	close_pipe(f->p_in);
 	free(f->hs);
+	f->hs = NULL;
 	unlink_flow(l, f);
-	free(f);
+	/* the same epoll batch may still hold an event for the other end:
+	 * freed only after it, by nh_flow_reap() */
+	f->state = F_DEAD;
+	f->next = l->dead;
+	l->dead = f;
 	l->done(l->user, &rep);
+}
+
+void nh_flow_reap(struct nh_flow_list *l)
+{
+	struct nh_flow *f;
+
+	while ((f = l->dead)) {
+		l->dead = f->next;
+		free(f);
+	}
 }
 
 static void watch(struct nh_flow *f, struct nh_flow_end *e)
@@ -213,12 +228,14 @@ static void hs_begin(struct nh_flow_list *l, struct nh_flow *f)
 	struct sockaddr_storage to;
 	int next = f->hop + 1;
 
-	if (next < l->nhops)
-		to = l->hops[next].addr;
-	else
+	if (next < l->nhops) {
+		/* a name the hop can carry goes as a name: it resolves it */
+		nh_proxy_hs_init_hop(f->hs, &l->hops[f->hop], &l->hops[next]);
+	} else {
 		orig_sockaddr(f, &to);
-	nh_proxy_hs_init(f->hs, &l->hops[f->hop], (void *)&to, NULL,
-			 next < l->nhops ? l->hops[next].port : f->id.orig.port);
+		nh_proxy_hs_init(f->hs, &l->hops[f->hop], (void *)&to, NULL,
+				 f->id.orig.port);
+	}
 	f->deadline = nh_now_ns() + l->connect_timeout_ns;
 }
 
@@ -285,7 +302,8 @@ static int step_handshake(struct nh_flow_list *l, struct nh_flow *f)
 	int r;
 
 	for (;;) {
-		if (nh_proxy_hs_output(f->hs, &out, &len) < 0)
+		r = nh_proxy_hs_output(f->hs, &out, &len);
+		if (r < 0)
 			goto failed;
 		if (len) {
 			n = send(f->u.fd, out, len, MSG_NOSIGNAL);
@@ -303,10 +321,11 @@ static int step_handshake(struct nh_flow_list *l, struct nh_flow *f)
 		if (n < 0)
 			goto io_error;
 		if (n == 0) {
-			where(l, f, f->hop, w, sizeof(w));
-			finish(l, f, ECONNRESET,
-			       "%s closed the connection during the handshake",
-			       w);
+			/* says how much of the reply came: "truncated after
+			 * 3 bytes", or nothing at all */
+			r = nh_proxy_hs_eof(f->hs);
+			finish(l, f, r < 0 ? -r : ECONNRESET, "%s",
+			       nh_proxy_hs_error(f->hs));
 			return -1;
 		}
 		used = 0;
@@ -328,7 +347,7 @@ static int step_handshake(struct nh_flow_list *l, struct nh_flow *f)
 		hs_begin(l, f);
 	}
 failed:
-	finish(l, f, EPROTO, "%s", nh_proxy_hs_error(f->hs));
+	finish(l, f, -r, "%s", nh_proxy_hs_error(f->hs));
 	return -1;
 io_error:
 	r = errno;
@@ -406,6 +425,8 @@ void nh_flow_event(struct nh_flow_list *l, struct nh_flow *f, uint32_t events)
 	/* epoll gave us the end that fired; step back to its flow */
 	if (e->tag == TAG_UP)
 		f = (struct nh_flow *)((char *)e - offsetof(struct nh_flow, u));
+	if (f->state == F_DEAD)
+		return;
 	if (e->tag == TAG_CLIENT && f->state != F_RELAY &&
 	    (events & (EPOLLERR | EPOLLHUP))) {
 		finish(l, f, ECONNABORTED,
@@ -452,4 +473,5 @@ void nh_flow_close_all(struct nh_flow_list *l)
 {
 	while (l->head)
 		finish(l, l->head, ECONNABORTED, "nethook is stopping");
+	nh_flow_reap(l);
 }

@@ -11,6 +11,7 @@ struct nh_flow;
 /* A worker's flows, and what they share. */
 struct nh_flow_list {
 	struct nh_flow *head;
+	struct nh_flow *dead; /* finished in this epoll batch */
 	const struct nh_proxy_hop *hops;
 	int nhops;
 	uint64_t connect_timeout_ns;
@@ -29,6 +30,8 @@ void nh_flow_event(struct nh_flow_list *l, struct nh_flow *f,
 		   uint32_t events);
 void nh_flow_tick(struct nh_flow_list *l, uint64_t now);
 void nh_flow_close_all(struct nh_flow_list *l);
+/* Free the flows finished since the last call: after each epoll batch. */
+void nh_flow_reap(struct nh_flow_list *l);
 /* Close with a reset, so the program sees ECONNRESET, not a clean EOF. */
 void nh_flow_reset_fd(int fd);
 

@@ -242,16 +242,16 @@ static int parse_port(const char *s, size_t n, uint16_t *port, char *err,
 		return -EINVAL;
 	}
 	for (i = 0; i < n; i++) {
+		/* never quoted: "user:pass" without '@' lands here */
 		if (!is_digit((unsigned char)s[i]) || v > 65535) {
-			seterr(err, errlen, "bad port \"%.*s\"",
-			       (int)(n > 16 ? 16 : n), s);
+			seterr(err, errlen,
+			       "bad port (a number 1-65535; percent-encode '@' and ':' in user info)");
 			return -EINVAL;
 		}
 		v = v * 10 + (unsigned long)(s[i] - '0');
 	}
 	if (v == 0 || v > 65535) {
-		seterr(err, errlen, "bad port \"%.*s\" (1-65535)",
-		       (int)(n > 16 ? 16 : n), s);
+		seterr(err, errlen, "bad port %lu (1-65535)", v);
 		return -EINVAL;
 	}
 	*port = (uint16_t)v;
@@ -259,8 +259,8 @@ static int parse_port(const char *s, size_t n, uint16_t *port, char *err,
 }
 
 /* host[0..n), bracketed v6 already unwrapped; fills hop->host and addr. */
-static int parse_host(const char *s, size_t n, bool v6, struct nh_proxy_hop *hop,
-		      char *err, size_t errlen)
+static int parse_host(const char *s, size_t n, bool v6,
+		      struct nh_proxy_hop *hop, char *err, size_t errlen)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)&hop->addr;
 	size_t i;
@@ -287,6 +287,8 @@ static int parse_host(const char *s, size_t n, bool v6, struct nh_proxy_hop *hop
 				    s[i + 2] != '5')
 					goto bad6;
 				i += 2;
+				hop->host[o++] = '%';
+				continue;
 			}
 			hop->host[o++] = s[i];
 		}
@@ -446,19 +448,20 @@ static int url_parse_n(const char *url, size_t n, struct nh_proxy_hop *hop,
 				 errlen);
 	} else {
 		colon = memchr(hs, ':', (size_t)(end - hs));
-		if (colon && memchr(colon + 1, ':', (size_t)(end - colon - 1))) {
+		if (colon &&
+		    memchr(colon + 1, ':', (size_t)(end - colon - 1))) {
 			seterr(err, errlen,
 			       "an IPv6 address must be in brackets: [2001:db8::1]:1080");
 			return -EINVAL;
 		}
-		ret = parse_host(hs, (size_t)((colon ? colon : end) - hs), false,
-				 hop, err, errlen);
+		ret = parse_host(hs, (size_t)((colon ? colon : end) - hs),
+				 false, hop, err, errlen);
 	}
 	if (ret)
 		return ret;
 	if (colon) {
-		ret = parse_port(colon + 1, (size_t)(end - colon - 1), &hop->port,
-				 err, errlen);
+		ret = parse_port(colon + 1, (size_t)(end - colon - 1),
+				 &hop->port, err, errlen);
 		if (ret)
 			return ret;
 	} else {
@@ -858,8 +861,11 @@ void nh_proxy_hs_init(struct nh_proxy_hs *hs, const struct nh_proxy_hop *hop,
 			have = true;
 		}
 	}
-	if (!have && target)
+	if (!have && target) {
 		have = target_from_sockaddr(hs, target);
+		if (have && !hs->tport)
+			hs->tport = target_port;
+	}
 	if (!have) {
 		if (target && !(target_host && target_host[0]))
 			hs_fail(hs, -EAFNOSUPPORT,
@@ -872,9 +878,8 @@ void nh_proxy_hs_init(struct nh_proxy_hs *hs, const struct nh_proxy_hop *hop,
 				hs_name(hs), target_host,
 				hop_str(hop, hn, sizeof(hn)));
 		else
-			hs_fail(hs, -EDESTADDRREQ,
-				"no target for %s proxy %s", hs_name(hs),
-				hop_str(hop, hn, sizeof(hn)));
+			hs_fail(hs, -EDESTADDRREQ, "no target for %s proxy %s",
+				hs_name(hs), hop_str(hop, hn, sizeof(hn)));
 		return;
 	}
 	if (hs->tfamily == 6 && (hop->scheme == NH_PROXY_SOCKS4 ||
@@ -916,8 +921,7 @@ void nh_proxy_hs_init_hop(struct nh_proxy_hs *hs,
 			 name ? next->host : NULL, next->port);
 }
 
-int nh_proxy_hs_output(struct nh_proxy_hs *hs, const uint8_t **buf,
-		       size_t *len)
+int nh_proxy_hs_output(struct nh_proxy_hs *hs, const uint8_t **buf, size_t *len)
 {
 	*buf = hs->u.out;
 	*len = 0;
@@ -970,9 +974,10 @@ static int s5_byte(struct nh_proxy_hs *hs, uint8_t b, const char *hn)
 	switch (hs->state) {
 	case ST_S5_GREET:
 		if (i == 0 && b != 5)
-			return hs_fail(hs, -EPROTO,
-				       "socks5 malformed reply (version 0x%02x) from %s",
-				       b, hn);
+			return hs_fail(
+				hs, -EPROTO,
+				"socks5 malformed reply (version 0x%02x) from %s",
+				b, hn);
 		if (i == 0)
 			return 0;
 		if (b == 0) {
@@ -984,40 +989,46 @@ static int s5_byte(struct nh_proxy_hs *hs, uint8_t b, const char *hn)
 			return 0;
 		}
 		if (b == 2)
-			return hs_fail(hs, -EACCES,
-				       "socks5 proxy %s requires username/password auth and none was given",
-				       hn);
+			return hs_fail(
+				hs, -EACCES,
+				"socks5 proxy %s requires username/password auth and none was given",
+				hn);
 		if (b == 0xff)
-			return hs_fail(hs, -EACCES,
-				       "socks5 no acceptable auth method (offered %s) at %s",
-				       hs->hop->has_auth ?
-					       "none and username/password" :
-					       "none",
-				       hn);
-		return hs_fail(hs, -EPROTO,
-			       "socks5 malformed reply (method 0x%02x not offered) from %s",
-			       b, hn);
+			return hs_fail(
+				hs, -EACCES,
+				"socks5 no acceptable auth method (offered %s) at %s",
+				hs->hop->has_auth ?
+					"none and username/password" :
+					"none",
+				hn);
+		return hs_fail(
+			hs, -EPROTO,
+			"socks5 malformed reply (method 0x%02x not offered) from %s",
+			b, hn);
 	case ST_S5_AUTH:
 		/* RFC 1929 says 0x01; some servers echo 0x05 */
 		if (i == 0 && b != 1 && b != 5)
-			return hs_fail(hs, -EPROTO,
-				       "socks5 malformed auth reply (version 0x%02x) from %s",
-				       b, hn);
+			return hs_fail(
+				hs, -EPROTO,
+				"socks5 malformed auth reply (version 0x%02x) from %s",
+				b, hn);
 		if (i == 0)
 			return 0;
 		if (b != 0)
-			return hs_fail(hs, -EACCES,
-				       "socks5 auth rejected (status 0x%02x) by %s",
-				       b, hn);
+			return hs_fail(
+				hs, -EACCES,
+				"socks5 auth rejected (status 0x%02x) by %s", b,
+				hn);
 		start(hs, ST_S5_CONNECT);
 		return 0;
 	case ST_S5_CONNECT:
 		switch (i) {
 		case 0:
 			if (b != 5)
-				return hs_fail(hs, -EPROTO,
-					       "socks5 malformed reply (version 0x%02x) from %s",
-					       b, hn);
+				return hs_fail(
+					hs, -EPROTO,
+					"socks5 malformed reply (version 0x%02x) from %s",
+					b, hn);
 			return 0;
 		case 1:
 			if (b == 0)
@@ -1026,14 +1037,16 @@ static int s5_byte(struct nh_proxy_hs *hs, uint8_t b, const char *hn)
 				return hs_fail(hs, s5_replies[b].err,
 					       "socks5 reply 0x%02x %s from %s",
 					       b, s5_replies[b].text, hn);
-			return hs_fail(hs, -ECONNREFUSED,
-				       "socks5 reply 0x%02x (unassigned) from %s",
-				       b, hn);
+			return hs_fail(
+				hs, -ECONNREFUSED,
+				"socks5 reply 0x%02x (unassigned) from %s", b,
+				hn);
 		case 2:
 			if (b != 0)
-				return hs_fail(hs, -EPROTO,
-					       "socks5 malformed reply (reserved byte 0x%02x) from %s",
-					       b, hn);
+				return hs_fail(
+					hs, -EPROTO,
+					"socks5 malformed reply (reserved byte 0x%02x) from %s",
+					b, hn);
 			return 0;
 		case 3:
 			if (b == 1)
@@ -1041,9 +1054,10 @@ static int s5_byte(struct nh_proxy_hs *hs, uint8_t b, const char *hn)
 			else if (b == 4)
 				hs->in_need = 4 + 16 + 2;
 			else if (b != 3)
-				return hs_fail(hs, -EPROTO,
-					       "socks5 malformed reply (address type 0x%02x) from %s",
-					       b, hn);
+				return hs_fail(
+					hs, -EPROTO,
+					"socks5 malformed reply (address type 0x%02x) from %s",
+					b, hn);
 			return 0;
 		case 4:
 			if (hs->ibuf[3] == 3)
@@ -1072,21 +1086,25 @@ static int s4_byte(struct nh_proxy_hs *hs, uint8_t b, const char *hn)
 		case 0x5a:
 			break;
 		case 0x5b:
-			return hs_fail(hs, -ECONNREFUSED,
-				       "%s reply 0x5b request rejected or failed from %s",
-				       hs_name(hs), hn);
+			return hs_fail(
+				hs, -ECONNREFUSED,
+				"%s reply 0x5b request rejected or failed from %s",
+				hs_name(hs), hn);
 		case 0x5c:
-			return hs_fail(hs, -ECONNREFUSED,
-				       "%s reply 0x5c rejected: no identd on the client, from %s",
-				       hs_name(hs), hn);
+			return hs_fail(
+				hs, -ECONNREFUSED,
+				"%s reply 0x5c rejected: no identd on the client, from %s",
+				hs_name(hs), hn);
 		case 0x5d:
-			return hs_fail(hs, -ECONNREFUSED,
-				       "%s reply 0x5d rejected: user id not confirmed by identd, from %s",
-				       hs_name(hs), hn);
+			return hs_fail(
+				hs, -ECONNREFUSED,
+				"%s reply 0x5d rejected: user id not confirmed by identd, from %s",
+				hs_name(hs), hn);
 		default:
-			return hs_fail(hs, -EPROTO,
-				       "%s malformed reply (code 0x%02x) from %s",
-				       hs_name(hs), b, hn);
+			return hs_fail(
+				hs, -EPROTO,
+				"%s malformed reply (code 0x%02x) from %s",
+				hs_name(hs), b, hn);
 		}
 	}
 	if (hs->in_got == 8) {
@@ -1120,14 +1138,14 @@ static int http_status_line(struct nh_proxy_hs *hs, const char *hn)
 
 	if (hs->status_len < 12 || memcmp(s, "HTTP/1.", 7) ||
 	    !is_digit((unsigned char)s[7]) || s[8] != ' ' ||
-	    !is_digit((unsigned char)s[9]) ||
-	    !is_digit((unsigned char)s[10]) ||
+	    !is_digit((unsigned char)s[9]) || !is_digit((unsigned char)s[10]) ||
 	    !is_digit((unsigned char)s[11]) ||
 	    (hs->status_len > 12 && s[12] != ' ')) {
 		status_text(hs, 0, txt, 48);
-		return hs_fail(hs, -EPROTO,
-			       "http proxy sent a malformed status line \"%s\" from %s",
-			       txt, hn);
+		return hs_fail(
+			hs, -EPROTO,
+			"http proxy sent a malformed status line \"%s\" from %s",
+			txt, hn);
 	}
 	if (s[9] != '2') {
 		status_text(hs, 9, txt, sizeof(txt));
@@ -1135,9 +1153,10 @@ static int http_status_line(struct nh_proxy_hs *hs, const char *hn)
 			       "http CONNECT status %s from %s", txt, hn);
 	}
 	if (hs->out_off != hs->out_len)
-		return hs_fail(hs, -EPROTO,
-			       "http proxy %s answered %.3s before the request was complete",
-			       hn, s + 9);
+		return hs_fail(
+			hs, -EPROTO,
+			"http proxy %s answered %.3s before the request was complete",
+			hn, s + 9);
 	return 0;
 }
 
@@ -1146,9 +1165,10 @@ static int http_byte(struct nh_proxy_hs *hs, uint8_t b, const char *hn)
 	bool in_status = hs->in_need == 0;
 
 	if (++hs->in_got > NH_PROXY_HTTP_MAX_HEADER)
-		return hs_fail(hs, -EPROTO,
-			       "http proxy sent %u header bytes without an end from %s",
-			       hs->in_got, hn);
+		return hs_fail(
+			hs, -EPROTO,
+			"http proxy sent %u header bytes without an end from %s",
+			hs->in_got, hn);
 	if (b == '\n') {
 		if (in_status) {
 			int ret = http_status_line(hs, hn);
@@ -1170,13 +1190,14 @@ static int http_byte(struct nh_proxy_hs *hs, uint8_t b, const char *hn)
 		return 0;
 	if (hs->status_len < sizeof(hs->status) - 1)
 		hs->status[hs->status_len++] = (char)b;
-	if (hs->line_len <= 7 && b != (uint8_t)"HTTP/1."[hs->line_len - 1]) {
+	if (hs->line_len <= 7 && b != (uint8_t) "HTTP/1."[hs->line_len - 1]) {
 		char txt[48];
 
 		status_text(hs, 0, txt, sizeof(txt));
-		return hs_fail(hs, -EPROTO,
-			       "http malformed reply \"%s\" (not an HTTP/1 status line) from %s",
-			       txt, hn);
+		return hs_fail(
+			hs, -EPROTO,
+			"http malformed reply \"%s\" (not an HTTP/1 status line) from %s",
+			txt, hn);
 	}
 	return 0;
 }
@@ -1200,9 +1221,10 @@ int nh_proxy_hs_input(struct nh_proxy_hs *hs, const uint8_t *buf, size_t len,
 		if (hs->out_off != hs->out_len &&
 		    hs->state != ST_HTTP_CONNECT) {
 			*consumed = i;
-			return hs_fail(hs, -EPROTO,
-				       "%s proxy %s sent data before the request was complete",
-				       hs_name(hs), hn);
+			return hs_fail(
+				hs, -EPROTO,
+				"%s proxy %s sent data before the request was complete",
+				hs_name(hs), hn);
 		}
 		hs->rx_total++;
 		switch (hs->state) {
@@ -1241,21 +1263,23 @@ int nh_proxy_hs_eof(struct nh_proxy_hs *hs)
 		return 1;
 	hop_str(hs->hop, hn, sizeof(hn));
 	if (hs->rx_total == 0)
-		return hs_fail(hs, -ECONNRESET,
-			       "%s proxy %s closed the connection without replying",
-			       hs_name(hs), hn);
+		return hs_fail(
+			hs, -ECONNRESET,
+			"%s proxy %s closed the connection without replying",
+			hs_name(hs), hn);
 	if (hs->state == ST_HTTP_CONNECT)
-		return hs_fail(hs, -EPROTO,
-			       "http reply truncated after %u header bytes from %s",
-			       hs->in_got, hn);
+		return hs_fail(
+			hs, -EPROTO,
+			"http reply truncated after %u header bytes from %s",
+			hs->in_got, hn);
 	if (hs->in_got == 0)
-		return hs_fail(hs, -EPROTO,
-			       "%s proxy %s closed the connection before replying to the %s request",
-			       hs_name(hs), hn,
-			       hs->state == ST_S5_AUTH ? "auth" : "connect");
-	return hs_fail(hs, -EPROTO,
-		       "%s reply truncated after %u bytes from %s", hs_name(hs),
-		       hs->in_got, hn);
+		return hs_fail(
+			hs, -EPROTO,
+			"%s proxy %s closed the connection before replying to the %s request",
+			hs_name(hs), hn,
+			hs->state == ST_S5_AUTH ? "auth" : "connect");
+	return hs_fail(hs, -EPROTO, "%s reply truncated after %u bytes from %s",
+		       hs_name(hs), hs->in_got, hn);
 }
 
 const char *nh_proxy_hs_error(const struct nh_proxy_hs *hs)

@@ -112,15 +112,16 @@ struct nh_proxy_hs {
 };
 
 /*
- * Prepare hs to ask hop to connect to target (AF_INET or AF_INET6, its own
- * port; v4-mapped IPv6 is sent as IPv4) or, when target_host is non-empty
- * and the protocol can carry a name (socks5 domain, socks4a, http), to
- * target_host:target_port; a numeric target_host is sent as an address.
- * hop must stay valid and unchanged while hs is used; target_host is
- * copied. Never fails: an impossible target (IPv6 through socks4, a name
- * without an address through socks4, nothing at all) makes the first
- * output/input call return -EAFNOSUPPORT, -EDESTADDRREQ or -EINVAL with
- * the reason in nh_proxy_hs_error(). direct:// is done at once.
+ * Prepare hs to ask hop to connect to target (AF_INET or AF_INET6, at the
+ * sockaddr's port, or at target_port if that port is 0; v4-mapped IPv6 is
+ * sent as IPv4) or, when target_host is non-empty and the protocol can
+ * carry a name (socks5 domain, socks4a, http), to target_host:target_port;
+ * a numeric target_host is sent as an address. hop must stay valid and
+ * unchanged while hs is used; target_host is copied. Never fails: an
+ * impossible target (IPv6 through socks4, a name without an address
+ * through socks4, a bad name, nothing at all) makes the first output or
+ * input call return -EAFNOSUPPORT, -EDESTADDRREQ or -EINVAL with the
+ * reason in nh_proxy_hs_error(). direct:// is done at once.
  */
 void nh_proxy_hs_init(struct nh_proxy_hs *hs, const struct nh_proxy_hop *hop,
 		      const struct sockaddr *target, const char *target_host,
@@ -154,7 +155,9 @@ void nh_proxy_hs_sent(struct nh_proxy_hs *hs, size_t n);
  *   -ENETUNREACH, -EHOSTUNREACH, -ETIMEDOUT   socks5 0x03, 0x04, 0x06
  *   -EOPNOTSUPP, -EAFNOSUPPORT                socks5 0x07, 0x08
  *   -EPROTO        garbage, wrong version, bad reserved byte or address
- *                  type, oversize headers, data before the request was sent
+ *                  type, oversize headers, SOCKS data (or an HTTP 2xx)
+ *                  before the request was all sent; an HTTP error status
+ *                  sent early is taken as that error
  * Once done or failed, further calls consume nothing and return the same.
  */
 int nh_proxy_hs_input(struct nh_proxy_hs *hs, const uint8_t *buf, size_t len,

@@ -214,6 +214,7 @@ static void *worker_main(void *arg)
 					      evs[i].events);
 			}
 		}
+		nh_flow_reap(&w->flows);
 	}
 	nh_flow_close_all(&w->flows);
 	return NULL;

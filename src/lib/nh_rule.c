@@ -37,9 +37,9 @@ int nh_rule_compile(const struct nh_rule *rule, struct nh_bpf_rule *out)
 	case NH_RULE_BLOCK:
 		out->action = NH_ACT_BLOCK;
 		out->protos = protos ? protos : NH_PROTO_TCP | NH_PROTO_UDP;
-		if (rule->err < 0 || rule->err > 4095)
+		if (NH_OPT(rule, err, 0) < 0 || NH_OPT(rule, err, 0) > 4095)
 			return -EINVAL;
-		out->err = rule->err;
+		out->err = NH_OPT(rule, err, 0);
 		break;
 	case NH_RULE_REDIRECT:
 	case NH_RULE_DIVERT:

@@ -1,0 +1,871 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * `nethook run` options (src/cli/run_opts.c): cli_run_parse(),
+ * cli_run_rules() and cli_parse_events().  The rule list is evaluated
+ * exactly as the kernel does: each rule compiled with nh_rule_compile(),
+ * walked in order with nh_rule_matches(), first match wins, no match
+ * passes.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include "nh_test.h"
+#include "cli.h"
+#include "nh_internal.h"
+#include "nh_rule_match.h"
+#include "nh_spec.h"
+
+#define MAXARGS 200
+#define MAXRULES 256
+
+enum outcome { PASS, BLOCK, REDIRECT, DIVERT };
+
+static const char *const outcome_names[] = { "pass", "block", "redirect",
+					     "divert" };
+
+/* A NULL-terminated list of words into a mutable argv, as main() has it. */
+struct args {
+	int argc;
+	char *argv[MAXARGS + 1];
+};
+
+static void make_args(struct args *a, const char *const *words)
+{
+	a->argc = 0;
+	while (words[a->argc]) {
+		assert_true(a->argc < MAXARGS);
+		a->argv[a->argc] = (char *)words[a->argc];
+		a->argc++;
+	}
+	a->argv[a->argc] = NULL;
+}
+
+/* The kernel's connect4/6 decision for addr:port over proto. */
+static enum outcome evaluate(const struct nh_bpf_rule *rules, int n,
+			     const char *dst, int port, __u8 proto,
+			     struct nh_bpf_addr *target)
+{
+	__u8 a[16];
+	struct in_addr a4;
+	int i;
+
+	if (strchr(dst, ':')) {
+		assert_int_equal(inet_pton(AF_INET6, dst, a), 1);
+	} else {
+		assert_int_equal(inet_pton(AF_INET, dst, &a4), 1);
+		memset(a, 0, 10);
+		a[10] = a[11] = 0xff;
+		memcpy(a + 12, &a4, 4);
+	}
+	for (i = 0; i < n; i++) {
+		if (!nh_rule_matches(&rules[i], a, (__u16)port, proto))
+			continue;
+		switch (rules[i].action) {
+		case NH_ACT_PASS:
+			return PASS;
+		case NH_ACT_BLOCK:
+			return BLOCK;
+		case NH_ACT_REDIRECT:
+			*target = rules[i].target;
+			return REDIRECT;
+		case NH_ACT_DIVERT:
+			return DIVERT;
+		default:
+			fail_msg("unexpected action %d", rules[i].action);
+		}
+	}
+	return PASS;
+}
+
+/*
+ * What `nethook run` does with its arguments before it makes rules: parse
+ * them, then settle the proxy chain (NETHOOK_PROXY given as env_proxy).
+ */
+static int parse_all(int argc, char **argv, struct run_opts *o,
+		     const char *env_proxy, FILE *err)
+{
+	int r = cli_run_parse(argc, argv, o, err);
+
+	if (r == 0)
+		r = cli_proxy_chain(o, env_proxy, err);
+	return r;
+}
+
+/* ---- the precedence table ---- */
+
+#define R "--redirect", "127.0.0.1:1080"
+#define P "--proxy", "socks5://127.0.0.1:1080"
+
+struct prec_case {
+	const char *argv[16]; /* after "run", before "--" COMMAND */
+	const char *dst;
+	int port;
+	int proto; /* NH_PROTO_* */
+	enum outcome want;
+};
+
+#define TCP NH_PROTO_TCP
+#define UDP NH_PROTO_UDP
+
+/* clang-format off */
+static const struct prec_case prec_cases[] = {
+	/* --redirect alone: everything but loopback */
+	{ { R }, "198.51.100.7", 80, TCP, REDIRECT },
+	{ { R }, "203.0.113.1", 443, TCP, REDIRECT },
+	{ { R }, "2001:db8::1", 443, TCP, REDIRECT },
+	{ { R }, "::ffff:198.51.100.7", 80, TCP, REDIRECT },
+	{ { R }, "0.0.0.0", 80, TCP, REDIRECT },
+	{ { R }, "127.0.0.1", 80, TCP, PASS },
+	{ { R }, "127.0.0.0", 1, TCP, PASS },
+	{ { R }, "127.1.2.3", 8080, TCP, PASS },
+	{ { R }, "127.255.255.255", 65535, TCP, PASS },
+	{ { R }, "::1", 80, TCP, PASS },
+	{ { R }, "::ffff:127.0.0.1", 80, TCP, PASS },
+	{ { R }, "::ffff:127.9.9.9", 80, TCP, PASS },
+	{ { R }, "128.0.0.1", 80, TCP, REDIRECT },
+	{ { R }, "126.255.255.255", 80, TCP, REDIRECT },
+	{ { R }, "::2", 80, TCP, REDIRECT },
+	{ { R }, "::127.0.0.1", 80, TCP, REDIRECT },
+	/* UDP is never redirected */
+	{ { R }, "198.51.100.7", 53, UDP, PASS },
+	{ { R }, "2001:db8::53", 53, UDP, PASS },
+	{ { R, "--match", "0.0.0.0/0" }, "198.51.100.7", 53, UDP, PASS },
+	{ { R, "--match", "[::/0]" }, "2001:db8::53", 53, UDP, PASS },
+	/* --match chooses; what it leaves out passes */
+	{ { R, "--match", "198.51.100.0/24:443" }, "198.51.100.7", 443, TCP,
+	  REDIRECT },
+	{ { R, "--match", "198.51.100.0/24:443" }, "198.51.100.7", 80, TCP,
+	  PASS },
+	{ { R, "--match", "198.51.100.0/24:443" }, "203.0.113.1", 443, TCP,
+	  PASS },
+	{ { R, "--match", "198.51.100.0/24:443" }, "::ffff:198.51.100.9", 443,
+	  TCP, REDIRECT },
+	{ { R, "--match", "198.51.100.0/24", "--match", "[2001:db8::/32]" },
+	  "2001:db8::1", 80, TCP, REDIRECT },
+	{ { R, "--match", "198.51.100.0/24", "--match", "[2001:db8::/32]" },
+	  "2001:db9::1", 80, TCP, PASS },
+	/* an explicit --match replaces the default, loopback included */
+	{ { R, "--match", "127.0.0.1:8080" }, "127.0.0.1", 8080, TCP,
+	  REDIRECT },
+	{ { R, "--match", "[::/0]" }, "::1", 80, TCP, REDIRECT },
+	/* --exclude beats --match, whatever the order on the command line */
+	{ { R, "--match", "198.51.100.7", "--exclude", "198.51.100.0/24" },
+	  "198.51.100.7", 80, TCP, PASS },
+	{ { R, "--exclude", "198.51.100.0/24", "--match", "198.51.100.7" },
+	  "198.51.100.7", 80, TCP, PASS },
+	{ { R, "--exclude", "198.51.100.7", "--match", "198.51.100.0/24" },
+	  "198.51.100.8", 80, TCP, REDIRECT },
+	{ { R, "--exclude", "198.51.100.7:80-90" }, "198.51.100.7", 80, TCP,
+	  PASS },
+	{ { R, "--exclude", "198.51.100.7:80-90" }, "198.51.100.7", 90, TCP,
+	  PASS },
+	{ { R, "--exclude", "198.51.100.7:80-90" }, "198.51.100.7", 79, TCP,
+	  REDIRECT },
+	{ { R, "--exclude", "198.51.100.7:80-90" }, "198.51.100.7", 91, TCP,
+	  REDIRECT },
+	/* --exclude keeps the default loopback exclusion */
+	{ { R, "--exclude", "198.51.100.7" }, "127.0.0.1", 80, TCP, PASS },
+	{ { R, "--exclude", "198.51.100.7" }, "::1", 80, TCP, PASS },
+	{ { R, "--exclude", "0.0.0.0/0" }, "203.0.113.1", 80, TCP, PASS },
+	{ { R, "--exclude", "0.0.0.0/0" }, "2001:db8::1", 80, TCP, REDIRECT },
+	{ { R, "--exclude", "[2001:db8::/32]:443" }, "2001:db8::1", 443, TCP,
+	  PASS },
+	{ { R, "--exclude", "[2001:db8::/32]:443" }, "2001:db8::1", 80, TCP,
+	  REDIRECT },
+	/* an IPv4 --exclude covers the v4-mapped form */
+	{ { R, "--exclude", "198.51.100.0/24" }, "::ffff:198.51.100.7", 80,
+	  TCP, PASS },
+	/* --block beats --exclude and --match, whatever the order */
+	{ { R, "--block", "198.51.100.0/24" }, "198.51.100.7", 80, TCP,
+	  BLOCK },
+	{ { R, "--block", "198.51.100.0/24" }, "198.51.100.7", 53, UDP,
+	  BLOCK },
+	{ { R, "--block", "198.51.100.0/24" }, "::ffff:198.51.100.7", 80, TCP,
+	  BLOCK },
+	{ { R, "--block", "198.51.100.0/24" }, "203.0.113.1", 80, TCP,
+	  REDIRECT },
+	{ { R, "--block", "198.51.100.0/24" }, "203.0.113.1", 53, UDP, PASS },
+	{ { R, "--match", "198.51.100.7", "--block", "198.51.100.7" },
+	  "198.51.100.7", 80, TCP, BLOCK },
+	{ { R, "--exclude", "198.51.100.7", "--block", "198.51.100.7" },
+	  "198.51.100.7", 80, TCP, BLOCK },
+	{ { "--block", "198.51.100.7", R, "--exclude", "198.51.100.0/24",
+	    "--match", "198.51.100.0/24" },
+	  "198.51.100.7", 80, TCP, BLOCK },
+	{ { "--block", "198.51.100.7", R, "--exclude", "198.51.100.0/24",
+	    "--match", "198.51.100.0/24" },
+	  "198.51.100.8", 80, TCP, PASS },
+	{ { "--block", "198.51.100.7", R, "--exclude", "198.51.100.0/24",
+	    "--match", "198.51.100.0/24" },
+	  "203.0.113.1", 80, TCP, PASS },
+	/* --block beats the loopback default too */
+	{ { R, "--block", "127.0.0.1:25" }, "127.0.0.1", 25, TCP, BLOCK },
+	{ { R, "--block", "127.0.0.1:25" }, "127.0.0.1", 26, TCP, PASS },
+	{ { R, "--block", "[::1]:25" }, "::1", 25, UDP, BLOCK },
+	/* --block alone: blocked or passed, nothing redirected */
+	{ { "--block", "203.0.113.0/24" }, "203.0.113.5", 80, TCP, BLOCK },
+	{ { "--block", "203.0.113.0/24" }, "203.0.113.5", 53, UDP, BLOCK },
+	{ { "--block", "203.0.113.0/24" }, "198.51.100.1", 80, TCP, PASS },
+	{ { "--block", "[2001:db8::/32]:443" }, "2001:db8::1", 443, TCP,
+	  BLOCK },
+	{ { "--block", "[2001:db8::/32]:443" }, "2001:db8::1", 80, TCP, PASS },
+	{ { "--block", "203.0.113.0/24", "--block", "[::1]" }, "::1", 80, TCP,
+	  BLOCK },
+	/* no options: monitor, nothing changes */
+	{ { NULL }, "198.51.100.7", 80, TCP, PASS },
+	{ { NULL }, "2001:db8::1", 53, UDP, PASS },
+	/* an IPv6 redirect target */
+	{ { "--redirect", "[2001:db8::100]:3128" }, "198.51.100.7", 80, TCP,
+	  REDIRECT },
+	{ { "--redirect", "[2001:db8::100]:3128" }, "::1", 80, TCP, PASS },
+	/* --proxy: the same precedence, diverted to the relay instead; UDP
+	 * to port 53 goes direct, other UDP is refused unless --allow-udp */
+	{ { P }, "198.51.100.7", 80, TCP, DIVERT },
+	{ { P }, "2001:db8::1", 443, TCP, DIVERT },
+	{ { P }, "::ffff:198.51.100.7", 80, TCP, DIVERT },
+	{ { P }, "127.0.0.1", 80, TCP, PASS },
+	{ { P }, "::1", 80, TCP, PASS },
+	{ { P }, "::ffff:127.0.0.1", 80, TCP, PASS },
+	{ { P }, "198.51.100.7", 53, UDP, PASS },
+	{ { P }, "2001:db8::53", 53, UDP, PASS },
+	{ { P }, "198.51.100.7", 123, UDP, BLOCK },
+	{ { P }, "2001:db8::1", 443, UDP, BLOCK },
+	{ { P, "--allow-udp" }, "198.51.100.7", 123, UDP, PASS },
+	{ { P, "--block", "198.51.100.7" }, "198.51.100.7", 53, UDP, BLOCK },
+	{ { P, "--block", "198.51.100.7" }, "198.51.100.7", 80, TCP, BLOCK },
+	{ { P, "--exclude", "198.51.100.0/24" }, "198.51.100.7", 80, TCP,
+	  PASS },
+	{ { P, "--match", "198.51.100.0/24:443" }, "198.51.100.7", 443, TCP,
+	  DIVERT },
+	{ { P, "--match", "198.51.100.0/24:443" }, "198.51.100.7", 80, TCP,
+	  PASS },
+	{ { P, "--match", "198.51.100.0/24", "--exclude", "198.51.100.7" },
+	  "198.51.100.7", 80, TCP, PASS },
+	{ { "--proxy", "socks5://127.0.0.1:1080", "--proxy",
+	    "http://[::1]:3128" },
+	  "203.0.113.1", 80, TCP, DIVERT },
+};
+/* clang-format on */
+
+static void build_rules(const char *const *opts, struct run_opts *o,
+			struct nh_bpf_rule *compiled, int *n)
+{
+	const char *words[MAXARGS + 1];
+	struct nh_rule rules[MAXRULES];
+	struct args a;
+	int i, k = 0, r;
+
+	words[k++] = "run";
+	for (i = 0; opts[i]; i++)
+		words[k++] = opts[i];
+	words[k++] = "--";
+	words[k++] = "true";
+	words[k] = NULL;
+	make_args(&a, words);
+	r = parse_all(a.argc, a.argv, o, NULL, stderr);
+	assert_int_equal(r, 0);
+	*n = cli_run_rules(o, rules, MAXRULES, stderr);
+	assert_true(*n >= 0);
+	for (i = 0; i < *n; i++)
+		assert_int_equal(nh_rule_compile(&rules[i], &compiled[i]), 0);
+}
+
+static void test_precedence(void **state)
+{
+	const struct prec_case *c = *state;
+	struct nh_bpf_rule compiled[MAXRULES];
+	struct nh_bpf_addr target;
+	struct sockaddr_storage want_ss;
+	struct nh_bpf_addr want;
+	struct run_opts o;
+	enum outcome got;
+	int n;
+
+	build_rules(c->argv, &o, compiled, &n);
+	got = evaluate(compiled, n, c->dst, c->port, (__u8)c->proto, &target);
+	cli_run_opts_free(&o);
+	assert_string_equal(outcome_names[got], outcome_names[c->want]);
+	if (got != REDIRECT)
+		return;
+	/* to the --redirect address */
+	assert_non_null(o.redirect);
+	assert_int_equal(nh_sockaddr_parse(o.redirect, &want_ss), 0);
+	assert_int_equal(nh_addr_from_sockaddr((const void *)&want_ss, &want),
+			 0);
+	assert_memory_equal(&target, &want, sizeof(want));
+}
+
+/* the shape of the default table: blocks, loopback passes, redirect */
+static void test_default_table(void **state)
+{
+	struct nh_rule rules[MAXRULES];
+	const char *words[] = { "run", "--block", "192.0.2.1", R,
+				"--",  "true",	  NULL };
+	struct run_opts o;
+	struct args a;
+	int n;
+
+	(void)state;
+	make_args(&a, words);
+	assert_int_equal(parse_all(a.argc, a.argv, &o, NULL, stderr), 0);
+	n = cli_run_rules(&o, rules, MAXRULES, stderr);
+	assert_int_equal(n, 4);
+	assert_int_equal(rules[0].action, NH_RULE_BLOCK);
+	assert_string_equal(rules[0].match, "192.0.2.1");
+	assert_int_equal(rules[1].action, NH_RULE_PASS);
+	assert_int_equal(rules[2].action, NH_RULE_PASS);
+	assert_int_equal(rules[3].action, NH_RULE_REDIRECT);
+	assert_non_null(rules[3].target);
+	assert_int_equal(rules[3].sz, sizeof(struct nh_rule));
+}
+
+/* cli_run_rules with too small a table: -1 and a line */
+static void test_rules_overflow(void **state)
+{
+	const char *words[] = { "run",	   "--block",	"192.0.2.1",
+				"--block", "192.0.2.2", R,
+				"--",	   "true",	NULL };
+	struct nh_rule rules[3];
+	struct run_opts o;
+	struct args a;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	make_args(&a, words);
+	assert_int_equal(parse_all(a.argc, a.argv, &o, NULL, stderr), 0);
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	assert_int_equal(cli_run_rules(&o, rules, 3, f), -1);
+	fclose(f);
+	assert_true(len > 0);
+	assert_int_equal(out[len - 1], '\n');
+	assert_null(memchr(out, '\n', len - 1));
+	free(out);
+}
+
+/* ---- parse errors: -1 and exactly one line on the FILE* ---- */
+
+struct err_case {
+	const char *what;
+	const char *argv[8];
+	const char *needle; /* a word the message must contain */
+};
+
+/* clang-format off */
+static const struct err_case err_cases[] = {
+	{ "unknown long option", { "run", "--bogus", "--", "true" },
+	  "--bogus" },
+	{ "unknown short option", { "run", "-x", "--", "true" }, "-x" },
+	{ "unknown option =value", { "run", "--bogus=1", "--", "true" },
+	  "--bogus" },
+	{ "--match without --redirect",
+	  { "run", "--match", "1.2.3.4", "--", "true" }, "--redirect" },
+	{ "--exclude without --redirect",
+	  { "run", "--exclude", "1.2.3.4", "--", "true" }, "--redirect" },
+	{ "no command", { "run" }, "COMMAND" },
+	{ "no command after --", { "run", "--" }, "COMMAND" },
+	{ "no command with options",
+	  { "run", "--redirect", "127.0.0.1:1080" }, "COMMAND" },
+	{ "no command with options and --",
+	  { "run", "--block", "192.0.2.1", "--" }, "COMMAND" },
+	{ "bad --block spec", { "run", "--block", "1.2.3", "--", "true" },
+	  "1.2.3" },
+	{ "empty --block spec", { "run", "--block", "", "--", "true" },
+	  "--block" },
+	{ "bad --match spec",
+	  { "run", "--redirect", "127.0.0.1:1080", "--match", "1.2.3.4/33",
+	    "--", "true" },
+	  "1.2.3.4/33" },
+	{ "bad --exclude spec",
+	  { "run", "--redirect", "127.0.0.1:1080", "--exclude", "[::1",
+	    "--", "true" },
+	  "[::1" },
+	{ "--redirect twice",
+	  { "run", "--redirect", "127.0.0.1:1", "--redirect", "127.0.0.1:2",
+	    "--", "true" },
+	  "twice" },
+	{ "--redirect without port",
+	  { "run", "--redirect", "127.0.0.1", "--", "true" }, "127.0.0.1" },
+	{ "--redirect IPv6 without port",
+	  { "run", "--redirect", "[::1]", "--", "true" }, "[::1]" },
+	{ "--redirect to a prefix",
+	  { "run", "--redirect", "127.0.0.0/8:1080", "--", "true" },
+	  "127.0.0.0/8:1080" },
+	{ "--redirect to a port range",
+	  { "run", "--redirect", "127.0.0.1:1080-1090", "--", "true" },
+	  "1080-1090" },
+	{ "--redirect to port 0",
+	  { "run", "--redirect", "127.0.0.1:0", "--", "true" }, "--redirect" },
+	{ "--block without value", { "run", "--block" }, "--block" },
+	{ "--redirect without value", { "run", "--redirect" }, "--redirect" },
+	{ "bad --events", { "run", "--events", "bogus", "--", "true" },
+	  "bogus" },
+	{ "empty --events", { "run", "--events", "", "--", "true" },
+	  "--events" },
+	{ "--redirect with --proxy",
+	  { "run", R, P, "--", "true" }, "--proxy" },
+	{ "bad --proxy URL", { "run", "--proxy", "bogus://1.2.3.4", "--",
+	  "true" }, "proxy" },
+	{ "--proxy without host", { "run", "--proxy", "socks5://", "--",
+	  "true" }, "proxy" },
+	{ "--proxy and --proxy-file", { "run", P, "--proxy-file", "/dev/null",
+	  "--", "true" }, "--proxy-file" },
+	{ "missing --proxy-file", { "run", "--proxy-file",
+	  "/nonexistent/nethook-proxies", "--", "true" },
+	  "/nonexistent/nethook-proxies" },
+	{ "--allow-udp without --proxy", { "run", "--allow-udp", "--",
+	  "true" }, "--allow-udp" },
+	{ "--cgroup with run", { "run", "--cgroup", "/sys/fs/cgroup/x", "--",
+	  "true" }, "--cgroup" },
+	{ "--connect-timeout 0", { "run", P, "--connect-timeout", "0", "--",
+	  "true" }, "--connect-timeout" },
+	{ "--connect-timeout abc", { "run", P, "--connect-timeout", "abc",
+	  "--", "true" }, "abc" },
+	{ "--max-flows 0", { "run", P, "--max-flows", "0", "--", "true" },
+	  "--max-flows" },
+};
+/* clang-format on */
+
+static void test_parse_error(void **state)
+{
+	const struct err_case *c = *state;
+	struct run_opts o;
+	struct args a;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+	int r;
+
+	make_args(&a, c->argv);
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	r = parse_all(a.argc, a.argv, &o, NULL, f);
+	cli_run_opts_free(&o);
+	fclose(f);
+	if (len && r != -1)
+		print_message("# output: %s", out);
+	assert_int_equal(r, -1);
+	/* one line, ending in a newline */
+	assert_true(len > 1);
+	assert_int_equal(out[len - 1], '\n');
+	if (memchr(out, '\n', len - 1))
+		fail_msg("more than one line: %s", out);
+	if (!strstr(out, c->needle))
+		fail_msg("'%s' not in: %s", c->needle, out);
+	assert_true(!strncmp(out, "nethook", 7));
+	free(out);
+}
+
+/*
+ * A value given to an option that takes none: the message must name the
+ * option as written, and not call it a missing value nor its short form.
+ */
+struct noval_case {
+	const char *arg;
+	const char *needle;
+	const char *wrong;
+};
+
+/* clang-format off */
+static const struct noval_case noval_cases[] = {
+	{ "--json=1", "--json", "needs a value" },
+	{ "--verbose=yes", "--verbose", "'-v'" },
+};
+/* clang-format on */
+
+static void test_noval(void **state)
+{
+	const struct noval_case *c = *state;
+	const char *words[] = { "run", c->arg, "--", "true", NULL };
+	struct run_opts o;
+	struct args a;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+	bool ok;
+	int r;
+
+	make_args(&a, words);
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	r = parse_all(a.argc, a.argv, &o, NULL, f);
+	cli_run_opts_free(&o);
+	fclose(f);
+	assert_int_equal(r, -1);
+	assert_true(len > 1);
+	assert_null(memchr(out, '\n', len - 1));
+	ok = strstr(out, c->needle) && !strstr(out, c->wrong);
+	if (!ok)
+		print_error("# message: %s", out);
+	free(out);
+	assert_true(ok);
+}
+
+/* 64 of each are fine, the 65th is an error */
+static void test_too_many_specs(void **state)
+{
+	const char *words[2 * NH_CLI_MAX_SPECS + 10];
+	char specs[NH_CLI_MAX_SPECS + 1][32];
+	struct run_opts o;
+	struct args a;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+	int i, k = 0;
+
+	(void)state;
+	words[k++] = "run";
+	for (i = 0; i < NH_CLI_MAX_SPECS; i++) {
+		snprintf(specs[i], sizeof(specs[i]), "192.0.2.%d", i);
+		words[k++] = "--block";
+		words[k++] = specs[i];
+	}
+	words[k++] = "--";
+	words[k++] = "true";
+	words[k] = NULL;
+	make_args(&a, words);
+	assert_int_equal(parse_all(a.argc, a.argv, &o, NULL, stderr), 0);
+	assert_int_equal(o.nblock, NH_CLI_MAX_SPECS);
+
+	k -= 2;
+	snprintf(specs[i], sizeof(specs[i]), "192.0.2.%d", i);
+	words[k++] = "--block";
+	words[k++] = specs[i];
+	words[k++] = "--";
+	words[k++] = "true";
+	words[k] = NULL;
+	make_args(&a, words);
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	assert_int_equal(parse_all(a.argc, a.argv, &o, NULL, f), -1);
+	fclose(f);
+	assert_true(len > 1);
+	assert_null(memchr(out, '\n', len - 1));
+	free(out);
+}
+
+/* ---- what a good parse gives ---- */
+
+static void parse_ok(const char *const *words, struct run_opts *o,
+		     struct args *a)
+{
+	make_args(a, words);
+	assert_int_equal(parse_all(a->argc, a->argv, o, NULL, stderr), 0);
+}
+
+static void test_parse_command(void **state)
+{
+	const char *words[] = {
+		"run", "--redirect", "127.0.0.1:1080",	    "--", "curl",
+		"-x",  "--block",    "http://example.com/", NULL
+	};
+	struct run_opts o;
+	struct args a;
+
+	(void)state;
+	parse_ok(words, &o, &a);
+	assert_string_equal(o.redirect, "127.0.0.1:1080");
+	assert_int_equal(o.redirect_addr.ss_family, AF_INET);
+	assert_int_equal(o.nblock, 0);
+	assert_string_equal(o.argv[0], "curl");
+	assert_string_equal(o.argv[1], "-x");
+	assert_string_equal(o.argv[2], "--block");
+	assert_string_equal(o.argv[3], "http://example.com/");
+	assert_null(o.argv[4]);
+}
+
+/* options stop at the first non-option: COMMAND's own options are its */
+static void test_parse_command_no_dashes(void **state)
+{
+	const char *words[] = { "run", "-v", "curl", "--block", "1.2.3", NULL };
+	struct run_opts o;
+	struct args a;
+
+	(void)state;
+	parse_ok(words, &o, &a);
+	assert_int_equal(o.verbose, 1);
+	assert_int_equal(o.nblock, 0);
+	assert_string_equal(o.argv[0], "curl");
+	assert_string_equal(o.argv[1], "--block");
+}
+
+static void test_parse_monitor(void **state)
+{
+	const char *words[] = { "run", "--", "true", NULL };
+	struct run_opts o;
+	struct args a;
+	struct nh_rule rules[4];
+
+	(void)state;
+	parse_ok(words, &o, &a);
+	assert_null(o.redirect);
+	/* monitor mode logs to stderr unless told otherwise */
+	assert_string_equal(o.log, "-");
+	assert_false(o.json);
+	assert_int_equal(o.events, NH_EVENT_MASK_DEFAULT);
+	assert_int_equal(cli_run_rules(&o, rules, 4, stderr), 0);
+}
+
+static void test_parse_log_json_events(void **state)
+{
+	const char *words[] = {
+		"run",	      "--redirect",	"[::1]:1080", "--log",
+		"/tmp/x.log", "--json",		"--events",   "create,end",
+		"--user",     "nobody:nogroup", "-v",	      "--verbose",
+		"--",	      "true",		NULL
+	};
+	struct run_opts o;
+	struct args a;
+
+	(void)state;
+	parse_ok(words, &o, &a);
+	assert_int_equal(o.redirect_addr.ss_family, AF_INET6);
+	assert_string_equal(o.log, "/tmp/x.log");
+	assert_true(o.json);
+	assert_int_equal(o.events, NH_EVENT_MASK(NH_EVENT_CREATE) |
+					   NH_EVENT_MASK(NH_EVENT_END));
+	assert_string_equal(o.user, "nobody:nogroup");
+	assert_int_equal(o.verbose, 2);
+}
+
+static void test_parse_redirect_no_log(void **state)
+{
+	const char *words[] = { "run", "--redirect", "127.0.0.1:1080",
+				"--",  "true",	     NULL };
+	struct run_opts o;
+	struct args a;
+
+	(void)state;
+	parse_ok(words, &o, &a);
+	assert_null(o.log);
+}
+
+static void test_parse_help(void **state)
+{
+	const char *words[] = { "run", "--help", NULL };
+	const char *words2[] = { "run", "-h", "--", "true", NULL };
+	struct run_opts o;
+	struct args a;
+
+	(void)state;
+	make_args(&a, words);
+	assert_int_equal(cli_run_parse(a.argc, a.argv, &o, stderr), 1);
+	make_args(&a, words2);
+	assert_int_equal(cli_run_parse(a.argc, a.argv, &o, stderr), 1);
+}
+
+/* Parsing twice in one process starts afresh */
+static void test_parse_twice(void **state)
+{
+	const char *w1[] = { "run", "--block", "192.0.2.1", "--", "a", NULL };
+	const char *w2[] = { "run",	  "--block", "192.0.2.2", "--block",
+			     "192.0.2.3", "--",	     "b",	  NULL };
+	struct run_opts o;
+	struct args a;
+
+	(void)state;
+	parse_ok(w1, &o, &a);
+	assert_int_equal(o.nblock, 1);
+	parse_ok(w2, &o, &a);
+	assert_int_equal(o.nblock, 2);
+	assert_string_equal(o.block[0], "192.0.2.2");
+	assert_string_equal(o.argv[0], "b");
+}
+
+/*
+ * An error in the middle of a cluster of short options ("-xv": 'x' is
+ * unknown, 'v' not read yet) must not leak into the next parse: getopt
+ * keeps its place inside the old argv unless fully reset (optind = 0).
+ */
+static void test_parse_after_cluster_error(void **state)
+{
+	const char *w1[] = { "run", "-xv", "--", "a", NULL };
+	const char *w2[] = { "run", "--", "b", NULL };
+	struct run_opts o;
+	struct args a;
+	FILE *devnull = fopen("/dev/null", "w");
+
+	(void)state;
+	assert_non_null(devnull);
+	make_args(&a, w1);
+	assert_int_equal(cli_run_parse(a.argc, a.argv, &o, devnull), -1);
+	fclose(devnull);
+	parse_ok(w2, &o, &a);
+	assert_int_equal(o.verbose, 0);
+	assert_string_equal(o.argv[0], "b");
+}
+
+/* NETHOOK_PROXY: used when neither --proxy nor --redirect is given */
+static void test_env_proxy(void **state)
+{
+	const char *w1[] = { "run", "--", "true", NULL };
+	const char *w2[] = { "run", R, "--", "true", NULL };
+	struct nh_bpf_rule compiled[MAXRULES];
+	struct nh_rule rules[MAXRULES];
+	struct nh_bpf_addr target;
+	struct run_opts o;
+	struct args a;
+	FILE *devnull;
+	int n, i;
+
+	(void)state;
+	make_args(&a, w1);
+	assert_int_equal(parse_all(a.argc, a.argv, &o,
+				   "socks5://127.0.0.1:1080", stderr),
+			 0);
+	assert_non_null(o.proxy_chain);
+	assert_null(o.log);
+	n = cli_run_rules(&o, rules, MAXRULES, stderr);
+	for (i = 0; i < n; i++)
+		assert_int_equal(nh_rule_compile(&rules[i], &compiled[i]), 0);
+	assert_int_equal(evaluate(compiled, n, "198.51.100.7", 80, NH_PROTO_TCP,
+				  &target),
+			 DIVERT);
+	cli_run_opts_free(&o);
+
+	make_args(&a, w2);
+	assert_int_equal(parse_all(a.argc, a.argv, &o,
+				   "socks5://127.0.0.1:1080", stderr),
+			 0);
+	assert_null(o.proxy_chain);
+	n = cli_run_rules(&o, rules, MAXRULES, stderr);
+	for (i = 0; i < n; i++)
+		assert_int_equal(nh_rule_compile(&rules[i], &compiled[i]), 0);
+	assert_int_equal(evaluate(compiled, n, "198.51.100.7", 80, NH_PROTO_TCP,
+				  &target),
+			 REDIRECT);
+	cli_run_opts_free(&o);
+
+	/* a bad NETHOOK_PROXY is a usage error too */
+	devnull = fopen("/dev/null", "w");
+	assert_non_null(devnull);
+	make_args(&a, w1);
+	assert_int_equal(parse_all(a.argc, a.argv, &o, "bogus", devnull), -1);
+	cli_run_opts_free(&o);
+	fclose(devnull);
+}
+
+/* ---- cli_parse_events ---- */
+
+#define EV(t) NH_EVENT_MASK(NH_EVENT_##t)
+#define EV_ALL (EV(CREATE) | EV(CONNECT) | EV(BLOCK) | EV(REDIRECT) | EV(END))
+
+struct events_case {
+	const char *in;
+	int ret;
+	unsigned int mask;
+};
+
+/* clang-format off */
+static const struct events_case events_cases[] = {
+	{ "create", 0, EV(CREATE) },
+	{ "connect", 0, EV(CONNECT) },
+	{ "block", 0, EV(BLOCK) },
+	{ "redirect", 0, EV(REDIRECT) },
+	{ "end", 0, EV(END) },
+	{ "all", 0, EV_ALL },
+	{ "block,redirect,end", 0, EV(BLOCK) | EV(REDIRECT) | EV(END) },
+	{ "end,end", 0, EV(END) },
+	{ "create,all", 0, EV_ALL },
+	{ ",block,", 0, EV(BLOCK) },
+	{ "", -1, 0 },
+	{ ",", -1, 0 },
+	{ "bogus", -1, 0 },
+	{ "block,bogus", -1, 0 },
+	{ "Block", -1, 0 },
+	{ "block ", -1, 0 },
+	{ "exec", -1, 0 },
+	{ "lost", -1, 0 },
+	{ "blocks", -1, 0 },
+	{ "block;end", -1, 0 },
+	{ "block,,end", 0, EV(BLOCK) | EV(END) },
+	/* longer than the parser's buffer */
+	{ "end,end,end,end,end,end,end,end,end,end,end,end,end,end,end,end,"
+	  "end,end,end,end,end,end,end,end,end,end,end,end,end,end,end,end,"
+	  "end,end,end,end,end,end,end,end,end,end,end,end,end,end,end,end,"
+	  "end,end,end,end,end,end,end,end,end,end,end,end,end,end,end,end,"
+	  "end",
+	  -1, 0 },
+};
+/* clang-format on */
+
+static void test_events(void **state)
+{
+	const struct events_case *c = *state;
+	unsigned int mask = 0xdeadbeef;
+
+	assert_int_equal(cli_parse_events(c->in, &mask), c->ret);
+	if (!c->ret)
+		assert_int_equal(mask, c->mask);
+}
+
+static void join(char *buf, size_t len, const char *const *w)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (; *w; w++)
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s",
+				      n ? " " : "", *w);
+}
+
+int main(void)
+{
+	struct nh_tests ts = { 0 };
+	char buf[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(prec_cases) / sizeof(prec_cases[0]); i++) {
+		const struct prec_case *c = &prec_cases[i];
+
+		join(buf, sizeof(buf), c->argv);
+		nh_tests_add(&ts, test_precedence, (void *)c,
+			     "run %s: %s port %d %s -> %s",
+			     buf[0] ? buf : "(no options)", c->dst, c->port,
+			     c->proto == TCP ? "tcp" : "udp",
+			     outcome_names[c->want]);
+	}
+	nh_tests_add(&ts, test_default_table, NULL,
+		     "rule table: block, loopback passes, redirect the rest");
+	nh_tests_add(&ts, test_rules_overflow, NULL,
+		     "rule table larger than max: -1 and one line");
+	for (i = 0; i < sizeof(err_cases) / sizeof(err_cases[0]); i++) {
+		const struct err_case *c = &err_cases[i];
+
+		join(buf, sizeof(buf), c->argv);
+		nh_tests_add(&ts, test_parse_error, (void *)c,
+			     "parse error, %s (%s): -1 and one line", c->what,
+			     buf);
+	}
+	for (i = 0; i < sizeof(noval_cases) / sizeof(noval_cases[0]); i++)
+		nh_tests_add(&ts, test_noval, (void *)&noval_cases[i],
+			     "parse error, %s takes no value: named so",
+			     noval_cases[i].arg);
+	nh_tests_add(&ts, test_too_many_specs, NULL,
+		     "64 --block accepted, 65 rejected with one line");
+	nh_tests_add(&ts, test_parse_command, NULL,
+		     "COMMAND and its options after --");
+	nh_tests_add(&ts, test_parse_command_no_dashes, NULL,
+		     "options stop at COMMAND without --");
+	nh_tests_add(&ts, test_parse_monitor, NULL,
+		     "no options: monitor, log to stderr, no rules");
+	nh_tests_add(&ts, test_parse_log_json_events, NULL,
+		     "--log --json --events --user -v");
+	nh_tests_add(&ts, test_parse_redirect_no_log, NULL,
+		     "--redirect without --log: no log");
+	nh_tests_add(&ts, test_parse_help, NULL, "--help and -h return 1");
+	nh_tests_add(&ts, test_parse_after_cluster_error, NULL,
+		     "parsing after an error inside -xv starts afresh");
+	nh_tests_add(&ts, test_env_proxy, NULL,
+		     "NETHOOK_PROXY diverts unless --redirect is given");
+	nh_tests_add(&ts, test_parse_twice, NULL,
+		     "parsing twice starts afresh");
+	for (i = 0; i < sizeof(events_cases) / sizeof(events_cases[0]); i++)
+		nh_tests_add(&ts, test_events, (void *)&events_cases[i],
+			     "cli_parse_events %s: %s",
+			     nh_q(events_cases[i].in),
+			     events_cases[i].ret ? "rejected" : "accepted");
+	return nh_tests_run(&ts, "cli_rules");
+}

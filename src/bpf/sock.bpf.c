@@ -36,6 +36,8 @@ __u32 relay_tgid = 0;
 __u64 relay_netns = 0;
 
 #define ENETUNREACH 101
+#define RCV_SHUTDOWN 1
+#define SEND_SHUTDOWN 2
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -197,25 +199,43 @@ static __always_inline int addr_eq(const struct nh_bpf_addr *a,
 	       a->family == b->family;
 }
 
-/* First matching rule for a destination; PASS when none. */
+struct lookup_ctx {
+	const struct nh_bpf_addr *dst;
+	struct nh_bpf_rule *found;
+	__u8 proto;
+};
+
+static long lookup_one(__u32 i, void *data)
+{
+	struct lookup_ctx *lc = data;
+	struct nh_bpf_rule *r;
+	__u32 key = i;
+
+	r = bpf_map_lookup_elem(&rules, &key);
+	if (!r)
+		return 1;
+	if (nh_rule_matches(r, lc->dst->addr, lc->dst->port, lc->proto)) {
+		lc->found = r;
+		return 1;
+	}
+	return 0;
+}
+
+/* First matching rule for a destination; PASS when none.  bpf_loop, not
+ * a bounded loop: the verifier checks the body once, not NH_MAX_RULES
+ * times, so loading takes milliseconds, not a second. */
 static __always_inline struct nh_bpf_rule *
 rules_lookup(const struct nh_bpf_addr *dst, __u8 proto)
 {
-	__u32 i, n = nr_rules;
+	struct lookup_ctx lc = { .dst = dst, .proto = proto };
+	__u32 n = nr_rules;
 
-	for (i = 0; i < NH_MAX_RULES; i++) {
-		struct nh_bpf_rule *r;
-		__u32 key = i; /* i stays in a register the verifier tracks */
-
-		if (i >= n)
-			break;
-		r = bpf_map_lookup_elem(&rules, &key);
-		if (!r)
-			break;
-		if (nh_rule_matches(r, dst->addr, dst->port, proto))
-			return r;
-	}
-	return 0;
+	if (!n)
+		return 0;
+	if (n > NH_MAX_RULES)
+		n = NH_MAX_RULES;
+	bpf_loop(n, lookup_one, &lc, 0);
+	return lc.found;
 }
 
 static __always_inline int is_relay(void)
@@ -304,12 +324,19 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 
 	if (!proto || is_relay())
 		return 1;
+	addr_from_ctx(ctx, is6, &dst);
+	r = rules_lookup(&dst, proto);
+	/* nothing to change and nobody asking: leave the socket untouched,
+	 * so an unmatched connection costs only the lookup */
+	if ((!r || r->action == NH_ACT_PASS) &&
+	    !(r && (r->flags & NH_RULE_F_LOG)) &&
+	    !ev_wanted(NH_EV_CONNECT) && !ev_wanted(NH_EV_END))
+		return 1;
 	si = info_get(ctx->sk, 1);
 	if (!si)
 		return 1;
 	if (!si->pid)
 		info_identity(si);
-	addr_from_ctx(ctx, is6, &dst);
 	/* a non-blocking connect() polled by calling it again: same verdict,
 	 * but it is one connection, reported once */
 	again = si->start_ns && addr_eq(&dst, &si->orig);
@@ -324,7 +351,6 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 	si->dst = dst;
 	si->action = NH_ACT_PASS;
 
-	r = rules_lookup(&dst, proto);
 	if (!r || r->action == NH_ACT_PASS) {
 		if (!again)
 			emit(NH_EV_CONNECT, si, bpf_get_socket_cookie(ctx), 0,
@@ -345,6 +371,7 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 	si->action = r->action;
 	if (err) {
 		si->err = -err;
+		si->dst = r->target; /* what it would have gone to */
 		if (!again)
 			emit(NH_EV_REDIRECT, si, bpf_get_socket_cookie(ctx), 0,
 			     0);
@@ -468,9 +495,27 @@ int nh_sock_create(struct bpf_sock *sk)
 static __always_inline void sockops_state(struct bpf_sock_ops *skops,
 					  struct nh_sk_info *si)
 {
-	if (skops->args[1] != BPF_TCP_CLOSE)
+	__u64 out = skops->bytes_acked, in = skops->bytes_received;
+	struct bpf_sock *sk = skops->sk;
+	struct tcp_sock *tp;
+
+	if (skops->args[1] != BPF_TCP_CLOSE || !sk)
 		return;
-	emit(NH_EV_END, si, 0, skops->bytes_acked, skops->bytes_received);
+	/* the kernel counts sequence space: the SYN, and each FIN, take
+	 * one; the log counts bytes of data */
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (tp) {
+		__u8 shut = tp->inet_conn.icsk_inet.sk.sk_shutdown;
+
+		if (out && si->established)
+			out--;
+		if (out && (shut & SEND_SHUTDOWN) &&
+		    tp->snd_una == tp->write_seq)
+			out--;
+		if (in && (shut & RCV_SHUTDOWN))
+			in--;
+	}
+	emit(NH_EV_END, si, 0, out, in);
 }
 
 /* Source address and port are chosen by now, and the SYN not yet sent:

@@ -97,6 +97,10 @@ static int load(struct nh_bpf *b, unsigned int ev_mask, bool exec_tracking)
 		return err;
 	}
 	b->skel->bss->ev_mask = ev_mask;
+	/* identity is taken at connect(); a program per socket made only
+	 * for those who asked to see each one */
+	if (!(ev_mask & NH_EVMASK(NH_EV_CREATE)))
+		bpf_program__set_autoload(b->skel->progs.nh_sock_create, false);
 	if (!exec_tracking) {
 		bpf_program__set_autoload(b->skel->progs.nh_exec, false);
 		bpf_program__set_autoload(b->skel->progs.nh_fork, false);

@@ -111,6 +111,10 @@ static int parse_proxy(struct nh_ctx *ctx, const char *proxy)
 		return n;
 	}
 	for (i = 0; i < n; i++) {
+		/* a hop named to a proxy that can carry names is resolved
+		 * by that proxy, where the name may mean something else */
+		if (i && nh_proxy_scheme_carries_names(ctx->hops[i - 1].scheme))
+			continue;
 		err = nh_proxy_hop_resolve(&ctx->hops[i]);
 		if (err) {
 			nh_logf(&ctx->lg, LOG_ERR,

@@ -56,6 +56,12 @@ static const struct helper_need helpers[] = {
 	  "bpf_sk_storage_get in cgroup/sock_create" },
 	{ BPF_PROG_TYPE_SOCK_OPS, BPF_FUNC_sk_storage_get,
 	  "bpf_sk_storage_get in sockops" },
+	{ BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_loop,
+	  "bpf_loop in cgroup/connect (rule table; Linux 5.17+)" },
+	{ BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_get_netns_cookie,
+	  "bpf_get_netns_cookie in cgroup/connect" },
+	{ BPF_PROG_TYPE_SOCK_OPS, BPF_FUNC_skc_to_tcp_sock,
+	  "bpf_skc_to_tcp_sock in sockops (exact byte counts)" },
 	{ BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_ringbuf_reserve,
 	  "bpf_ringbuf_reserve in cgroup/connect" },
 };

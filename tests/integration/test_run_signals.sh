@@ -48,13 +48,17 @@ for sig in TERM INT HUP QUIT USR1 USR2; do
 		"$rc $(cut -d' ' -f1 "$NH_TMP/out")" "$((100 + num)) SIG$sig"
 done
 
-# Delivered to the whole process group (as a terminal does): once.
+# Sent with kill(2) to the whole process group: COMMAND shares nethook's
+# group (so Ctrl-Z stops both), gets it from the sender and once more from
+# nethook, which cannot tell a group kill from one aimed at it alone
+# (documented in the README).  A terminal's own signals, the usual group
+# delivery, are deduplicated: see the Ctrl-C case below.
 start_bg pid run -- "$sigcount" -t 3 -r "$ready" INT >"$NH_TMP/out"
 if nh_wait_file "$ready" 10; then
 	kill -INT -- "-$pid"
 	finish "$pid" 10
-	nh_is "SIGINT to the process group: command got it once" \
-		"$rc $(grep -c . "$NH_TMP/out")" "0 1"
+	nh_is "SIGINT to the process group: command got it, status 0" \
+		"$rc $(grep -c . "$NH_TMP/out" | sed 's/^[12]$/got/')" "0 got"
 else
 	nh_fail "SIGINT to the process group" "command not ready"
 fi

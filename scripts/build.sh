@@ -1,11 +1,22 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # scripts/build.sh [DIR [MESON OPTIONS...]]: configure once, then build.
-set -euo pipefail
+# Quiet when all is well; the whole log when not.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-build}
 shift || true
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 if [ ! -f "$dir/build.ninja" ]; then
-	meson setup "$dir" "$@" >/dev/null
+	if ! meson setup "$dir" "$@" >"$log" 2>&1; then
+		cat "$log" >&2
+		echo "build.sh: meson setup $dir failed" >&2
+		exit 1
+	fi
 fi
-ninja -C "$dir" >/dev/null
+if ! ninja -C "$dir" >"$log" 2>&1; then
+	cat "$log" >&2
+	echo "build.sh: ninja -C $dir failed" >&2
+	exit 1
+fi

@@ -27,7 +27,7 @@ struct creds {
 	gid_t gid;
 	gid_t groups[64];
 	int ngroups;
-	char name[64];
+	char name[128];
 	char home[256];
 };
 

@@ -96,12 +96,14 @@ static __always_inline void info_identity(struct nh_sk_info *si)
 	bpf_get_current_comm(si->comm, sizeof(si->comm));
 }
 
-static __always_inline void emit(__u32 type, const struct nh_sk_info *si,
-				 __u64 cookie, __u64 bytes_out, __u64 bytes_in)
+/* force: a rule asked for this one, whatever the mask says */
+static __always_inline void emit_if(__u32 type, const struct nh_sk_info *si,
+				    __u64 cookie, __u64 bytes_out,
+				    __u64 bytes_in, int force)
 {
 	struct nh_bpf_event *e;
 
-	if (!ev_wanted(type))
+	if (!force && !ev_wanted(type))
 		return;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -128,6 +130,12 @@ static __always_inline void emit(__u32 type, const struct nh_sk_info *si,
 	if (si->start_ns && type == NH_EV_END)
 		e->duration_ns = e->ts_ns - si->start_ns;
 	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void emit(__u32 type, const struct nh_sk_info *si,
+				 __u64 cookie, __u64 bytes_out, __u64 bytes_in)
+{
+	emit_if(type, si, cookie, bytes_out, bytes_in, 0);
 }
 
 /* is6 is a constant in each entry point: the verifier refuses a context
@@ -255,31 +263,8 @@ static __always_inline int is_v4mapped(const struct nh_bpf_addr *a)
 static __always_inline void emit_pass(struct nh_sk_info *si, __u64 cookie,
 				      const struct nh_bpf_rule *r)
 {
-	struct nh_bpf_event *e;
-
-	if (!r || !(r->flags & NH_RULE_F_LOG) || ev_wanted(NH_EV_CONNECT)) {
-		emit(NH_EV_CONNECT, si, cookie, 0, 0);
-		return;
-	}
-	/* a rule that asks to be logged is, whatever the mask says */
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		__sync_fetch_and_add(&lost_events, 1);
-		return;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->type = NH_EV_CONNECT;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->cookie = cookie;
-	e->pid = si->pid;
-	e->uid = si->uid;
-	e->cgroup_id = si->cgroup_id;
-	__builtin_memcpy(e->comm, si->comm, sizeof(e->comm));
-	e->proto = si->proto;
-	e->family = si->family;
-	e->orig = si->orig;
-	e->dst = si->dst;
-	bpf_ringbuf_submit(e, 0);
+	emit_if(NH_EV_CONNECT, si, cookie, 0, 0,
+		r && (r->flags & NH_RULE_F_LOG));
 }
 
 /* To the relay, which must be in this network namespace: a socket of

@@ -105,8 +105,11 @@ done
 
 # 10,000 held connections: 6 descriptors each in nethook (2 sockets, 2
 # pipes), 2 in redsocks and the SOCKS server.  Children inherit this.
-ulimit -Hn 262144
-ulimit -Sn 262144
+# Raising the hard limit needs CAP_SYS_RESOURCE; without it the soft limit
+# goes up to the hard one, and the table says what that allowed.
+ulimit -Hn 262144 2>/dev/null || true
+ulimit -Sn "$(ulimit -Hn)"
+NOFILE=$(ulimit -Sn)
 
 # ---- the world, and its removal ----
 ID=nhb$$
@@ -191,7 +194,7 @@ master_process on;
 worker_processes 2;
 pid $TMP/nginx/nginx.pid;
 error_log $TMP/nginx/error.log warn;
-worker_rlimit_nofile 65536;
+worker_rlimit_nofile $NOFILE;
 events { worker_connections 30000; }
 http {
 	access_log off;
@@ -247,7 +250,7 @@ base {
 	log = stderr;
 	daemon = off;
 	redirector = iptables;
-	rlimit_nofile = 65536;
+	rlimit_nofile = $NOFILE;
 	redsocks_conn_max = 30000;
 }
 redsocks {
@@ -579,6 +582,7 @@ echo
 echo "nethook relay bench, $(date -u +%Y-%m-%dT%H:%MZ), kernel $KERNEL, $(nproc) CPUs, SOCKS server $SOCKS"
 echo "nethook: $NETHOOK ($("$NETHOOK" --version 2>&1 | head -1)); tree: $NHREV"
 echo "$REPS repetitions of ${SECS}s samples, ${ELAPSED}s; load average before: $LOAD0, after: $LOAD1"
+echo "open-file limit (RLIMIT_NOFILE) of every process started: $NOFILE"
 echo "median, min-max over the repetitions; ratio = median / direct's median"
 echo
 printf '  %-12s %18s %19s %7s\n' variant median min-max ratio

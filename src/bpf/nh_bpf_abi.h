@@ -100,14 +100,32 @@ struct nh_bpf_event {
 	struct nh_bpf_addr dst;
 };
 
-/* NH_EV_EXEC and NH_EV_FORK */
+#define NH_EXE_DEPTH 24 /* path components walked up from the file */
+#define NH_EXE_COMP 64
+
+/* NH_EV_EXEC */
 struct nh_bpf_proc_event {
 	__u32 type;
-	__u32 pid; /* exec: the process; fork: the child */
-	__u32 ppid; /* fork: the parent */
-	__u32 pad;
+	__u32 pid;
+	__u32 ppid; /* 0 */
+	/* exec: components of the executable's path, leaf first, walked in
+	 * the kernel (so a relative execve("./x") of a process gone by the
+	 * time we read this is still known in full); ncomp with
+	 * NH_EXE_WHOLE when the walk reached the root */
+	__u32 ncomp;
 	char comm[NH_COMM_LEN];
 	char path[NH_PATH_LEN]; /* exec: file name as given to execve() */
+	char comp[NH_EXE_DEPTH][NH_EXE_COMP];
+};
+
+#define NH_EXE_WHOLE 0x80000000u
+
+/* NH_EV_FORK: a child inherits its parent's executable */
+struct nh_bpf_fork_event {
+	__u32 type;
+	__u32 pid; /* the child */
+	__u32 ppid;
+	__u32 pad;
 };
 
 /*

@@ -73,6 +73,18 @@ struct {
 	__type(value, __u32);
 } scope SEC(".maps");
 
+/* Wake the reader only once a batch has built up: a wake-up per short
+ * connection costs more than the event.  User space also reads on a
+ * short timer, so a lone event waits at most that long. */
+#define NH_WAKE_BYTES (32 * sizeof(struct nh_bpf_event))
+
+static __always_inline __u64 wake_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= NH_WAKE_BYTES ?
+		       BPF_RB_FORCE_WAKEUP :
+		       BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline int ev_wanted(__u32 type)
 {
 	return ev_mask & NH_EVMASK(type);
@@ -129,7 +141,7 @@ static __always_inline void emit_if(__u32 type, const struct nh_sk_info *si,
 	e->bytes_in = bytes_in;
 	if (si->start_ns && type == NH_EV_END)
 		e->duration_ns = e->ts_ns - si->start_ns;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wake_flags());
 }
 
 static __always_inline void emit(__u32 type, const struct nh_sk_info *si,
@@ -575,14 +587,60 @@ int nh_sockops(struct bpf_sock_ops *skops)
 	return 1;
 }
 
-/* Process identity for the log: the executable as exec'd, and which
- * process a child came from, for processes in scope only.  BTF
- * tracepoints: they need no tracefs mount, and see the task structs. */
+struct walk_ctx {
+	struct nh_bpf_proc_event *e;
+	struct dentry *d;
+	struct mount *m;
+	__u32 n;
+	__u32 whole;
+};
+
+/* One step up the executable's path: a component, or a mount crossed. */
+static long walk_one(__u32 i, void *data)
+{
+	struct walk_ctx *w = data;
+	/* locals, not w->...: CO-RE relocates only kernel types */
+	struct dentry *d = w->d, *parent, *root;
+	struct mount *m = w->m, *up;
+	const unsigned char *name;
+	__u32 n = w->n;
+
+	root = BPF_CORE_READ(m, mnt.mnt_root);
+	if (d == root) {
+		up = BPF_CORE_READ(m, mnt_parent);
+		if (up == m) {
+			w->whole = 1; /* the root of it all */
+			return 1;
+		}
+		w->d = BPF_CORE_READ(m, mnt_mountpoint);
+		w->m = up;
+		return 0;
+	}
+	parent = BPF_CORE_READ(d, d_parent);
+	if (parent == d) {
+		w->whole = 1;
+		return 1;
+	}
+	if (n >= NH_EXE_DEPTH)
+		return 1;
+	name = BPF_CORE_READ(d, d_name.name);
+	if (bpf_probe_read_kernel_str(w->e->comp[n], NH_EXE_COMP, name) < 0)
+		return 1;
+	w->n = n + 1;
+	w->d = parent;
+	return 0;
+}
+
+/* Process identity for the log: the executable, for processes in scope
+ * only.  BTF tracepoints: they need no tracefs mount, and see the task
+ * and the file being executed. */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(nh_exec, struct task_struct *p, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
 	struct nh_bpf_proc_event *e;
+	struct walk_ctx w = {};
+	struct vfsmount *vm;
 
 	if (bpf_current_task_under_cgroup(&scope, 0) != 1)
 		return 0;
@@ -594,17 +652,23 @@ int BPF_PROG(nh_exec, struct task_struct *p, pid_t old_pid,
 	e->type = NH_EV_EXEC;
 	e->pid = p->tgid;
 	e->ppid = 0;
-	e->pad = 0;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_probe_read_kernel_str(e->path, sizeof(e->path), bprm->filename);
-	bpf_ringbuf_submit(e, 0);
+	w.e = e;
+	w.d = BPF_CORE_READ(bprm, file, f_path.dentry);
+	vm = BPF_CORE_READ(bprm, file, f_path.mnt);
+	w.m = container_of(vm, struct mount, mnt);
+	bpf_loop(2 * NH_EXE_DEPTH, walk_one, &w, 0);
+	e->ncomp = w.n | (w.whole ? NH_EXE_WHOLE : 0);
+	/* at once: the reader may still find the process alive */
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(nh_fork, struct task_struct *parent, struct task_struct *child)
 {
-	struct nh_bpf_proc_event *e;
+	struct nh_bpf_fork_event *e;
 
 	/* a new thread shares its process's identity: nothing to learn */
 	if (child->pid != child->tgid)
@@ -616,11 +680,10 @@ int BPF_PROG(nh_fork, struct task_struct *parent, struct task_struct *child)
 		__sync_fetch_and_add(&lost_events, 1);
 		return 0;
 	}
-	__builtin_memset(e, 0, sizeof(*e));
 	e->type = NH_EV_FORK;
 	e->pid = child->tgid;
 	e->ppid = parent->tgid;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
+	e->pad = 0;
+	bpf_ringbuf_submit(e, wake_flags());
 	return 0;
 }

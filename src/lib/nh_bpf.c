@@ -199,7 +199,10 @@ int nh_bpf_poll(struct nh_bpf *b, int timeout_ms)
 {
 	if (!b->rb)
 		return 0;
-	return ring_buffer__poll(b->rb, timeout_ms);
+	/* consume, not poll: records may sit there without a wake-up */
+	if (timeout_ms)
+		ring_buffer__poll(b->rb, timeout_ms);
+	return ring_buffer__consume(b->rb);
 }
 
 uint64_t nh_bpf_lost(const struct nh_bpf *b)

@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -25,6 +26,7 @@ struct nh_ctx {
 	int cgroup_fd;
 	int epfd;
 	int stop_fd;
+	int tick_fd; /* reads what the kernel queued without a wake-up */
 	atomic_bool stop;
 	struct nh_run run;
 	struct nh_bpf *bpf;
@@ -48,6 +50,8 @@ struct nh_ctx {
 };
 
 #define NH_REPORT_QUEUE 4096
+/* how long an event the kernel queued without waking us may wait */
+#define NH_TICK_NS (50 * 1000000L)
 
 static atomic_uint ctx_seq;
 
@@ -70,19 +74,26 @@ static int on_record(void *user, void *data, size_t len)
 
 	if (len < sizeof(__u32))
 		return 0;
-	if (be->type == NH_EV_EXEC || be->type == NH_EV_FORK) {
+	if (be->type == NH_EV_FORK) {
+		const struct nh_bpf_fork_event *fe = data;
+
+		if (len >= sizeof(*fe))
+			nh_exe_fork(ctx->exe, fe->pid, fe->ppid);
+		return 0;
+	}
+	if (be->type == NH_EV_EXEC) {
 		const struct nh_bpf_proc_event *pe = data;
-		char path[NH_PATH_LEN + 1];
+		char path[PATH_MAX];
 
 		if (len < sizeof(*pe))
 			return 0;
-		if (pe->type == NH_EV_FORK) {
-			nh_exe_fork(ctx->exe, pe->pid, pe->ppid);
-		} else {
+		if (nh_exe_join(pe, path, sizeof(path))) {
+			/* as given to execve(); relative ones are resolved
+			 * through /proc while the process lives */
 			memcpy(path, pe->path, NH_PATH_LEN);
 			path[NH_PATH_LEN] = '\0';
-			nh_exe_exec(ctx->exe, pe->pid, path);
 		}
+		nh_exe_exec(ctx->exe, pe->pid, path);
 		return 0;
 	}
 	if (len < sizeof(*be) || !ctx->event)
@@ -305,6 +316,7 @@ NH_API int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **out)
 	if (!ctx)
 		return nh_err(-ENOMEM);
 	ctx->cgroup_fd = ctx->epfd = ctx->stop_fd = ctx->rep_fd = -1;
+	ctx->tick_fd = -1;
 	ctx->run.lock_fd = ctx->run.super_fd = -1;
 	ctx->lg.fn = NH_OPT(opts, log, NULL);
 	ctx->lg.user = NH_OPT(opts, log_user, NULL);
@@ -365,9 +377,20 @@ NH_API int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **out)
 		goto cleanup;
 	}
 	if (nh_bpf_fd(ctx->bpf) >= 0) {
+		struct itimerspec its = { { 0, NH_TICK_NS }, { 0, NH_TICK_NS } };
+
 		ee.data.u32 = 1;
-		if (epoll_ctl(ctx->epfd, EPOLL_CTL_ADD, nh_bpf_fd(ctx->bpf),
+		ctx->tick_fd = timerfd_create(CLOCK_MONOTONIC,
+					      TFD_CLOEXEC | TFD_NONBLOCK);
+		if (ctx->tick_fd < 0 ||
+		    timerfd_settime(ctx->tick_fd, 0, &its, NULL) ||
+		    epoll_ctl(ctx->epfd, EPOLL_CTL_ADD, nh_bpf_fd(ctx->bpf),
 			      &ee)) {
+			err = -errno;
+			goto cleanup;
+		}
+		ee.data.u32 = 3;
+		if (epoll_ctl(ctx->epfd, EPOLL_CTL_ADD, ctx->tick_fd, &ee)) {
 			err = -errno;
 			goto cleanup;
 		}
@@ -432,6 +455,8 @@ NH_API void nh_ctx_close(struct nh_ctx *ctx)
 		close(ctx->stop_fd);
 	if (ctx->rep_fd >= 0)
 		close(ctx->rep_fd);
+	if (ctx->tick_fd >= 0)
+		close(ctx->tick_fd);
 	pthread_mutex_destroy(&ctx->rep_lock);
 	free(ctx->reps);
 	nh_exe_table_free(ctx->exe);
@@ -485,20 +510,31 @@ NH_API int nh_ctx_add_rule(struct nh_ctx *ctx, const struct nh_rule *rule)
 
 NH_API int nh_ctx_dispatch(struct nh_ctx *ctx, int timeout_ms)
 {
-	struct epoll_event ev[3];
+	struct epoll_event ev[4];
 	uint64_t v;
-	int n, i;
+	int n, i, r;
 
 	if (!ctx)
 		return nh_err(-EINVAL);
 	ctx->ncb = 0;
-	n = epoll_wait(ctx->epfd, ev, 3, timeout_ms);
+	n = epoll_wait(ctx->epfd, ev, 4, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : nh_err(-errno);
+	/* whatever woke us, or nothing did: read what the kernel queued
+	 * without a wake-up, so a caller's timeout bounds the delay too */
+	if (!n && ctx->tick_fd >= 0) {
+		r = nh_bpf_poll(ctx->bpf, 0);
+		if (r < 0)
+			return nh_err(r);
+	}
 	for (i = 0; i < n; i++) {
 		if (ev[i].data.u32 == 2) {
 			reports_dispatch(ctx);
 			continue;
+		}
+		if (ev[i].data.u32 == 3 &&
+		    read(ctx->tick_fd, &v, sizeof(v)) < 0) {
+			/* not expired after all: poll anyway */
 		}
 		if (ev[i].data.u32 == 0) {
 			if (read(ctx->stop_fd, &v, sizeof(v)) < 0) {
@@ -506,9 +542,9 @@ NH_API int nh_ctx_dispatch(struct nh_ctx *ctx, int timeout_ms)
 			}
 			continue;
 		}
-		n = nh_bpf_poll(ctx->bpf, 0);
-		if (n < 0)
-			return nh_err(n);
+		r = nh_bpf_poll(ctx->bpf, 0);
+		if (r < 0)
+			return nh_err(r);
 	}
 	return ctx->ncb;
 }

@@ -110,3 +110,24 @@ const char *nh_exe_lookup(struct nh_exe_table *t, uint32_t pid,
 	*partial = 1;
 	return comm;
 }
+
+/* The path the kernel walked, leaf first, as "/a/b/c"; -1 if it did not
+ * reach the root or does not fit. */
+int nh_exe_join(const struct nh_bpf_proc_event *pe, char *buf, size_t len)
+{
+	uint32_t n = pe->ncomp & ~NH_EXE_WHOLE, i;
+	size_t off = 0, l;
+
+	if (!(pe->ncomp & NH_EXE_WHOLE) || n == 0 || n > NH_EXE_DEPTH)
+		return -1;
+	for (i = n; i-- > 0;) {
+		l = strnlen(pe->comp[i], NH_EXE_COMP);
+		if (l == 0 || l >= NH_EXE_COMP - 1 || off + 1 + l + 1 > len)
+			return -1; /* empty, or maybe cut short */
+		buf[off++] = '/';
+		memcpy(buf + off, pe->comp[i], l);
+		off += l;
+	}
+	buf[off] = '\0';
+	return 0;
+}

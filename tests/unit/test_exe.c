@@ -305,8 +305,59 @@ static void test_many(void **state)
 		name, fn, setup, teardown, NULL \
 	}
 
+/* The path the kernel walked, leaf first, joined. */
+static void set_comps(struct nh_bpf_proc_event *pe, const char *const *c,
+		      uint32_t n, bool whole)
+{
+	uint32_t i;
+
+	memset(pe, 0, sizeof(*pe));
+	for (i = 0; i < n; i++)
+		snprintf(pe->comp[i], NH_EXE_COMP, "%s", c[i]);
+	pe->ncomp = n | (whole ? NH_EXE_WHOLE : 0);
+}
+
+static void test_join(void **state)
+{
+	static const char *const c[] = { "curl", "bin", "usr" };
+	struct nh_bpf_proc_event *pe = calloc(1, sizeof(*pe));
+	char buf[64];
+
+	(void)state;
+	set_comps(pe, c, 3, true);
+	assert_int_equal(nh_exe_join(pe, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/usr/bin/curl");
+	free(pe);
+}
+
+static void test_join_refuses(void **state)
+{
+	static const char *const c[] = { "curl", "bin", "usr" };
+	char full[NH_EXE_COMP], buf[64];
+	const char *longc[] = { full };
+	struct nh_bpf_proc_event *pe = calloc(1, sizeof(*pe));
+
+	(void)state;
+	set_comps(pe, c, 3, false); /* the walk did not reach the root */
+	assert_int_equal(nh_exe_join(pe, buf, sizeof(buf)), -1);
+	set_comps(pe, c, 0, true); /* nothing */
+	assert_int_equal(nh_exe_join(pe, buf, sizeof(buf)), -1);
+	set_comps(pe, c, 3, true); /* does not fit */
+	assert_int_equal(nh_exe_join(pe, buf, 10), -1);
+	memset(full, 'x', sizeof(full) - 1);
+	full[sizeof(full) - 1] = '\0';
+	set_comps(pe, longc, 1, true); /* a name maybe cut short */
+	assert_int_equal(nh_exe_join(pe, buf, sizeof(buf)), -1);
+	pe->ncomp = (NH_EXE_DEPTH + 1) | NH_EXE_WHOLE; /* hostile count */
+	assert_int_equal(nh_exe_join(pe, buf, sizeof(buf)), -1);
+	free(pe);
+}
+
 /* clang-format off */
 static const struct CMUnitTest tests[] = {
+	T(test_join, "kernel-walked path joined: /usr/bin/curl"),
+	T(test_join_refuses,
+	  "kernel-walked path: incomplete, empty, too long, hostile count refused"),
 	T(test_exec_lookup, "exec then lookup"),
 	T(test_exec_again, "a second exec replaces the first"),
 	T(test_fork_copies, "fork copies the parent's path, down the tree"),

@@ -120,6 +120,8 @@ struct nh_rule {
 	 * TCP and UDP for PASS and BLOCK */
 	unsigned int protos;
 	unsigned int flags; /* NH_RULE_LOG */
+	/* AF_INET or AF_INET6: only sockets of that family; 0 = all */
+	int domain;
 };
 
 /* Evaluated in the kernel at connect() (and, for BLOCK, at an

@@ -47,7 +47,12 @@ struct nh_bpf_rule {
 	__u16 port_hi;
 	__s32 err; /* NH_ACT_BLOCK: positive errno connect() gets */
 	struct nh_bpf_addr target; /* NH_ACT_REDIRECT / NH_ACT_DIVERT */
+	__u8 sock_fams; /* NH_FAM_* of the sockets it applies to; 0 = all */
+	__u8 pad2[3];
 };
+
+#define NH_FAM_INET 0x1
+#define NH_FAM_INET6 0x2
 
 /* Per-socket record kept in sk_storage: the socket filter's cookie. */
 struct nh_sk_info {
@@ -147,6 +152,8 @@ struct nh_flow_val {
 	__u32 pid;
 	__u32 uid;
 	char comm[NH_COMM_LEN];
+	__u8 family; /* the program's socket: 4 or 6 */
+	__u8 pad[7];
 };
 
 #endif /* NH_BPF_ABI_H */

@@ -49,12 +49,27 @@ static __always_inline int nh_addr_in_prefix(const __u8 *net, int prefix,
 	       nh_word_in_prefix(net, prefix, addr, 3);
 }
 
+/* The proto argument of nh_rule_matches(): NH_PROTO_* and, when known,
+ * the socket's family (4 or 6) as NH_FAM_* << 4. */
+static __always_inline __u8 nh_rule_proto(__u8 proto, int family)
+{
+	if (family == 4)
+		return proto | NH_FAM_INET << 4;
+	if (family == 6)
+		return proto | NH_FAM_INET6 << 4;
+	return proto;
+}
+
 /* Does rule r apply to a connection to addr:port (host order) over proto? */
 static __always_inline int nh_rule_matches(const struct nh_bpf_rule *r,
 					   const __u8 *addr, __u16 port,
 					   __u8 proto)
 {
 	if (!(r->protos & proto))
+		return 0;
+	/* proto carries the socket's family in its high bits, see
+	 * nh_rule_proto(); rules for one family of sockets skip the other */
+	if (r->sock_fams && (proto >> 4) && !(r->sock_fams & (proto >> 4)))
 		return 0;
 	if (port < r->port_lo || port > r->port_hi)
 		return 0;

@@ -322,7 +322,7 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 	if (!proto || is_relay())
 		return 1;
 	addr_from_ctx(ctx, is6, &dst);
-	r = rules_lookup(&dst, proto);
+	r = rules_lookup(&dst, nh_rule_proto(proto, is6 ? 6 : 4));
 	/* nothing to change and nobody asking: leave the socket untouched,
 	 * so an unmatched connection costs only the lookup */
 	if ((!r || r->action == NH_ACT_PASS) &&
@@ -405,7 +405,7 @@ static __always_inline int do_sendmsg(struct bpf_sock_addr *ctx, int is6)
 	if (is_relay())
 		return 1;
 	addr_from_ctx(ctx, is6, &dst);
-	r = rules_lookup(&dst, NH_PROTO_UDP);
+	r = rules_lookup(&dst, nh_rule_proto(NH_PROTO_UDP, is6 ? 6 : 4));
 	if (!r || (r->action != NH_ACT_BLOCK && !(r->flags & NH_RULE_F_LOG)))
 		return 1;
 	si = info_get(ctx->sk, 1);
@@ -551,6 +551,7 @@ static __always_inline void flow_record(struct bpf_sock_ops *skops,
 	v.start_ns = si->start_ns;
 	v.pid = si->pid;
 	v.uid = si->uid;
+	v.family = si->family;
 	__builtin_memcpy(v.comm, si->comm, sizeof(v.comm));
 	bpf_map_update_elem(&flows, &k, &v, BPF_ANY);
 }

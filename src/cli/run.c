@@ -217,6 +217,7 @@ static void raise_nofile(void)
 int cli_session_open(struct run_opts *o, struct cli_session *s)
 {
 	struct nh_ctx_opts opts = { .sz = sizeof(opts) };
+	long ncpu;
 
 	memset(s, 0, sizeof(*s));
 	if (cli_proxy_chain(o, getenv("NETHOOK_PROXY"), stderr))
@@ -242,6 +243,10 @@ int cli_session_open(struct run_opts *o, struct cli_session *s)
 		opts.event_mask = o->events;
 	}
 	opts.log = cli_log;
+	/* the relay's data path on one worker per core: the command has no
+	 * filter of its own that would need them on one thread */
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	opts.threads = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (unsigned int)ncpu;
 	opts.cgroup = o->cgroup;
 	opts.proxy = o->proxy_chain;
 	opts.connect_timeout_ms = o->connect_timeout_ms;

@@ -14,7 +14,7 @@
 struct nh_bpf {
 	struct sock_bpf *skel;
 	struct ring_buffer *rb;
-	struct bpf_link *links[16];
+	struct bpf_link *links[32];
 	int nr_links;
 	bool tracing_refused;
 	const struct nh_logger *lg;
@@ -80,6 +80,24 @@ static int attach(struct nh_bpf *b, struct bpf_program *p, int cgroup_fd)
 		return err;
 	}
 	b->links[b->nr_links++] = l;
+	return 0;
+}
+
+int nh_bpf_attach_cgroup(struct nh_bpf *b, int cgroup_fd)
+{
+	struct bpf_program *p;
+	int err;
+
+	bpf_object__for_each_program(p, b->skel->obj) {
+		if (!bpf_program__autoload(p) ||
+		    bpf_program__type(p) == BPF_PROG_TYPE_TRACING)
+			continue;
+		if (b->nr_links >= (int)(sizeof(b->links) / sizeof(b->links[0])))
+			return nh_err(-ENOSPC);
+		err = attach(b, p, cgroup_fd);
+		if (err)
+			return nh_err(err);
+	}
 	return 0;
 }
 
@@ -187,6 +205,27 @@ int nh_bpf_add_rule(struct nh_bpf *b, const struct nh_bpf_rule *r)
 		return nh_err(-errno);
 	/* the rule is in place before the count lets the kernel read it */
 	__atomic_store_n(&b->skel->bss->nr_rules, i + 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Index of the rule just added, for nh_bpf_rule_disable(). */
+int nh_bpf_nr_rules(const struct nh_bpf *b)
+{
+	return (int)b->skel->bss->nr_rules;
+}
+
+/* A rule stops matching at once: one byte, written in place. */
+int nh_bpf_rule_disable(struct nh_bpf *b, int idx)
+{
+	struct nh_bpf_rule r;
+	__u32 i = (__u32)idx;
+	int fd = bpf_map__fd(b->skel->maps.rules);
+
+	if (bpf_map_lookup_elem(fd, &i, &r))
+		return nh_err(-errno);
+	r.protos = 0; /* matches no protocol */
+	if (bpf_map_update_elem(fd, &i, &r, BPF_EXIST))
+		return nh_err(-errno);
 	return 0;
 }
 

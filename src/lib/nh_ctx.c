@@ -15,8 +15,10 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include "nh_internal.h"
 #include "nh_relay.h"
+#include "nh_sflt.h"
 #include "nh_spec.h"
 
 struct nh_ctx {
@@ -47,6 +49,15 @@ struct nh_ctx {
 	unsigned int rep_head, rep_count;
 	int rep_fd;
 	uint64_t rep_lost;
+	/* socket filters */
+	unsigned int flags, threads;
+	struct nh_sflt_set sflt;
+	bool sflt_ready;
+	bool user_divert; /* the caller added NH_RULE_DIVERT rules */
+	int auto_rule[2]; /* per domain: the divert-all rule filters made */
+	unsigned int auto_users[2];
+	bool global_attached;
+	pthread_mutex_t exe_lock; /* the exe table: relay threads read it */
 };
 
 #define NH_REPORT_QUEUE 4096
@@ -77,8 +88,11 @@ static int on_record(void *user, void *data, size_t len)
 	if (be->type == NH_EV_FORK) {
 		const struct nh_bpf_fork_event *fe = data;
 
-		if (len >= sizeof(*fe))
+		if (len >= sizeof(*fe)) {
+			pthread_mutex_lock(&ctx->exe_lock);
 			nh_exe_fork(ctx->exe, fe->pid, fe->ppid);
+			pthread_mutex_unlock(&ctx->exe_lock);
+		}
 		return 0;
 	}
 	if (be->type == NH_EV_EXEC) {
@@ -93,7 +107,9 @@ static int on_record(void *user, void *data, size_t len)
 			memcpy(path, pe->path, NH_PATH_LEN);
 			path[NH_PATH_LEN] = '\0';
 		}
+		pthread_mutex_lock(&ctx->exe_lock);
 		nh_exe_exec(ctx->exe, pe->pid, path);
+		pthread_mutex_unlock(&ctx->exe_lock);
 		return 0;
 	}
 	if (len < sizeof(*be) || !ctx->event)
@@ -102,8 +118,10 @@ static int on_record(void *user, void *data, size_t len)
 	memcpy(comm, be->comm, NH_COMM_LEN);
 	comm[NH_COMM_LEN] = '\0';
 	ev.comm = comm;
+	pthread_mutex_lock(&ctx->exe_lock);
 	ev.exe = nh_exe_lookup(ctx->exe, be->pid, comm, &ev.exe_partial);
 	ctx->event(&ev, ctx->event_user);
+	pthread_mutex_unlock(&ctx->exe_lock);
 	ctx->ncb++;
 	return 0;
 }
@@ -192,8 +210,10 @@ static void report_event(struct nh_ctx *ctx, const struct nh_relay_report *r)
 	memcpy(comm, r->id.comm, NH_COMM_LEN);
 	comm[NH_COMM_LEN] = '\0';
 	ev.comm = comm;
+	pthread_mutex_lock(&ctx->exe_lock);
 	ev.exe = nh_exe_lookup(ctx->exe, r->id.pid, comm, &ev.exe_partial);
 	ctx->event(&ev, ctx->event_user);
+	pthread_mutex_unlock(&ctx->exe_lock);
 	ctx->ncb++;
 }
 
@@ -220,6 +240,20 @@ static void reports_dispatch(struct nh_ctx *ctx)
 	}
 }
 
+/* For a relay thread: the executable, copied out under the lock. */
+static void relay_exe(void *user, uint32_t pid, const char *comm, char *buf,
+		      size_t len)
+{
+	struct nh_ctx *ctx = user;
+	const char *p;
+	int partial;
+
+	pthread_mutex_lock(&ctx->exe_lock);
+	p = nh_exe_lookup(ctx->exe, pid, comm, &partial);
+	snprintf(buf, len, "%s", p ? p : comm);
+	pthread_mutex_unlock(&ctx->exe_lock);
+}
+
 static int relay_ensure(struct nh_ctx *ctx)
 {
 	struct nh_relay_opts ro = { 0 };
@@ -236,7 +270,13 @@ static int relay_ensure(struct nh_ctx *ctx)
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	ro.hops = ctx->hops;
 	ro.nhops = ctx->nhops;
-	ro.workers = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (unsigned int)ncpu;
+	(void)ncpu;
+	/* threads 0 or 1: flows, and every callback, on the dispatching
+	 * thread; N > 1: N workers */
+	ro.inline_loop = ctx->threads <= 1;
+	ro.workers = ctx->threads > 1 ? ctx->threads : 1;
+	ro.sflt = &ctx->sflt;
+	ro.exe = relay_exe;
 	ro.connect_timeout_ms = ctx->connect_timeout_ms;
 	ro.idle_timeout_ms = ctx->idle_timeout_ms;
 	ro.max_flows = ctx->max_flows;
@@ -247,6 +287,13 @@ static int relay_ensure(struct nh_ctx *ctx)
 	err = nh_relay_start(&ro, &ctx->relay);
 	if (err)
 		return err;
+	if (ro.inline_loop) {
+		struct epoll_event ee = { .events = EPOLLIN, .data.u32 = 4 };
+
+		if (epoll_ctl(ctx->epfd, EPOLL_CTL_ADD,
+			      nh_relay_fd(ctx->relay), &ee))
+			return -errno;
+	}
 	nh_relay_addrs(ctx->relay, &a4, &a6, &netns);
 	nh_bpf_set_relay(ctx->bpf, &a4, &a6, (uint32_t)getpid(), netns);
 	nh_logf(&ctx->lg, LOG_DEBUG, "relay on 127.0.0.1:%u and [::1]:%u via %s",
@@ -330,6 +377,15 @@ NH_API int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **out)
 	ctx->event_mask = mask;
 	ctx->rep_fd = -1;
 	pthread_mutex_init(&ctx->rep_lock, NULL);
+	pthread_mutex_init(&ctx->exe_lock, NULL);
+	ctx->auto_rule[0] = ctx->auto_rule[1] = -1;
+	ctx->flags = flags;
+	ctx->threads = NH_OPT(opts, threads, 0u);
+	if (nh_sflt_set_init(&ctx->sflt, &ctx->lg)) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	ctx->sflt_ready = true;
 	ctx->connect_timeout_ms = NH_OPT(opts, connect_timeout_ms, 0u);
 	ctx->idle_timeout_ms = NH_OPT(opts, idle_timeout_ms, 0u);
 	ctx->max_flows = NH_OPT(opts, max_flows, 0u);
@@ -442,6 +498,8 @@ NH_API void nh_ctx_close(struct nh_ctx *ctx)
 	if (ctx->own_cgroup)
 		nh_ctx_end_scope(ctx, 2000);
 	nh_relay_stop(ctx->relay);
+	if (ctx->sflt_ready)
+		nh_sflt_set_fini(&ctx->sflt); /* sf_unregistered for each */
 	nh_bpf_close(ctx->bpf);
 	if (ctx->own_cgroup && nh_cgroup_remove(ctx->cgroup, 2000))
 		nh_logf(&ctx->lg, LOG_WARNING, "cannot remove cgroup %s: %s",
@@ -458,6 +516,7 @@ NH_API void nh_ctx_close(struct nh_ctx *ctx)
 	if (ctx->tick_fd >= 0)
 		close(ctx->tick_fd);
 	pthread_mutex_destroy(&ctx->rep_lock);
+	pthread_mutex_destroy(&ctx->exe_lock);
 	free(ctx->reps);
 	nh_exe_table_free(ctx->exe);
 	free(ctx);
@@ -494,8 +553,10 @@ NH_API int nh_ctx_add_rule(struct nh_ctx *ctx, const struct nh_rule *rule)
 	if (!ctx || !rule)
 		return nh_err(-EINVAL);
 	err = nh_rule_compile(rule, &r);
-	if (!err && rule->action == NH_RULE_DIVERT)
+	if (!err && rule->action == NH_RULE_DIVERT) {
 		err = relay_ensure(ctx);
+		ctx->user_divert = true;
+	}
 	if (err) {
 		nh_logf(&ctx->lg, LOG_ERR, "invalid rule (match \"%s\"): %s",
 			rule->match ? rule->match : "", strerror(-err));
@@ -510,14 +571,14 @@ NH_API int nh_ctx_add_rule(struct nh_ctx *ctx, const struct nh_rule *rule)
 
 NH_API int nh_ctx_dispatch(struct nh_ctx *ctx, int timeout_ms)
 {
-	struct epoll_event ev[4];
+	struct epoll_event ev[5];
 	uint64_t v;
 	int n, i, r;
 
 	if (!ctx)
 		return nh_err(-EINVAL);
 	ctx->ncb = 0;
-	n = epoll_wait(ctx->epfd, ev, 4, timeout_ms);
+	n = epoll_wait(ctx->epfd, ev, 5, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : nh_err(-errno);
 	/* whatever woke us, or nothing did: read what the kernel queued
@@ -530,6 +591,12 @@ NH_API int nh_ctx_dispatch(struct nh_ctx *ctx, int timeout_ms)
 	for (i = 0; i < n; i++) {
 		if (ev[i].data.u32 == 2) {
 			reports_dispatch(ctx);
+			continue;
+		}
+		if (ev[i].data.u32 == 4) {
+			r = nh_relay_poll(ctx->relay);
+			if (r > 0)
+				ctx->ncb += r;
 			continue;
 		}
 		if (ev[i].data.u32 == 3 &&
@@ -582,4 +649,134 @@ NH_API uint64_t nh_ctx_lost_events(const struct nh_ctx *ctx)
 		return 0;
 	return nh_bpf_lost(ctx->bpf) + __atomic_load_n(&ctx->rep_lost,
 						       __ATOMIC_RELAXED);
+}
+
+static int domain_index(int domain)
+{
+	return domain == AF_INET ? 0 : domain == AF_INET6 ? 1 : -1;
+}
+
+/* A filter on a context with no divert rule of the caller's sees every
+ * connection of its domain: a divert-all rule for sockets of that family,
+ * made with the first such filter, disabled with the last. */
+static int auto_divert(struct nh_ctx *ctx, int domain)
+{
+	struct nh_rule rule = { .sz = sizeof(rule) };
+	struct nh_bpf_rule r;
+	int d = domain_index(domain), err;
+
+	if (ctx->user_divert || ctx->auto_users[d]++)
+		return 0;
+	rule.action = NH_RULE_DIVERT;
+	rule.domain = domain;
+	err = nh_rule_compile(&rule, &r);
+	if (!err)
+		err = relay_ensure(ctx);
+	if (!err) {
+		ctx->auto_rule[d] = nh_bpf_nr_rules(ctx->bpf);
+		err = nh_bpf_add_rule(ctx->bpf, &r);
+	}
+	if (err) {
+		ctx->auto_users[d]--;
+		ctx->auto_rule[d] = -1;
+	}
+	return err;
+}
+
+static void auto_divert_put(struct nh_ctx *ctx, int domain)
+{
+	int d = domain_index(domain);
+
+	if (d < 0 || !ctx->auto_users[d] || --ctx->auto_users[d])
+		return;
+	if (ctx->auto_rule[d] >= 0)
+		nh_bpf_rule_disable(ctx->bpf, ctx->auto_rule[d]);
+	ctx->auto_rule[d] = -1;
+}
+
+/* NH_SFLT_GLOBAL: the same programs on the cgroup v2 root as well. */
+static int attach_global(struct nh_ctx *ctx)
+{
+	char mnt[PATH_MAX];
+	int fd, err;
+
+	if (ctx->global_attached)
+		return 0;
+	err = nh_cgroup_mount(&ctx->lg, mnt, sizeof(mnt));
+	if (err)
+		return err;
+	fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = nh_bpf_attach_cgroup(ctx->bpf, fd);
+	close(fd);
+	if (!err) {
+		ctx->global_attached = true;
+		nh_logf(&ctx->lg, LOG_NOTICE,
+			"socket filter attached at the cgroup v2 root %s: every process on the host is hooked",
+			mnt);
+	}
+	return err;
+}
+
+NH_API int nh_sflt_register(struct nh_ctx *ctx,
+			    const struct nh_sflt_filter *filter, int domain,
+			    int type, int protocol)
+{
+	int err;
+
+	if (!ctx || !filter)
+		return nh_err(-EINVAL);
+	if (domain_index(domain) < 0) {
+		nh_logf(&ctx->lg, LOG_ERR,
+			"socket filter %s: domain must be AF_INET or AF_INET6",
+			filter->sf_name ? filter->sf_name : "?");
+		return nh_err(-EAFNOSUPPORT);
+	}
+	if (type == SOCK_DGRAM) {
+		nh_logf(&ctx->lg, LOG_ERR,
+			"socket filter %s: SOCK_DGRAM is not relayed yet",
+			filter->sf_name ? filter->sf_name : "?");
+		return nh_err(-EOPNOTSUPP);
+	}
+	if (type != SOCK_STREAM ||
+	    (protocol != 0 && protocol != IPPROTO_TCP)) {
+		nh_logf(&ctx->lg, LOG_ERR,
+			"socket filter %s: type must be SOCK_STREAM and protocol 0 or IPPROTO_TCP",
+			filter->sf_name ? filter->sf_name : "?");
+		return nh_err(-EPROTONOSUPPORT);
+	}
+	err = nh_sflt_add(&ctx->sflt, filter, domain,
+			  ctx->flags & NH_CTX_ALLOW_GLOBAL);
+	if (err)
+		return nh_err(err);
+	if (filter->sf_flags & NH_SFLT_GLOBAL)
+		err = attach_global(ctx);
+	if (!err)
+		err = auto_divert(ctx, domain);
+	if (err) {
+		nh_logf(&ctx->lg, LOG_ERR, "socket filter %s: %s",
+			filter->sf_name ? filter->sf_name : "?",
+			strerror(-err));
+		nh_sflt_remove(&ctx->sflt, filter->sf_handle);
+		return nh_err(err);
+	}
+	return 0;
+}
+
+NH_API int nh_sflt_unregister(struct nh_ctx *ctx, nh_sflt_handle handle)
+{
+	int domain, err;
+
+	if (!ctx)
+		return nh_err(-EINVAL);
+	domain = nh_sflt_domain(&ctx->sflt, handle);
+	err = nh_sflt_remove(&ctx->sflt, handle);
+	if (err) {
+		nh_logf(&ctx->lg, LOG_ERR, "socket filter handle %u: not registered",
+			handle);
+		return nh_err(err);
+	}
+	auto_divert_put(ctx, domain);
+	return 0;
 }

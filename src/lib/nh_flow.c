@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <limits.h>
 #include <unistd.h>
 #include "nh_flow.h"
 #include "nh_spec.h"
@@ -50,7 +51,19 @@ struct nh_flow {
 	uint64_t deadline, last;
 	struct nh_proxy_hs *hs; /* only while the tunnel opens */
 	struct nh_flow_val id;
+	struct sockaddr_storage to; /* the destination, after the filters */
+	struct nh_socket *so; /* socket filters attached, or NULL */
+	struct nh_pend *pend; /* filters see the bytes: copies, no splice */
 };
+
+/* Bytes on their way out, per direction, when filters see them. */
+struct nh_pend {
+	uint8_t *buf;
+	size_t off, len, cap;
+};
+
+#define NH_PEND_MAX (256 * 1024) /* stop reading past this: backpressure */
+#define NH_READ_CHUNK (16 * 1024)
 
 void nh_flow_reset_fd(int fd)
 {
@@ -101,6 +114,14 @@ static void finish(struct nh_flow_list *l, struct nh_flow *f, int err,
 		vsnprintf(rep.detail, sizeof(rep.detail), fmt, ap);
 		va_end(ap);
 	}
+	if (f->so)
+		nh_sflt_detach(f->so, err);
+	if (f->pend) {
+		free(f->pend[0].buf);
+		free(f->pend[1].buf);
+		free(f->pend);
+		f->pend = NULL;
+	}
 	if (err) {
 		nh_flow_reset_fd(f->c.fd);
 		if (f->u.fd >= 0)
@@ -123,14 +144,37 @@ static void finish(struct nh_flow_list *l, struct nh_flow *f, int err,
 	l->done(l->user, &rep);
 }
 
+static bool socket_busy(struct nh_flow_list *l, struct nh_socket *so)
+{
+	bool busy;
+
+	if (!so || !l->q)
+		return false;
+	pthread_mutex_lock(&l->q->lock);
+	busy = so->queued != 0;
+	pthread_mutex_unlock(&l->q->lock);
+	return busy;
+}
+
 void nh_flow_reap(struct nh_flow_list *l)
 {
-	struct nh_flow *f;
+	struct nh_flow *f, *keep = NULL;
 
 	while ((f = l->dead)) {
 		l->dead = f->next;
+		/* an inject still queued points at its socket: later */
+		if (socket_busy(l, f->so)) {
+			f->next = keep;
+			keep = f;
+			continue;
+		}
+		if (f->so) {
+			free(f->so->exe);
+			free(f->so);
+		}
 		free(f);
 	}
+	l->dead = keep;
 }
 
 static void watch(struct nh_flow *f, struct nh_flow_end *e)
@@ -145,7 +189,7 @@ static void watch(struct nh_flow *f, struct nh_flow_end *e)
 
 static void orig_sockaddr(const struct nh_flow *f, struct sockaddr_storage *ss)
 {
-	nh_addr_to_sockaddr(&f->id.orig, ss);
+	*ss = f->to;
 }
 
 static socklen_t sa_len(const struct sockaddr_storage *ss)
@@ -198,6 +242,55 @@ static int start_connect(struct nh_flow_list *l, struct nh_flow *f)
 	return 0;
 }
 
+/* Who the socket is, then sf_attach and sf_connect_out: before the relay
+ * goes anywhere.  -1 when the flow ended (a filter refused it). */
+static int filters_attach(struct nh_flow_list *l, struct nh_flow *f)
+{
+	struct nh_socket *so = calloc(1, sizeof(*so));
+	char why[192], exe[PATH_MAX];
+	int err;
+
+	if (!so)
+		return 0; /* unfiltered rather than dropped */
+	so->set = l->sflt;
+	so->q = l->q;
+	so->flow = f;
+	so->pid = (pid_t)f->id.pid;
+	so->uid = f->id.uid;
+	so->cookie = f->id.cookie;
+	so->cgroup_id = f->id.cgroup_id;
+	memcpy(so->comm, f->id.comm, NH_COMM_LEN);
+	so->family = f->id.family == 6 ? AF_INET6 : AF_INET;
+	so->orig = f->to;
+	/* an AF_INET6 socket's IPv4-mapped destination stays IPv6 for it */
+	if (so->family == AF_INET6 && so->orig.ss_family == AF_INET) {
+		struct nh_bpf_addr a = f->id.orig;
+
+		a.family = 6;
+		nh_addr_to_sockaddr(&a, &so->orig);
+	}
+	so->to = so->orig;
+	so->bytes_out = &f->bytes_out;
+	so->bytes_in = &f->bytes_in;
+	if (l->exe) {
+		l->exe(l->exe_user, f->id.pid, so->comm, exe, sizeof(exe));
+		so->exe = strdup(exe);
+	}
+	if (!nh_sflt_attach(so)) {
+		free(so->exe);
+		free(so);
+		return 0;
+	}
+	f->so = so;
+	err = nh_sflt_connect_out(so, why, sizeof(why));
+	if (err) {
+		finish(l, f, -err, "%s", why);
+		return -1;
+	}
+	f->to = so->to;
+	return 0;
+}
+
 void nh_flow_start(struct nh_flow_list *l, int epfd, int cfd,
 		   const struct nh_flow_val *id)
 {
@@ -220,6 +313,9 @@ void nh_flow_start(struct nh_flow_list *l, int epfd, int cfd,
 	l->head = f;
 	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	watch(f, &f->c);
+	nh_addr_to_sockaddr(&id->orig, &f->to);
+	if (l->sflt && nh_sflt_any(l->sflt) && filters_attach(l, f))
+		return;
 	start_connect(l, f);
 }
 
@@ -243,13 +339,21 @@ static int enter_relay(struct nh_flow_list *l, struct nh_flow *f)
 {
 	free(f->hs);
 	f->hs = NULL;
-	if (pipe2(f->p_out, O_NONBLOCK | O_CLOEXEC) ||
-	    pipe2(f->p_in, O_NONBLOCK | O_CLOEXEC)) {
+	if (f->so && f->so->data) {
+		f->pend = calloc(2, sizeof(*f->pend));
+		if (!f->pend) {
+			finish(l, f, ENOMEM, "relay: out of memory");
+			return -1;
+		}
+	} else if (pipe2(f->p_out, O_NONBLOCK | O_CLOEXEC) ||
+		   pipe2(f->p_in, O_NONBLOCK | O_CLOEXEC)) {
 		finish(l, f, errno, "relay: pipe: %s", strerror(errno));
 		return -1;
 	}
 	f->state = F_RELAY;
 	f->last = nh_now_ns();
+	if (f->so)
+		nh_sflt_notify(f->so, NH_SOCK_EVT_CONNECTED, NULL);
 	return 0;
 }
 
@@ -398,16 +502,108 @@ static int pump(int src, int dst, int p[2], uint32_t *q, uint64_t *bytes,
 	return 0;
 }
 
+static int pend_add(struct nh_pend *p, const void *data, size_t len)
+{
+	if (p->off && p->off == p->len)
+		p->off = p->len = 0;
+	if (p->len + len > p->cap) {
+		size_t cap = p->cap ? p->cap : NH_READ_CHUNK;
+		uint8_t *b;
+
+		while (cap < p->len + len)
+			cap *= 2;
+		b = realloc(p->buf, cap);
+		if (!b)
+			return -ENOMEM;
+		p->buf = b;
+		p->cap = cap;
+	}
+	memcpy(p->buf + p->len, data, len);
+	p->len += len;
+	return 0;
+}
+
+/* The copying pump, for a socket whose filters see the bytes. */
+static int pump_copy(struct nh_flow *f, enum nh_dir dir, bool *moved)
+{
+	int src = dir == NH_DIR_OUT ? f->c.fd : f->u.fd;
+	int dst = dir == NH_DIR_OUT ? f->u.fd : f->c.fd;
+	uint8_t src_eof = dir == NH_DIR_OUT ? C_EOF : U_EOF;
+	uint8_t dst_shut = dir == NH_DIR_OUT ? U_SHUT : C_SHUT;
+	uint64_t *bytes = dir == NH_DIR_OUT ? &f->bytes_out : &f->bytes_in;
+	struct nh_pend *p = &f->pend[dir];
+	uint8_t rbuf[NH_READ_CHUNK];
+	struct nh_buf b;
+	bool progress;
+	ssize_t n;
+	int r;
+
+	do {
+		progress = false;
+		while (p->off < p->len) {
+			n = send(dst, p->buf + p->off, p->len - p->off,
+				 MSG_NOSIGNAL);
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				break;
+			if (n < 0)
+				return -errno;
+			p->off += (size_t)n;
+			*bytes += (uint64_t)n;
+			progress = true;
+		}
+		if (!(f->flags & src_eof) && p->len - p->off < NH_PEND_MAX) {
+			n = recv(src, rbuf, sizeof(rbuf), 0);
+			if (n > 0) {
+				nh_buf_init(&b, rbuf, (size_t)n);
+				r = nh_sflt_data(f->so, dir, -1, &b);
+				if (r == 0)
+					r = pend_add(p, b.data, b.len);
+				nh_buf_fini(&b);
+				if (r < 0 && r != NH_EJUSTRETURN)
+					return r;
+				progress = true;
+			} else if (n == 0) {
+				f->flags |= src_eof;
+				nh_sflt_notify(f->so,
+					       dir == NH_DIR_OUT ?
+						       NH_SOCK_EVT_SHUTDOWN_OUT :
+						       NH_SOCK_EVT_SHUTDOWN_IN,
+					       NULL);
+				progress = true;
+			} else if (errno != EAGAIN && errno != EINTR) {
+				return -errno;
+			}
+		}
+		/* held bytes come before the end */
+		if ((f->flags & src_eof) && p->off == p->len &&
+		    !__atomic_load_n(&f->so->held[dir], __ATOMIC_RELAXED) &&
+		    !(f->flags & dst_shut)) {
+			shutdown(dst, SHUT_WR);
+			f->flags |= dst_shut;
+		}
+		if (progress)
+			*moved = true;
+	} while (progress);
+	return 0;
+}
+
 static void step_relay(struct nh_flow_list *l, struct nh_flow *f)
 {
 	bool moved = false;
 	int err;
 
+	if (f->pend) {
+		err = pump_copy(f, NH_DIR_OUT, &moved);
+		if (!err)
+			err = pump_copy(f, NH_DIR_IN, &moved);
+		goto check;
+	}
 	err = pump(f->c.fd, f->u.fd, f->p_out, &f->q_out, &f->bytes_out,
 		   &f->flags, C_EOF, U_SHUT, &moved);
 	if (!err)
 		err = pump(f->u.fd, f->c.fd, f->p_in, &f->q_in, &f->bytes_in,
 			   &f->flags, U_EOF, C_SHUT, &moved);
+check:
 	if (err) {
 		finish(l, f, -err, "relay: %s", strerror(-err));
 		return;
@@ -474,4 +670,41 @@ void nh_flow_close_all(struct nh_flow_list *l)
 	while (l->head)
 		finish(l, l->head, ECONNABORTED, "nethook is stopping");
 	nh_flow_reap(l);
+}
+
+void nh_flow_injects(struct nh_flow_list *l)
+{
+	struct nh_inject *it;
+	struct nh_buf b;
+	struct nh_flow *f;
+	size_t held;
+	int r;
+
+	while (l->q && (it = nh_inject_take(l->q))) {
+		struct nh_socket *so = it->so;
+
+		f = so->flow;
+		if (so->dead || f->state != F_RELAY || !f->pend) {
+			free(it);
+			continue;
+		}
+		held = __atomic_load_n(&so->held[it->dir], __ATOMIC_RELAXED);
+		__atomic_store_n(&so->held[it->dir],
+				 held > it->held ? held - it->held : 0,
+				 __ATOMIC_RELAXED);
+		r = 0;
+		if (it->len) {
+			nh_buf_init(&b, it->data, it->len);
+			r = nh_sflt_data(so, it->dir, it->from, &b);
+			if (r == 0)
+				r = pend_add(&f->pend[it->dir], b.data, b.len);
+			nh_buf_fini(&b);
+		}
+		free(it);
+		if (r < 0 && r != NH_EJUSTRETURN) {
+			finish(l, f, -r, "socket filter: %s", strerror(-r));
+			continue;
+		}
+		step_relay(l, f);
+	}
 }

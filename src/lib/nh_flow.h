@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include "nh_relay.h"
+#include "nh_sflt.h"
 
 struct nh_flow;
 
@@ -19,6 +20,13 @@ struct nh_flow_list {
 	const struct nh_logger *lg;
 	void (*done)(void *user, const struct nh_relay_report *r);
 	void *user;
+	/* socket filters (NULL: none), and where their injects arrive */
+	struct nh_sflt_set *sflt;
+	struct nh_inject_queue *q;
+	/* the executable of a pid, for nh_socket_exe() */
+	void (*exe)(void *user, uint32_t pid, const char *comm, char *buf,
+		    size_t len);
+	void *exe_user;
 };
 
 uint64_t nh_now_ns(void);
@@ -32,6 +40,8 @@ void nh_flow_tick(struct nh_flow_list *l, uint64_t now);
 void nh_flow_close_all(struct nh_flow_list *l);
 /* Free the flows finished since the last call: after each epoll batch. */
 void nh_flow_reap(struct nh_flow_list *l);
+/* Bytes filters injected, from any thread: send them on. */
+void nh_flow_injects(struct nh_flow_list *l);
 /* Close with a reset, so the program sees ECONNRESET, not a clean EOF. */
 void nh_flow_reset_fd(int fd);
 

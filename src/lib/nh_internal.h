@@ -86,6 +86,10 @@ int nh_bpf_fd(const struct nh_bpf *b);
 int nh_bpf_poll(struct nh_bpf *b, int timeout_ms);
 uint64_t nh_bpf_lost(const struct nh_bpf *b);
 int nh_bpf_flows_fd(const struct nh_bpf *b);
+int nh_bpf_nr_rules(const struct nh_bpf *b);
+int nh_bpf_rule_disable(struct nh_bpf *b, int idx);
+/* attach the cgroup programs to one more cgroup (NH_SFLT_GLOBAL) */
+int nh_bpf_attach_cgroup(struct nh_bpf *b, int cgroup_fd);
 void nh_bpf_set_relay(struct nh_bpf *b, const struct nh_bpf_addr *a4,
 		      const struct nh_bpf_addr *a6, uint32_t tgid,
 		      uint64_t netns);

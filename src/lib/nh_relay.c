@@ -46,6 +46,8 @@ struct nh_worker {
 	int epfd;
 	struct tagged lis4, lis6, wake, tick;
 	struct nh_flow_list flows;
+	struct nh_inject_queue q;
+	bool q_ready;
 };
 
 struct nh_relay {
@@ -179,45 +181,62 @@ static void accept_all(struct nh_worker *w, int lfd)
 	}
 }
 
-static void *worker_main(void *arg)
+/* One turn of a worker's loop; the number of events handled. */
+static int worker_step(struct nh_worker *w, int timeout_ms)
 {
-	struct nh_worker *w = arg;
-	struct nh_relay *r = w->relay;
 	struct epoll_event evs[64];
 	uint64_t v;
 	int n, i;
 
-	while (!atomic_load(&r->stop)) {
-		n = epoll_wait(w->epfd, evs, 64, -1);
-		if (n < 0 && errno != EINTR)
-			break;
-		for (i = 0; i < n; i++) {
-			struct tagged *t = evs[i].data.ptr;
+	n = epoll_wait(w->epfd, evs, 64, timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (i = 0; i < n; i++) {
+		struct tagged *t = evs[i].data.ptr;
 
-			switch (t->tag) {
-			case TAG_LISTEN:
-				accept_all(w, t->fd);
-				break;
-			case TAG_WAKE:
-				if (read(t->fd, &v, sizeof(v)) < 0) {
-					/* nothing pending: fine */
-				}
-				break;
-			case TAG_TICK:
-				if (read(t->fd, &v, sizeof(v)) < 0) {
-					/* spurious */
-				}
-				nh_flow_tick(&w->flows, nh_now_ns());
-				break;
-			default:
-				nh_flow_event(&w->flows, (struct nh_flow *)t,
-					      evs[i].events);
+		switch (t->tag) {
+		case TAG_LISTEN:
+			accept_all(w, t->fd);
+			break;
+		case TAG_WAKE:
+			if (read(t->fd, &v, sizeof(v)) < 0) {
+				/* nothing pending: fine */
 			}
+			nh_flow_injects(&w->flows);
+			break;
+		case TAG_TICK:
+			if (read(t->fd, &v, sizeof(v)) < 0) {
+				/* spurious */
+			}
+			nh_flow_tick(&w->flows, nh_now_ns());
+			break;
+		default:
+			nh_flow_event(&w->flows, (struct nh_flow *)t,
+				      evs[i].events);
 		}
-		nh_flow_reap(&w->flows);
 	}
-	nh_flow_close_all(&w->flows);
+	nh_flow_reap(&w->flows);
+	return n;
+}
+
+static void *worker_main(void *arg)
+{
+	struct nh_worker *w = arg;
+
+	while (!atomic_load(&w->relay->stop))
+		if (worker_step(w, -1) < 0)
+			break;
 	return NULL;
+}
+
+int nh_relay_fd(const struct nh_relay *r)
+{
+	return r->o.inline_loop ? r->w[0].epfd : -1;
+}
+
+int nh_relay_poll(struct nh_relay *r)
+{
+	return r->o.inline_loop ? worker_step(&r->w[0], 0) : 0;
 }
 
 static void flow_done(void *user, const struct nh_relay_report *rep)
@@ -269,6 +288,13 @@ static int worker_init(struct nh_relay *r, struct nh_worker *w)
 	w->flows.done = flow_done;
 	w->flows.user = r;
 	w->flows.lg = r->o.lg;
+	w->flows.sflt = r->o.sflt;
+	w->flows.exe = r->o.exe;
+	w->flows.exe_user = r->o.user;
+	if (nh_inject_queue_init(&w->q, w->wake.fd))
+		return -ENOMEM;
+	w->q_ready = true;
+	w->flows.q = &w->q;
 	return 0;
 }
 
@@ -305,7 +331,7 @@ int nh_relay_start(const struct nh_relay_opts *o, struct nh_relay **out)
 	r->o = *o;
 	memcpy(r->hops, o->hops, sizeof(r->hops[0]) * (size_t)o->nhops);
 	r->o.hops = r->hops;
-	if (!r->o.workers)
+	if (!r->o.workers || r->o.inline_loop)
 		r->o.workers = 1;
 	if (!r->o.connect_timeout_ms)
 		r->o.connect_timeout_ms = 10000;
@@ -339,7 +365,7 @@ int nh_relay_start(const struct nh_relay_opts *o, struct nh_relay **out)
 			strerror(errno));
 		goto cleanup;
 	}
-	for (i = 0; i < r->nw; i++) {
+	for (i = 0; i < r->nw && !r->o.inline_loop; i++) {
 		err = -pthread_create(&r->w[i].thread, NULL, worker_main,
 				      &r->w[i]);
 		if (err)
@@ -369,6 +395,16 @@ void nh_relay_stop(struct nh_relay *r)
 				/* full counter: already woken */
 			}
 			pthread_join(w->thread, NULL);
+		}
+		/* flows end, and detach their filters, on this thread now */
+		if (w->epfd >= 0) {
+			nh_flow_close_all(&w->flows);
+			nh_flow_reap(&w->flows);
+		}
+		if (w->q_ready) {
+			nh_inject_queue_fini(&w->q);
+			w->flows.q = NULL;
+			nh_flow_reap(&w->flows);
 		}
 		if (w->lis4.fd >= 0)
 			close(w->lis4.fd);

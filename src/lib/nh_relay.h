@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include "nh_internal.h"
 #include "nh_proxy.h"
+#include "nh_sflt.h"
 
 #define NH_RELAY_MAX_HOPS 8
 
@@ -32,6 +33,13 @@ struct nh_relay_opts {
 	/* from worker threads */
 	void (*report)(void *user, const struct nh_relay_report *r);
 	void *user;
+	/* socket filters; NULL: none */
+	struct nh_sflt_set *sflt;
+	void (*exe)(void *user, uint32_t pid, const char *comm, char *buf,
+		    size_t len);
+	/* no thread of its own: the caller runs nh_relay_poll() when
+	 * nh_relay_fd() is readable, and every callback runs there */
+	bool inline_loop;
 };
 
 struct nh_relay;
@@ -44,5 +52,8 @@ void nh_relay_addrs(const struct nh_relay *r, struct nh_bpf_addr *v4,
 /* "direct" or "socks5://192.0.2.10:1080,http://192.0.2.11:3128" */
 const char *nh_relay_route(const struct nh_relay *r);
 unsigned int nh_relay_active(const struct nh_relay *r);
+/* inline_loop: readable when there is work; run it */
+int nh_relay_fd(const struct nh_relay *r);
+int nh_relay_poll(struct nh_relay *r);
 
 #endif

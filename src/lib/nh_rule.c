@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/socket.h>
 #include "nh_internal.h"
 #include "nh_spec.h"
 
@@ -29,6 +30,18 @@ int nh_rule_compile(const struct nh_rule *rule, struct nh_bpf_rule *out)
 		out->flags |= NH_RULE_F_LOG;
 	if (protos & ~(unsigned int)(NH_RULE_TCP | NH_RULE_UDP))
 		return -EINVAL;
+	switch (NH_OPT(rule, domain, 0)) {
+	case 0:
+		break;
+	case AF_INET:
+		out->sock_fams = NH_FAM_INET;
+		break;
+	case AF_INET6:
+		out->sock_fams = NH_FAM_INET6;
+		break;
+	default:
+		return -EAFNOSUPPORT;
+	}
 	switch (rule->action) {
 	case NH_RULE_PASS:
 		out->action = NH_ACT_PASS;

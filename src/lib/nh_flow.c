@@ -34,6 +34,7 @@ enum { F_CONNECT, F_HANDSHAKE, F_RELAY, F_DEAD };
 #define U_SHUT 0x8
 
 #define NH_SPLICE_CHUNK (1 << 16)
+#define NH_PIPE_IDLE_NS (5ull * 1000000000ull)
 
 struct nh_flow_end {
 	int tag;
@@ -345,11 +346,8 @@ static int enter_relay(struct nh_flow_list *l, struct nh_flow *f)
 			finish(l, f, ENOMEM, "relay: out of memory");
 			return -1;
 		}
-	} else if (pipe2(f->p_out, O_NONBLOCK | O_CLOEXEC) ||
-		   pipe2(f->p_in, O_NONBLOCK | O_CLOEXEC)) {
-		finish(l, f, errno, "relay: pipe: %s", strerror(errno));
-		return -1;
 	}
+	/* the splice pipes come with the first bytes each way (pump()) */
 	f->state = F_RELAY;
 	f->last = nh_now_ns();
 	if (f->so)
@@ -460,17 +458,49 @@ io_error:
 	return -1;
 }
 
-/* Move what can be moved from src to dst through pipe p. */
+/*
+ * A pipe only while a direction has bytes to move: an idle flow holds its
+ * two sockets and nothing else, so many thousands fit in the descriptor
+ * limit.  Created when the source has data (a peek says so), closed again
+ * by nh_flow_tick() once the flow has been idle a while.
+ */
+static int pipe_ready(int src, int p[2])
+{
+	char b;
+	ssize_t n;
+
+	if (p[0] >= 0)
+		return 1;
+	n = recv(src, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	if (n == 0)
+		return 2; /* the end: no pipe needed for it */
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC))
+		return -errno;
+	return 1;
+}
+
+/* Move what can be moved from src to dst through pipe p: refilled while
+ * it has room, so reading and writing overlap. */
 static int pump(int src, int dst, int p[2], uint32_t *q, uint64_t *bytes,
 		uint8_t *flags, uint8_t src_eof, uint8_t dst_shut, bool *moved)
 {
 	ssize_t n;
 	bool progress;
+	int r;
 
 	do {
 		progress = false;
-		if (!*q && !(*flags & src_eof)) {
-			n = splice(src, NULL, p[1], NULL, NH_SPLICE_CHUNK,
+		r = *flags & src_eof ? 0 : pipe_ready(src, p);
+		if (r < 0)
+			return r;
+		if (r == 2) {
+			*flags |= src_eof;
+			r = 0;
+		}
+		if (r && *q < NH_SPLICE_CHUNK && !(*flags & src_eof)) {
+			n = splice(src, NULL, p[1], NULL, NH_SPLICE_CHUNK - *q,
 				   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 			if (n > 0) {
 				*q += (uint32_t)n;
@@ -656,8 +686,15 @@ void nh_flow_tick(struct nh_flow_list *l, uint64_t now)
 			       w,
 			       (unsigned long long)(l->connect_timeout_ns /
 						    1000000ull));
-		} else if (f->state == F_RELAY && l->idle_timeout_ns &&
-			   now - f->last > l->idle_timeout_ns) {
+		} else if (f->state == F_RELAY && !f->pend &&
+			   now - f->last > NH_PIPE_IDLE_NS && !f->q_out &&
+			   !f->q_in && (f->p_out[0] >= 0 || f->p_in[0] >= 0)) {
+			/* idle: give the pipes back; data brings new ones */
+			close_pipe(f->p_out);
+			close_pipe(f->p_in);
+		}
+		if (f->state == F_RELAY && l->idle_timeout_ns &&
+		    now - f->last > l->idle_timeout_ns) {
 			finish(l, f, ETIMEDOUT, "idle for %llu ms",
 			       (unsigned long long)(l->idle_timeout_ns /
 						    1000000ull));

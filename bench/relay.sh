@@ -22,10 +22,12 @@
 # Prints one table.  No timing asserts: it reports numbers.
 #
 # usage: bench/relay.sh [--quick] [--reps N] [--secs S] [--idle N1,N2]
-#                       [--socks microsocks|dante] [--nethook PATH]
+#                       [--socks dante|microsocks] [--nethook PATH]
 #   --quick   under 2 minutes: 2 repetitions of 1 s samples, 50 requests
 #             for time to first byte, idle 1000,10000
 #   defaults: 3 repetitions of 5 s samples, 200 requests, idle 1000,10000
+#   --socks   dante (default) or microsocks (1.0.3 copies through a 1 KiB
+#             buffer and slows down badly past a few hundred idle clients)
 #
 # Needs root.  Creates network namespaces nhb<PID>c and nhb<PID>s (a veth
 # pair, documentation addresses only, no route out), a cgroup nhb<PID>socks
@@ -40,7 +42,7 @@ REPS=3
 SECS=5
 TTFB_N=200
 IDLE=1000,10000
-SOCKS=microsocks
+SOCKS=dante
 QUICK=0
 REPS_SET= SECS_SET= IDLE_SET=
 
@@ -52,7 +54,7 @@ while [ $# -gt 0 ]; do
 	--idle) IDLE_SET=${2:-}; shift ;;
 	--socks) SOCKS=${2:-}; shift ;;
 	--nethook) NETHOOK=${2:-}; shift ;;
-	-h|--help) sed -n '4,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '4,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "relay.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -144,11 +146,13 @@ cleanup() {
 	# dante's children, should any outlive their parent
 	if [ -f "$CG/cgroup.procs" ]; then
 		for p in $(cat "$CG/cgroup.procs"); do kill -TERM "$p" 2>/dev/null; done
-		for _ in 1 2 3 4 5 6 7 8 9 10; do
-			[ -s "$CG/cgroup.procs" ] || break
+		# (cgroup files report size 0: read them, do not test -s)
+		for _ in $(seq 25); do
+			[ -n "$(cat "$CG/cgroup.procs" 2>/dev/null)" ] || break
 			sleep 0.2
 		done
-		rmdir "$CG" 2>/dev/null
+		rmdir "$CG" 2>/dev/null ||
+			echo "relay.sh: could not remove $CG: $(cat "$CG/cgroup.procs" | tr '\n' ' ')" >&2
 	fi
 	ip netns del "$NSC" 2>/dev/null
 	ip netns del "$NSS" 2>/dev/null
@@ -191,6 +195,7 @@ head -c 100 /dev/zero | tr '\0' x >"$TMP/www/s.txt"
 cat >"$TMP/nginx.conf" <<EOF
 daemon off;
 master_process on;
+user root;
 worker_processes 2;
 pid $TMP/nginx/nginx.pid;
 error_log $TMP/nginx/error.log warn;
@@ -534,9 +539,10 @@ rows() {
 		awk -v l="$v" -v m="$m" -v lo="$lo" -v hi="$hi" -v s="$scale" -v u="$unit" \
 			-v b="${b:-0}" -v fl="$fl" 'BEGIN {
 			f = (s > 1 ? "%.2f" : "%.0f")
+			r = "-"
+			if (b > 0) r = sprintf("%.3f", m / b)
 			printf "  %-12s %10s %-7s %19s %7s", l, sprintf(f, m / s), u,
-				sprintf(f "-" f, lo / s, hi / s),
-				b > 0 ? sprintf("%.3f", m / b) : "-"
+				sprintf(f "-" f, lo / s, hi / s), r
 			if (fl > 0) printf "  (%d failed)", fl
 			printf "\n" }'
 	done
@@ -563,18 +569,22 @@ idle_rows() {
 			NR == 1 { r0 = $2; s0 = $3; next }
 			{ n[NR] = $1; r[NR] = $2; s[NR] = $3; t[NR] = $4; last = NR }
 			END {
+				hasrel = (l ~ /nethook|nh-direct|redsocks/)
 				for (i = 2; i <= last; i++) {
-					rel = (l ~ /nethook|nh-direct|redsocks/) ?
-						sprintf("%.0f B", (r[i] - r0) * 1024 / n[i]) : "-"
-					marg = (i > 2 && l ~ /nethook|nh-direct|redsocks/) ?
-						sprintf("%.0f B", (r[i] - r[i-1]) * 1024 / (n[i] - n[i-1])) : "-"
-					printf "  %-12s %6d %8s %9s %10s %12s %7.1fs\n", l, n[i],
-						(l ~ /nethook|nh-direct|redsocks/) ? r[i] " kB" : "-",
-						rel, marg,
-						l == "direct" ? "-" : sprintf("%.0f B", (s[i] - s0) * 1024 / n[i]), t[i]
+					rss = "-"; rel = "-"; marg = "-"; so = "-"
+					if (hasrel && n[i] > 0) {
+						rss = r[i] " kB"
+						rel = sprintf("%.0f B", (r[i] - r0) * 1024 / n[i])
+					}
+					if (hasrel && i > 2 && n[i] > n[i-1])
+						marg = sprintf("%.0f B", (r[i] - r[i-1]) * 1024 / (n[i] - n[i-1]))
+					if (l != "direct" && n[i] > 0)
+						so = sprintf("%.0f B", (s[i] - s0) * 1024 / n[i])
+					printf "  %-12s %6d %9s %9s %10s %12s %7.1fs\n", l, n[i], rss, rel, marg, so, t[i]
 				}
-				printf "  %-12s %d of %d held%s\n", l, n[last], want,
-					fail != "" ? ": " fail : "" }' "$TMP/v/idle.$v"
+				msg = ""
+				if (fail != "") msg = ": " fail
+				printf "  %-12s %d of %d held%s\n", l, n[last], want, msg }' "$TMP/v/idle.$v"
 	done
 }
 
@@ -617,4 +627,4 @@ printf '  %-12s %6s %8s %9s %10s %12s %8s\n' variant conns "relay RSS" "per conn
 idle_rows
 echo "  (per conn: (RSS - RSS before any) / conns; marginal: between the last two stages)"
 echo
-echo "failed samples: $(cat "$TMP"/v/*.fail 2>/dev/null | wc -l)"
+echo "failed samples: $(cat "$TMP"/v/{tput,ka,close,ttfb}*.fail 2>/dev/null | wc -l)"

@@ -140,7 +140,8 @@ static int ttfb(int argc, char **argv)
 		while ((r = read(fd, buf, sizeof(buf))) > 0) {
 			if (!got) {
 				t1 = now_us();
-				good = r >= 7 && !memcmp(buf, "HTTP/1.", 7);
+				good = r >= 12 && !memcmp(buf, "HTTP/1.", 7) &&
+				       !memcmp(buf + 8, " 200", 4);
 			}
 			got += (size_t)r;
 		}

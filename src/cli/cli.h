@@ -59,6 +59,7 @@ int cmd_run(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_cleanup(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_packet(int argc, char **argv);
 
 struct event_out {
 	FILE *f;

@@ -47,6 +47,13 @@ static void usage(FILE *f)
 		"      -v, --verbose          say more (twice: debug)\n"
 		"  attach --cgroup PATH [OPTIONS]  the same for an existing cgroup, until\n"
 		"                             interrupted\n"
+		"  packet [OPTIONS] ACTION... [-- CMD [ARGS...]]  IP packets: log, capture,\n"
+		"                             drop, delay, lose, rate-limit or rewrite them\n"
+		"      --filter EXPR          pcap-filter expression; --dir out|in|both\n"
+		"      --netns PATH           that network namespace; --fail open|closed\n"
+		"      --log FILE|- [--json], --pcap FILE, --drop, --loss PCT,\n"
+		"      --delay MS[:JITTER], --rate RATE, --rewrite-dst ADDR[:PORT]\n"
+		"                             (nethook packet --help)\n"
 		"  cleanup                      remove what dead runs left\n"
 		"  check                        check the kernel features nethook needs\n"
 		"  --version                    print the version\n"
@@ -102,6 +109,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "attach"))
 		return cmd_attach(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "packet"))
+		return cmd_packet(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "cleanup"))
 		return cmd_cleanup(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))

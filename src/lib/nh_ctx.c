@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <sys/socket.h>
 #include "nh_internal.h"
+#include "nh_ipf_int.h" /* IP filter hook */
 #include "nh_relay.h"
 #include "nh_sflt.h"
 #include "nh_spec.h"
@@ -58,6 +59,10 @@ struct nh_ctx {
 	unsigned int auto_users[2];
 	bool global_attached;
 	pthread_mutex_t exe_lock; /* the exe table: relay threads read it */
+	/* IP filter hook (nh_ipf.c): its state, made by the first filter */
+	struct nh_ipf_state *ipf;
+	char *netns;
+	bool cgroup_given;
 };
 
 #define NH_REPORT_QUEUE 4096
@@ -389,6 +394,15 @@ NH_API int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **out)
 	ctx->connect_timeout_ms = NH_OPT(opts, connect_timeout_ms, 0u);
 	ctx->idle_timeout_ms = NH_OPT(opts, idle_timeout_ms, 0u);
 	ctx->max_flows = NH_OPT(opts, max_flows, 0u);
+	/* IP filter hook: the namespace its rules and queues live in */
+	if (NH_OPT(opts, netns, NULL)) {
+		ctx->netns = strdup(opts->netns);
+		if (!ctx->netns) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+	}
+	ctx->cgroup_given = NH_OPT(opts, cgroup, NULL) != NULL;
 	err = parse_proxy(ctx, NH_OPT(opts, proxy, NULL));
 	if (err)
 		goto cleanup;
@@ -497,6 +511,8 @@ NH_API void nh_ctx_close(struct nh_ctx *ctx)
 		return;
 	if (ctx->own_cgroup)
 		nh_ctx_end_scope(ctx, 2000);
+	nh_ipf_close(ctx->ipf); /* IP filter hook: rules, queues, detach */
+	ctx->ipf = NULL;
 	nh_relay_stop(ctx->relay);
 	if (ctx->sflt_ready)
 		nh_sflt_set_fini(&ctx->sflt); /* sf_unregistered for each */
@@ -519,7 +535,39 @@ NH_API void nh_ctx_close(struct nh_ctx *ctx)
 	pthread_mutex_destroy(&ctx->exe_lock);
 	free(ctx->reps);
 	nh_exe_table_free(ctx->exe);
+	free(ctx->netns);
 	free(ctx);
+}
+
+/* IP filter hook: what nh_ipf.c reads of the context. */
+struct nh_ipf_state **nh_ctx_ipf_slot(struct nh_ctx *ctx)
+{
+	return &ctx->ipf;
+}
+
+const struct nh_logger *nh_ctx_logger(struct nh_ctx *ctx)
+{
+	return &ctx->lg;
+}
+
+const char *nh_ctx_netns(const struct nh_ctx *ctx)
+{
+	return ctx->netns;
+}
+
+int nh_ctx_epfd(const struct nh_ctx *ctx)
+{
+	return ctx->epfd;
+}
+
+unsigned int nh_ctx_threads(const struct nh_ctx *ctx)
+{
+	return ctx->threads;
+}
+
+int nh_ctx_cgroup_given(const struct nh_ctx *ctx)
+{
+	return ctx->cgroup_given;
 }
 
 NH_API int nh_ctx_add_pid(struct nh_ctx *ctx, pid_t pid)
@@ -591,6 +639,12 @@ NH_API int nh_ctx_dispatch(struct nh_ctx *ctx, int timeout_ms)
 	for (i = 0; i < n; i++) {
 		if (ev[i].data.u32 == 2) {
 			reports_dispatch(ctx);
+			continue;
+		}
+		if (ev[i].data.u32 == NH_IPF_EPOLL_TAG) { /* IP filter hook */
+			r = nh_ipf_dispatch(ctx->ipf);
+			if (r > 0)
+				ctx->ncb += r;
 			continue;
 		}
 		if (ev[i].data.u32 == 4) {

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "nh_internal.h"
+#include "nh_ipf_int.h"
 
 static void supervise(int rfd, const char *cgroup, const char *lock_path)
 {
@@ -220,5 +221,6 @@ NH_API int nh_cleanup(nh_log_fn log, void *user)
 		closedir(d);
 	}
 	n += clean_orphan_cgroups(&lg);
+	n += nh_ipf_cleanup_stale(&lg); /* IP filter chains of dead runs */
 	return n;
 }

@@ -1,0 +1,894 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * `nethook packet`: IP filters from the command line -- log, capture,
+ * drop, impair (delay, loss, rate) or rewrite the packets of a network
+ * namespace, or of one command.
+ *
+ * One filter per family carries the actions (log and capture first, then
+ * drop, rewrite, and the shaper); with --rewrite-dst another one, ahead
+ * of it on the input side, translates replies back.  Delayed packets are
+ * held (NH_EJUSTRETURN) in a FIFO per direction and injected when their
+ * time comes, from a timer in this loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "cli.h"
+#include "nethook/ipf.h"
+#include "nh_ipf_int.h"
+#include "nh_nat.h"
+#include "nh_pcapw.h"
+#include "nh_pkt.h"
+#include "nh_shape.h"
+
+enum { D_OUT = 0, D_IN = 1 };
+
+struct held {
+	struct nh_pkt *pkt;
+	nh_ipfilter_t ref;
+	uint64_t release_ns;
+};
+
+struct fifo {
+	struct held *v;
+	size_t cap, head, n;
+};
+
+struct popts {
+	const char *netns;
+	const char *filter;
+	bool dir[2];
+	const char *log;
+	bool json;
+	const char *pcap;
+	bool drop;
+	const char *loss, *delay, *rate, *rewrite;
+	bool fail_closed;
+	int verbose;
+	char **argv;
+};
+
+struct pstate {
+	struct popts *o;
+	struct nh_ctx *ctx;
+	FILE *log;
+	struct nh_pcapw *pcap;
+	struct nh_shape *shape[2];
+	struct nh_nat *nat;
+	struct nh_nat_target target;
+	bool have_target;
+	struct fifo q[2];
+	int tfd;
+	uint64_t armed_ns;
+	uint64_t n[2], dropped, lost, rewritten, delayed;
+	int family_of[2]; /* filters: which family each ref is */
+	nh_ipfilter_t refs[4];
+	int nrefs;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- the held packets ---- */
+
+static int fifo_push(struct fifo *f, const struct held *h)
+{
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 256, i;
+		struct held *v = malloc(cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		for (i = 0; i < f->n; i++)
+			v[i] = f->v[(f->head + i) % f->cap];
+		free(f->v);
+		f->v = v;
+		f->cap = cap;
+		f->head = 0;
+	}
+	f->v[(f->head + f->n) % f->cap] = *h;
+	f->n++;
+	return 0;
+}
+
+static struct held *fifo_front(struct fifo *f)
+{
+	return f->n ? &f->v[f->head] : NULL;
+}
+
+static void fifo_pop(struct fifo *f)
+{
+	f->head = (f->head + 1) % f->cap;
+	f->n--;
+}
+
+static void arm(struct pstate *s)
+{
+	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+	uint64_t next = 0;
+	int d;
+
+	for (d = 0; d < 2; d++) {
+		struct held *h = fifo_front(&s->q[d]);
+
+		if (h && (!next || h->release_ns < next))
+			next = h->release_ns;
+	}
+	if (next == s->armed_ns)
+		return;
+	s->armed_ns = next;
+	if (next) {
+		its.it_value.tv_sec = (time_t)(next / 1000000000ull);
+		its.it_value.tv_nsec = (long)(next % 1000000000ull);
+	}
+	timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static void release_due(struct pstate *s, bool all)
+{
+	uint64_t now = now_ns();
+	struct held *h;
+	int d;
+
+	for (d = 0; d < 2; d++) {
+		while ((h = fifo_front(&s->q[d])) &&
+		       (all || h->release_ns <= now)) {
+			struct held x = *h;
+
+			fifo_pop(&s->q[d]);
+			if (d == D_OUT)
+				nh_ipf_inject_output(x.pkt, x.ref, NULL);
+			else
+				nh_ipf_inject_input(x.pkt, x.ref);
+		}
+	}
+	arm(s);
+}
+
+/* ---- logging ---- */
+
+static const char *proto_name(int p, char *buf, size_t len)
+{
+	switch (p) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	case IPPROTO_ICMPV6:
+		return "icmp6";
+	}
+	snprintf(buf, len, "%d", p);
+	return buf;
+}
+
+static void log_json(struct pstate *s, int dir, const struct nh_pkt *pkt,
+		       const char *action)
+{
+	const uint8_t *p = nh_pkt_peek(pkt);
+	struct nh_pkt_info in;
+	char src[INET6_ADDRSTRLEN] = "?", dst[INET6_ADDRSTRLEN] = "?", pb[16];
+	char flags[8] = "", *fp = flags;
+	uint64_t ts = real_ns();
+	struct tm tm;
+	time_t t = (time_t)(ts / 1000000000ull);
+	char tbuf[32];
+	bool ports;
+
+	if (!s->log)
+		return;
+	memset(&in, 0, sizeof(in));
+	if (nh_pkt_parse_ex(p, nh_pkt_len(pkt), NH_PARSE_PARTIAL, &in) == 0) {
+		int af = in.version == 6 ? AF_INET6 : AF_INET;
+
+		inet_ntop(af, in.src, src, sizeof(src));
+		inet_ntop(af, in.dst, dst, sizeof(dst));
+	}
+	ports = in.l4 && (in.proto == IPPROTO_TCP || in.proto == IPPROTO_UDP);
+	if (in.proto == IPPROTO_TCP && in.l4) {
+		static const char names[] = "FSRPAU";
+		int i;
+
+		for (i = 0; i < 6; i++)
+			if (in.tcp_flags & (1 << i))
+				*fp++ = names[i];
+		*fp = '\0';
+	}
+	gmtime_r(&t, &tm);
+	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(s->log,
+		"{\"ts\":\"%s.%06uZ\",\"dir\":\"%s\",\"proto\":\"%s\",\"src\":\"%s\",",
+		tbuf, (unsigned int)(ts % 1000000000ull / 1000),
+		dir == D_OUT ? "out" : "in", proto_name(in.proto, pb, sizeof(pb)),
+		src);
+	if (ports)
+		fprintf(s->log, "\"sport\":%u,", in.sport);
+	fprintf(s->log, "\"dst\":\"%s\",", dst);
+	if (ports)
+		fprintf(s->log, "\"dport\":%u,", in.dport);
+	if (flags[0])
+		fprintf(s->log, "\"flags\":\"%s\",", flags);
+	fprintf(s->log, "\"len\":%u,%s\"action\":\"%s\"}\n",
+		pkt->orig_len ? pkt->orig_len : (unsigned)nh_pkt_len(pkt),
+		nh_pkt_truncated(pkt) ? "\"truncated\":true," : "", action);
+}
+
+/* the text form with ports, done simply */
+static void log_line(struct pstate *s, int dir, const struct nh_pkt *pkt,
+		     const char *action)
+{
+	const uint8_t *p = nh_pkt_peek(pkt);
+	struct nh_pkt_info in;
+	char src[INET6_ADDRSTRLEN + 8] = "?", dst[INET6_ADDRSTRLEN + 8] = "?";
+	char a[INET6_ADDRSTRLEN], pb[16], flags[8] = "", *fp = flags, tbuf[32];
+	uint64_t ts = real_ns();
+	time_t t = (time_t)(ts / 1000000000ull);
+	struct tm tm;
+
+	if (!s->log)
+		return;
+	if (s->o->json) {
+		log_json(s, dir, pkt, action);
+		return;
+	}
+	memset(&in, 0, sizeof(in));
+	if (nh_pkt_parse_ex(p, nh_pkt_len(pkt), NH_PARSE_PARTIAL, &in) == 0) {
+		int af = in.version == 6 ? AF_INET6 : AF_INET;
+		bool ports = in.l4 && (in.proto == IPPROTO_TCP ||
+				       in.proto == IPPROTO_UDP);
+
+		inet_ntop(af, in.src, a, sizeof(a));
+		if (ports)
+			snprintf(src, sizeof(src), af == AF_INET6 ? "[%s]:%u" :
+								    "%s:%u",
+				 a, in.sport);
+		else
+			snprintf(src, sizeof(src), "%s", a);
+		inet_ntop(af, in.dst, a, sizeof(a));
+		if (ports)
+			snprintf(dst, sizeof(dst), af == AF_INET6 ? "[%s]:%u" :
+								    "%s:%u",
+				 a, in.dport);
+		else
+			snprintf(dst, sizeof(dst), "%s", a);
+		if (in.proto == IPPROTO_TCP && in.l4) {
+			static const char names[] = "FSRPAU";
+			int i;
+
+			for (i = 0; i < 6; i++)
+				if (in.tcp_flags & (1 << i))
+					*fp++ = names[i];
+			*fp = '\0';
+		}
+	}
+	gmtime_r(&t, &tm);
+	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(s->log, "%s.%06uZ %s %s %s > %s len=%u%s%s%s %s\n", tbuf,
+		(unsigned int)(ts % 1000000000ull / 1000),
+		dir == D_OUT ? "out" : "in", proto_name(in.proto, pb, sizeof(pb)),
+		src, dst, pkt->orig_len ? pkt->orig_len : (unsigned)nh_pkt_len(pkt),
+		flags[0] ? " flags=" : "", flags,
+		nh_pkt_truncated(pkt) ? " truncated" : "", action);
+}
+
+/* ---- the callbacks ---- */
+
+static struct pstate *g_state;
+
+static int act(struct pstate *s, int dir, struct nh_pkt **pp, nh_ipfilter_t ref)
+{
+	struct nh_pkt *pkt = *pp;
+	const char *action = "pass";
+	uint64_t rel = 0, now;
+	int r;
+
+	s->n[dir]++;
+	if (s->pcap)
+		nh_pcapw_write(s->pcap, nh_pkt_peek(pkt), nh_pkt_len(pkt),
+			       pkt->orig_len, real_ns());
+	if (s->o->drop) {
+		s->dropped++;
+		log_line(s, dir, pkt, "drop");
+		return -EPERM;
+	}
+	if (s->have_target && dir == D_OUT) {
+		r = nh_nat_out(s->nat, pkt);
+		if (r > 0) {
+			s->rewritten++;
+			action = "rewrite";
+		}
+	}
+	if (s->shape[dir]) {
+		now = now_ns();
+		r = nh_shape_decide(s->shape[dir], now, nh_pkt_len(pkt), &rel);
+		if (r == NH_SHAPE_LOSS || r == NH_SHAPE_OVERLIMIT) {
+			s->lost++;
+			log_line(s, dir, pkt,
+				 r == NH_SHAPE_LOSS ? "loss" : "overlimit");
+			return -ENOBUFS;
+		}
+		if (rel > now || s->q[dir].n) {
+			struct held h = { pkt, ref, rel };
+
+			log_line(s, dir, pkt, s->have_target && !strcmp(action, "rewrite") ?
+					      "rewrite,delay" : "delay");
+			if (fifo_push(&s->q[dir], &h) == 0) {
+				s->delayed++;
+				arm(s);
+				return NH_EJUSTRETURN;
+			}
+		}
+	}
+	log_line(s, dir, pkt, action);
+	return 0;
+}
+
+static int find_ref(struct pstate *s, void *cookie, nh_ipfilter_t *ref)
+{
+	intptr_t i = (intptr_t)cookie;
+
+	if (i < 0 || i >= s->nrefs)
+		return -1;
+	*ref = s->refs[i];
+	return 0;
+}
+
+static int cb_output(void *cookie, struct nh_pkt **data,
+		     struct nh_ipf_pktopts *options)
+{
+	nh_ipfilter_t ref;
+
+	(void)options;
+	if (find_ref(g_state, cookie, &ref))
+		return 0;
+	return act(g_state, D_OUT, data, ref);
+}
+
+static int cb_input(void *cookie, struct nh_pkt **data, int offset,
+		    uint8_t protocol)
+{
+	nh_ipfilter_t ref;
+
+	(void)offset;
+	(void)protocol;
+	if (find_ref(g_state, cookie, &ref))
+		return 0;
+	return act(g_state, D_IN, data, ref);
+}
+
+/* replies of rewritten flows: their source back to what the program
+ * asked for */
+static int cb_back(void *cookie, struct nh_pkt **data, int offset,
+		   uint8_t protocol)
+{
+	(void)cookie;
+	(void)offset;
+	(void)protocol;
+	if (nh_nat_in(g_state->nat, *data) > 0)
+		g_state->rewritten++;
+	return 0;
+}
+
+/* ---- options ---- */
+
+enum {
+	O_NETNS = 0x100,
+	O_FILTER,
+	O_DIR,
+	O_LOG,
+	O_JSON,
+	O_PCAP,
+	O_DROP,
+	O_LOSS,
+	O_DELAY,
+	O_RATE,
+	O_REWRITE,
+	O_FAIL,
+};
+
+static const struct option popts_long[] = {
+	{ "netns", required_argument, NULL, O_NETNS },
+	{ "filter", required_argument, NULL, O_FILTER },
+	{ "dir", required_argument, NULL, O_DIR },
+	{ "log", required_argument, NULL, O_LOG },
+	{ "json", no_argument, NULL, O_JSON },
+	{ "pcap", required_argument, NULL, O_PCAP },
+	{ "drop", no_argument, NULL, O_DROP },
+	{ "loss", required_argument, NULL, O_LOSS },
+	{ "delay", required_argument, NULL, O_DELAY },
+	{ "rate", required_argument, NULL, O_RATE },
+	{ "rewrite-dst", required_argument, NULL, O_REWRITE },
+	{ "fail", required_argument, NULL, O_FAIL },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void packet_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: nethook packet [--netns PATH] [--filter EXPR] [--dir out|in|both]\n"
+		"                      ACTION... [-- COMMAND [ARGS...]]\n"
+		"  --filter EXPR        pcap-filter expression (\"tcp dst port 80\"); default all\n"
+		"  --dir out|in|both    which packets (default out)\n"
+		"  --netns PATH         the network namespace (COMMAND runs there too)\n"
+		"  --fail open|closed   when nethook is gone: packets pass (default) or drop\n"
+		"actions:\n"
+		"  --log FILE|-         one line per packet ('-' = standard output); --json\n"
+		"  --pcap FILE          a capture file (raw IP)\n"
+		"  --drop               drop them\n"
+		"  --loss PCT           drop this share, at random\n"
+		"  --delay MS[:JITTER]  hold each this long (+- jitter)\n"
+		"  --rate RATE          at most this rate (tc units: 10mbit, 512kbit)\n"
+		"  --rewrite-dst ADDR[:PORT]  new destination; replies are translated back\n"
+		"With COMMAND only its packets are hooked (its connections' replies by a\n"
+		"conntrack mark; connections it did not start are not hooked), and the\n"
+		"exit status is COMMAND's; without, until interrupted.\n");
+}
+
+static int parse(int argc, char **argv, struct popts *o)
+{
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->dir[D_OUT] = true;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+vh", popts_long, NULL)) != -1) {
+		switch (c) {
+		case O_NETNS:
+			o->netns = optarg;
+			break;
+		case O_FILTER:
+			o->filter = optarg;
+			break;
+		case O_DIR:
+			o->dir[D_OUT] = !strcmp(optarg, "out") ||
+					!strcmp(optarg, "both");
+			o->dir[D_IN] = !strcmp(optarg, "in") ||
+				       !strcmp(optarg, "both");
+			if (!o->dir[0] && !o->dir[1]) {
+				fprintf(stderr, "nethook packet: --dir: out, in or both, not '%s'\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case O_LOG:
+			o->log = optarg;
+			break;
+		case O_JSON:
+			o->json = true;
+			break;
+		case O_PCAP:
+			o->pcap = optarg;
+			break;
+		case O_DROP:
+			o->drop = true;
+			break;
+		case O_LOSS:
+			o->loss = optarg;
+			break;
+		case O_DELAY:
+			o->delay = optarg;
+			break;
+		case O_RATE:
+			o->rate = optarg;
+			break;
+		case O_REWRITE:
+			o->rewrite = optarg;
+			break;
+		case O_FAIL:
+			if (!strcmp(optarg, "open") || !strcmp(optarg, "closed")) {
+				o->fail_closed = !strcmp(optarg, "closed");
+				break;
+			}
+			fprintf(stderr, "nethook packet: --fail: open or closed, not '%s'\n",
+				optarg);
+			return -1;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'h':
+			return 1;
+		default:
+			fprintf(stderr, "nethook packet: see nethook packet --help\n");
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		o->argv = argv + optind;
+		if (optind > 0 && strcmp(argv[optind - 1], "--")) {
+			fprintf(stderr, "nethook packet: unexpected '%s' (COMMAND goes after --)\n",
+				argv[optind]);
+			return -1;
+		}
+	}
+	if (!o->log && !o->pcap && !o->drop && !o->loss && !o->delay &&
+	    !o->rate && !o->rewrite) {
+		fprintf(stderr, "nethook packet: no action (--log, --pcap, --drop, --loss, --delay, --rate, --rewrite-dst)\n");
+		return -1;
+	}
+	if (o->drop && (o->loss || o->delay || o->rate || o->rewrite)) {
+		fprintf(stderr, "nethook packet: --drop goes with --log and --pcap only\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int setup_actions(struct pstate *s)
+{
+	struct popts *o = s->o;
+	struct nh_shape_opts so = { .sz = sizeof(so) };
+	int err, d;
+
+	if (o->loss && (err = nh_shape_parse_loss(o->loss, &so.loss_ppm))) {
+		fprintf(stderr, "nethook packet: --loss %s: a percentage (0-100)\n",
+			o->loss);
+		return -1;
+	}
+	if (o->delay &&
+	    (err = nh_shape_parse_delay(o->delay, &so.delay_us, &so.jitter_us))) {
+		fprintf(stderr, "nethook packet: --delay %s: MS[:JITTER] in milliseconds\n",
+			o->delay);
+		return -1;
+	}
+	if (o->rate && (err = nh_shape_parse_rate(o->rate, &so.rate_bps))) {
+		fprintf(stderr, "nethook packet: --rate %s: a rate as tc writes it (10mbit, 512kbit)\n",
+			o->rate);
+		return -1;
+	}
+	so.seed = (uint64_t)getpid() ^ now_ns();
+	if (o->loss || o->delay || o->rate) {
+		for (d = 0; d < 2; d++) {
+			if (!o->dir[d])
+				continue;
+			s->shape[d] = nh_shape_new(&so);
+			if (!s->shape[d]) {
+				fprintf(stderr, "nethook packet: %s\n",
+					strerror(errno));
+				return -1;
+			}
+		}
+	}
+	if (o->rewrite) {
+		struct nh_nat_opts no = { .sz = sizeof(no) };
+
+		if (nh_nat_parse_target(o->rewrite, &s->target)) {
+			fprintf(stderr, "nethook packet: --rewrite-dst %s: ADDR, ADDR:PORT or [ADDR6]:PORT\n",
+				o->rewrite);
+			return -1;
+		}
+		s->nat = nh_nat_new(&no);
+		if (!s->nat || nh_nat_set_target(s->nat, &s->target)) {
+			fprintf(stderr, "nethook packet: %s\n", strerror(errno));
+			return -1;
+		}
+		s->have_target = true;
+	}
+	if (o->log) {
+		s->log = strcmp(o->log, "-") ? fopen(o->log, "ae") : stdout;
+		if (!s->log) {
+			fprintf(stderr, "nethook packet: --log %s: %s\n", o->log,
+				strerror(errno));
+			return -1;
+		}
+		setvbuf(s->log, NULL, _IOLBF, 0);
+	}
+	if (o->pcap) {
+		err = nh_pcapw_open(o->pcap, &s->pcap);
+		if (err) {
+			fprintf(stderr, "nethook packet: --pcap %s: %s\n", o->pcap,
+				strerror(-err));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int add_filters(struct pstate *s)
+{
+	static const int fams[2] = { AF_INET, AF_INET6 };
+	struct popts *o = s->o;
+	char back[128];
+	int i, err;
+
+	for (i = 0; i < 2; i++) {
+		struct nh_ipf_filter f = { 0 };
+		nh_ipfilter_t ref;
+
+		/* a rewrite of one family: only that family's packets */
+		if (s->have_target && s->target.family != (i ? 6 : 4) &&
+		    !o->log && !o->pcap && !o->loss && !o->delay && !o->rate)
+			continue;
+		if (s->have_target && s->target.family == (i ? 6 : 4)) {
+			char a[INET6_ADDRSTRLEN];
+			struct nh_ipf_filter bf = { 0 };
+
+			inet_ntop(fams[i], s->target.addr, a, sizeof(a));
+			if (s->target.port)
+				snprintf(back, sizeof(back),
+					 "src host %s and src port %u", a,
+					 s->target.port);
+			else
+				snprintf(back, sizeof(back), "src host %s", a);
+			bf.name = "rewrite-back";
+			bf.match = back;
+			bf.ipf_input = cb_back;
+			err = (i ? nh_ipf_addv6 : nh_ipf_addv4)(s->ctx, &bf,
+								 &ref);
+			if (err < 0)
+				return -1;
+		}
+		f.cookie = (void *)(intptr_t)s->nrefs;
+		f.name = "packet";
+		f.match = o->filter;
+		f.ipf_output = o->dir[D_OUT] ? cb_output : NULL;
+		f.ipf_input = o->dir[D_IN] ? cb_input : NULL;
+		err = (i ? nh_ipf_addv6 : nh_ipf_addv4)(s->ctx, &f, &ref);
+		if (err < 0)
+			return -1;
+		s->refs[s->nrefs++] = ref;
+	}
+	return 0;
+}
+
+/* ---- running ---- */
+
+static const int fwd_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
+				SIGUSR2 };
+
+static void child(char **argv, int go_fd, const char *netns,
+		  const sigset_t *mask)
+{
+	char b;
+	int fd;
+
+	if (read(go_fd, &b, 1) != 1)
+		_exit(NH_EXIT_ERROR);
+	close(go_fd);
+	if (netns) {
+		fd = open(netns, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+			fprintf(stderr, "nethook: --netns %s: %s\n", netns,
+				strerror(errno));
+			_exit(NH_EXIT_ERROR);
+		}
+		close(fd);
+	}
+	signal(SIGPIPE, SIG_DFL);
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	execvp(argv[0], argv);
+	if (errno == ENOENT) {
+		fprintf(stderr, "nethook: %s: command not found\n", argv[0]);
+		_exit(NH_EXIT_NOTFOUND);
+	}
+	fprintf(stderr, "nethook: %s: cannot execute: %s\n", argv[0],
+		strerror(errno));
+	_exit(NH_EXIT_NOEXEC);
+}
+
+static int wait_child(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return NH_EXIT_ERROR;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return NH_EXIT_ERROR;
+}
+
+static void report(struct pstate *s)
+{
+	struct nh_ipf_stats st;
+
+	if (!s->o->verbose || !s->ctx)
+		return;
+	nh_ipf_get_stats(s->ctx, &st);
+	fprintf(stderr,
+		"nethook: packets out=%" PRIu64 " in=%" PRIu64 " dropped=%" PRIu64
+		" lost=%" PRIu64 " delayed=%" PRIu64 " rewritten=%" PRIu64
+		"; queue: %" PRIu64 " packets, %" PRIu64 " modified, %" PRIu64
+		" verdict messages in %" PRIu64 " writes, %" PRIu64 " truncated\n",
+		s->n[0], s->n[1], s->dropped, s->lost, s->delayed, s->rewritten,
+		st.packets, st.modified, st.verdict_msgs, st.batches,
+		st.truncated);
+}
+
+int cmd_packet(int argc, char **argv)
+{
+	struct nh_ctx_opts copts = { .sz = sizeof(copts) };
+	struct epoll_event ee = { .events = EPOLLIN }, evs[8];
+	struct pstate s;
+	struct popts o;
+	sigset_t mask, orig;
+	int go[2] = { -1, -1 }, sfd = -1, pfd = -1, ep = -1, n, i, r, d;
+	int status = NH_EXIT_ERROR;
+	bool stop = false;
+	pid_t pid = -1;
+	size_t k;
+
+	r = parse(argc, argv, &o);
+	if (r > 0) {
+		packet_usage(stdout);
+		return 0;
+	}
+	if (r < 0)
+		return NH_EXIT_ERROR;
+	memset(&s, 0, sizeof(s));
+	s.o = &o;
+	s.tfd = -1;
+	g_state = &s;
+	cli_verbose = o.verbose;
+	if (geteuid() != 0) {
+		fprintf(stderr, "nethook: needs root (netfilter rules and queues)\n");
+		return NH_EXIT_ERROR;
+	}
+	if (setup_actions(&s))
+		goto cleanup;
+	sigemptyset(&mask);
+	for (k = 0; k < sizeof(fwd_sigs) / sizeof(fwd_sigs[0]); k++)
+		sigaddset(&mask, fwd_sigs[k]);
+	sigprocmask(SIG_BLOCK, &mask, &orig);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	s.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (sfd < 0 || s.tfd < 0 || ep < 0)
+		goto cleanup;
+	copts.log = cli_log;
+	copts.netns = o.netns;
+	copts.threads = 1;
+	if (nh_ctx_open(&copts, &s.ctx) < 0)
+		goto cleanup;
+	if (nh_ipf_ctx_set(s.ctx, (o.argv ? NH_IPF_SCOPE_CGROUP : 0) |
+					  (o.fail_closed ? NH_IPF_FAIL_CLOSED : 0)) <
+	    0)
+		goto cleanup;
+	if (add_filters(&s))
+		goto cleanup;
+	if (o.verbose)
+		fprintf(stderr, "nethook: packet: hooking %s packets%s%s%s%s%s\n",
+			o.dir[0] && o.dir[1] ? "outgoing and incoming" :
+			o.dir[0]	     ? "outgoing" :
+					       "incoming",
+			o.filter ? " matching \"" : "", o.filter ? o.filter : "",
+			o.filter ? "\"" : "",
+			o.argv ? " of " : "", o.argv ? o.argv[0] : "");
+	ee.data.u32 = 0;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ee);
+	ee.data.u32 = 1;
+	epoll_ctl(ep, EPOLL_CTL_ADD, nh_ctx_fd(s.ctx), &ee);
+	ee.data.u32 = 2;
+	epoll_ctl(ep, EPOLL_CTL_ADD, s.tfd, &ee);
+	if (o.argv) {
+		if (pipe2(go, O_CLOEXEC))
+			goto cleanup;
+		fflush(NULL);
+		pid = fork();
+		if (pid < 0)
+			goto cleanup;
+		if (pid == 0) {
+			close(go[1]);
+			child(o.argv, go[0], o.netns, &orig);
+		}
+		close(go[0]);
+		go[0] = -1;
+		if (nh_ctx_add_pid(s.ctx, pid) < 0)
+			goto cleanup;
+		pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (pfd < 0)
+			goto cleanup;
+		ee.data.u32 = 3;
+		epoll_ctl(ep, EPOLL_CTL_ADD, pfd, &ee);
+		if (write(go[1], "g", 1) != 1)
+			goto cleanup;
+		close(go[1]);
+		go[1] = -1;
+	}
+	while (!stop) {
+		n = epoll_wait(ep, evs, 8, -1);
+		if (n < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < n; i++) {
+			struct signalfd_siginfo si;
+			uint64_t v;
+
+			switch (evs[i].data.u32) {
+			case 0:
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					break;
+				if (pid > 0) {
+					if (!(si.ssi_code == SI_KERNEL &&
+					      getpgid(pid) == getpgrp()))
+						kill(pid, (int)si.ssi_signo);
+				} else if (si.ssi_signo != SIGUSR1 &&
+					   si.ssi_signo != SIGUSR2) {
+					stop = true;
+					status = 0;
+				}
+				break;
+			case 1:
+				nh_ctx_dispatch(s.ctx, 0);
+				if (s.pcap)
+					nh_pcapw_flush(s.pcap);
+				break;
+			case 2:
+				if (read(s.tfd, &v, sizeof(v)) < 0) {
+					/* not expired: the check is cheap */
+				}
+				s.armed_ns = 0;
+				release_due(&s, false);
+				break;
+			case 3:
+				status = wait_child(pid);
+				pid = -1;
+				stop = true;
+				break;
+			}
+		}
+	}
+	if (o.argv)
+		nh_ctx_end_scope(s.ctx, 2000);
+cleanup:
+	if (go[1] >= 0)
+		close(go[1]);
+	if (go[0] >= 0)
+		close(go[0]);
+	if (pid > 0)
+		status = wait_child(pid);
+	/* what is still held goes on now */
+	if (s.ctx)
+		release_due(&s, true);
+	report(&s);
+	nh_ctx_close(s.ctx);
+	for (d = 0; d < 2; d++) {
+		nh_shape_free(s.shape[d]);
+		free(s.q[d].v);
+	}
+	nh_nat_free(s.nat);
+	if (s.pcap)
+		nh_pcapw_close(s.pcap);
+	if (s.log && s.log != stdout)
+		fclose(s.log);
+	if (pfd >= 0)
+		close(pfd);
+	if (sfd >= 0)
+		close(sfd);
+	if (s.tfd >= 0)
+		close(s.tfd);
+	if (ep >= 0)
+		close(ep);
+	return status;
+}

@@ -201,7 +201,7 @@ static void report_event(struct nh_ctx *ctx, const struct nh_relay_report *r)
 	ev.cookie = r->id.cookie;
 	ev.proto = IPPROTO_TCP;
 	nh_addr_to_sockaddr(&r->id.orig, &ev.orig_dst);
-	ev.new_dst = ev.orig_dst;
+	ev.new_dst = r->to.ss_family ? r->to : ev.orig_dst;
 	ev.route = NH_ROUTE_DIVERT;
 	ev.route_desc = nh_relay_route(ctx->relay);
 	ev.bytes_out = r->bytes_out;
@@ -222,6 +222,20 @@ static void report_event(struct nh_ctx *ctx, const struct nh_relay_report *r)
 	ctx->ncb++;
 }
 
+/* A relayed connection that failed: what, for whom, and why. */
+static void report_log(struct nh_ctx *ctx, const struct nh_relay_report *r)
+{
+	struct sockaddr_storage ss;
+	char dst[64], comm[NH_COMM_LEN + 1];
+
+	nh_addr_to_sockaddr(&r->id.orig, &ss);
+	nh_sockaddr_format((const void *)&ss, dst, sizeof(dst));
+	memcpy(comm, r->id.comm, NH_COMM_LEN);
+	comm[NH_COMM_LEN] = '\0';
+	nh_logf(&ctx->lg, LOG_NOTICE, "relay: %s (pid %u %s) reset: %s", dst,
+		r->id.pid, comm, r->detail);
+}
+
 static void reports_dispatch(struct nh_ctx *ctx)
 {
 	struct nh_relay_report r;
@@ -230,6 +244,9 @@ static void reports_dispatch(struct nh_ctx *ctx)
 	if (read(ctx->rep_fd, &v, sizeof(v)) < 0) {
 		/* drained already */
 	}
+	/* the kernel's events about these connections come first */
+	if (ctx->tick_fd >= 0)
+		nh_bpf_poll(ctx->bpf, 0);
 	for (;;) {
 		pthread_mutex_lock(&ctx->rep_lock);
 		if (!ctx->rep_count) {
@@ -240,6 +257,8 @@ static void reports_dispatch(struct nh_ctx *ctx)
 		ctx->rep_head = (ctx->rep_head + 1) % NH_REPORT_QUEUE;
 		ctx->rep_count--;
 		pthread_mutex_unlock(&ctx->rep_lock);
+		if (r.err && r.detail[0])
+			report_log(ctx, &r);
 		if (ctx->event && (NH_EVENT_MASK(NH_EVENT_END) & ctx->event_mask))
 			report_event(ctx, &r);
 	}

@@ -110,6 +110,7 @@ static void finish(struct nh_flow_list *l, struct nh_flow *f, int err,
 	rep.bytes_in = f->bytes_in;
 	rep.established = f->state == F_RELAY;
 	rep.err = err;
+	rep.to = f->to;
 	if (fmt) {
 		va_start(ap, fmt);
 		vsnprintf(rep.detail, sizeof(rep.detail), fmt, ap);
@@ -620,6 +621,7 @@ static int pump_copy(struct nh_flow *f, enum nh_dir dir, bool *moved)
 static void step_relay(struct nh_flow_list *l, struct nh_flow *f)
 {
 	bool moved = false;
+	uint8_t was;
 	int err;
 
 	if (f->pend) {
@@ -628,11 +630,17 @@ static void step_relay(struct nh_flow_list *l, struct nh_flow *f)
 			err = pump_copy(f, NH_DIR_IN, &moved);
 		goto check;
 	}
+	was = f->flags;
 	err = pump(f->c.fd, f->u.fd, f->p_out, &f->q_out, &f->bytes_out,
 		   &f->flags, C_EOF, U_SHUT, &moved);
 	if (!err)
 		err = pump(f->u.fd, f->c.fd, f->p_in, &f->q_in, &f->bytes_in,
 			   &f->flags, U_EOF, C_SHUT, &moved);
+	/* filters without data callbacks still hear of each side's end */
+	if (f->so && (f->flags & C_EOF) && !(was & C_EOF))
+		nh_sflt_notify(f->so, NH_SOCK_EVT_SHUTDOWN_OUT, NULL);
+	if (f->so && (f->flags & U_EOF) && !(was & U_EOF))
+		nh_sflt_notify(f->so, NH_SOCK_EVT_SHUTDOWN_IN, NULL);
 check:
 	if (err) {
 		finish(l, f, -err, "relay: %s", strerror(-err));

@@ -1328,7 +1328,8 @@ static int run_filters(struct nh_ipf_state *st, struct nh_pkt **pp, int dir,
 
 			fill_opts(*pp, &o);
 			r = f->f.ipf_output(f->f.cookie, pp, &o);
-			(*pp)->mark = o.mark;
+			if (r != NH_EJUSTRETURN && *pp)
+				(*pp)->mark = o.mark;
 		} else {
 			struct nh_pkt_info in;
 			int off = 0;

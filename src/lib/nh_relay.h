@@ -19,6 +19,7 @@ struct nh_relay_report {
 	int established; /* the tunnel opened */
 	int err; /* positive errno, 0 = none */
 	char detail[192]; /* which hop failed and why */
+	struct sockaddr_storage to; /* where it went, after socket filters */
 };
 
 struct nh_relay_opts {

@@ -43,6 +43,18 @@ const char *nh_errno_name(int err)
 		return "EOPNOTSUPP";
 	case EPROTO:
 		return "EPROTO";
+	case EMFILE:
+		return "EMFILE";
+	case EPIPE:
+		return "EPIPE";
+	case ENOMEM:
+		return "ENOMEM";
+	case EIO:
+		return "EIO";
+	case EHOSTDOWN:
+		return "EHOSTDOWN";
+	case EPROTONOSUPPORT:
+		return "EPROTONOSUPPORT";
 	default:
 		return "EUNKNOWN";
 	}

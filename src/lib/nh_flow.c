@@ -34,7 +34,7 @@ enum { F_CONNECT, F_HANDSHAKE, F_RELAY, F_DEAD };
 #define U_SHUT 0x8
 
 #define NH_SPLICE_CHUNK (1 << 16)
-#define NH_PIPE_IDLE_NS (5ull * 1000000000ull)
+#define NH_PIPE_IDLE_NS (1ull * 1000000000ull)
 
 struct nh_flow_end {
 	int tag;
@@ -752,4 +752,26 @@ void nh_flow_injects(struct nh_flow_list *l)
 		}
 		step_relay(l, f);
 	}
+}
+
+/* Out of descriptors: give back the pipes of flows with nothing in them,
+ * so an idle flow costs its two sockets only.  The number closed. */
+int nh_flow_reclaim_pipes(struct nh_flow_list *l)
+{
+	struct nh_flow *f;
+	int n = 0;
+
+	for (f = l->head; f; f = f->next) {
+		if (f->state != F_RELAY || f->pend || f->q_out || f->q_in)
+			continue;
+		if (f->p_out[0] >= 0) {
+			close_pipe(f->p_out);
+			n += 2;
+		}
+		if (f->p_in[0] >= 0) {
+			close_pipe(f->p_in);
+			n += 2;
+		}
+	}
+	return n;
 }

@@ -40,6 +40,7 @@ void nh_flow_tick(struct nh_flow_list *l, uint64_t now);
 void nh_flow_close_all(struct nh_flow_list *l);
 /* Free the flows finished since the last call: after each epoll batch. */
 void nh_flow_reap(struct nh_flow_list *l);
+int nh_flow_reclaim_pipes(struct nh_flow_list *l);
 /* Bytes filters injected, from any thread: send them on. */
 void nh_flow_injects(struct nh_flow_list *l);
 /* Close with a reset, so the program sees ECONNRESET, not a clean EOF. */

@@ -35,6 +35,7 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -43,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -61,9 +63,10 @@
 #include "nh_pcapf.h"
 
 #define IPF_MAX_FILTERS 16 /* per context and family */
-#define IPF_MAX_NQ 4 /* queues per filter and direction */
+#define IPF_MAX_NQ 8 /* queues (and workers) per filter and direction */
 #define IPF_BLOCK (IPF_MAX_FILTERS * 2 * IPF_MAX_NQ)
 #define IPF_COPY 0xffff /* the kernel caps it at 65531 */
+#define IPF_COPY_MAX 65531
 #define IPF_QMAXLEN 16384
 #define IPF_RECV_BATCH 32
 #define IPF_RECV_BUF (65536 + 4096)
@@ -90,11 +93,45 @@ struct nh_ipfilter {
 
 /* per queue number: which filter and direction, and batching state */
 struct ipf_queue {
-	struct nh_ipfilter *f;
+	struct nh_ipfilter *f; /* written with release, read with acquire */
 	int dir;
-	unsigned int held; /* verdicts pending with callbacks */
+	/* verdicts pending with callbacks: while not 0, no batch verdict
+	 * (it would cover them).  Only the queue's worker raises it from 0;
+	 * any thread may lower it, after the held packet's verdict went. */
+	atomic_uint held;
+	/* the queue's worker only: */
 	bool have_plain; /* plain accepts waiting for a batch verdict */
 	uint32_t plain_id;
+};
+
+/*
+ * A worker: one netlink socket bound to its share of the queues (queue k
+ * of each filter and direction: worker k), its buffers and counters.
+ * threads 0/1: one, dispatched by nh_ctx_dispatch; N > 1: N, each a
+ * thread with its own epoll loop.  Verdicts of its queues can only go
+ * through its socket: other threads send them there directly (one
+ * sendto each), the worker itself gathers them in sbuf.
+ */
+struct ipf_worker {
+	struct nh_ipf_state *st;
+	int idx;
+	struct mnl_socket *nl;
+	uint32_t portid;
+	int fd;
+	struct mmsghdr msgs[IPF_RECV_BATCH];
+	struct iovec iov[IPF_RECV_BATCH];
+	uint8_t *rbuf;
+	uint8_t *sbuf; /* verdicts gathered, sent in one write */
+	size_t slen;
+	bool in_dispatch;
+	bool warned_ro;
+	struct nh_ipf_stats stats; /* written by its thread only */
+	/* threads > 1 */
+	pthread_t thr;
+	bool started;
+	int epfd, stopfd;
+	atomic_bool busy; /* inside a dispatch */
+	atomic_uint gen; /* dispatches done */
 };
 
 /* held packets: an open-addressing set of pointers */
@@ -115,9 +152,12 @@ struct nh_ipf_state {
 	char cgrel[PATH_MAX]; /* cgroup path relative to the v2 mount */
 	uint32_t skip_mark, cm_val, cm_mask;
 	int qbase, nq;
-	struct mnl_socket *nl;
-	uint32_t portid;
+	bool engine; /* sockets and queues are there */
+	struct ipf_worker *w; /* nq of them */
+	bool threaded; /* workers are threads */
 	bool registered;
+	/* held packets, the shared counters, injection sockets */
+	pthread_mutex_t lock;
 	struct ipf_queue q[IPF_BLOCK];
 	struct nh_ipfilter *filters;
 	int nfilters;
@@ -127,23 +167,36 @@ struct nh_ipf_state {
 	char tun[IFNAMSIZ];
 	int lockfd;
 	char lock_path[128];
-	/* receive */
-	struct mmsghdr msgs[IPF_RECV_BATCH];
-	struct iovec iov[IPF_RECV_BATCH];
-	uint8_t *rbuf;
-	/* send: verdicts gathered, sent in one write */
-	uint8_t *sbuf;
-	size_t slen;
-	bool in_dispatch;
+	uint32_t copy_range; /* 0: whole packets */
 	struct held_set held;
-	/* the queued packet the callbacks are running on */
-	struct nh_pkt *cur;
-	bool cur_freed;
-	struct nh_ipf_stats stats;
-	bool warned_ro;
+	struct nh_ipf_stats xstats; /* counted outside a worker (lock) */
 };
 
 static atomic_uint ipf_seq;
+
+/* The worker dispatching on this thread (NULL: none), and the queued
+ * packet the callbacks of this thread are running on. */
+static __thread struct ipf_worker *tl_w;
+static __thread struct nh_pkt *tl_cur;
+static __thread bool tl_cur_freed;
+
+/* count n in field: in the worker's own counters on its thread, under
+ * the lock elsewhere */
+#define STAT_ADD(st, field, n)                                        \
+	do {                                                          \
+		if (tl_w && tl_w->st == (st)) {                        \
+			tl_w->stats.field += (n);                     \
+		} else {                                              \
+			pthread_mutex_lock(&(st)->lock);              \
+			(st)->xstats.field += (n);                    \
+			pthread_mutex_unlock(&(st)->lock);            \
+		}                                                     \
+	} while (0)
+
+static struct ipf_worker *queue_worker(struct nh_ipf_state *st, int qnum)
+{
+	return &st->w[(qnum - st->qbase) % st->nq];
+}
 
 static int family_index(int family)
 {
@@ -639,17 +692,17 @@ static int remove_chains(const struct nh_logger *lg, int nsfd, int family,
 
 static int nl_open_fn(void *arg)
 {
-	struct nh_ipf_state *st = arg;
+	struct ipf_worker *w = arg;
 
-	st->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-	if (!st->nl)
+	w->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (!w->nl)
 		return -errno;
 	return 0;
 }
 
 /* Send one config message and wait for its ack (no packets can be on
- * the socket yet: the rules come after). */
-static int nl_cfg(struct nh_ipf_state *st, struct nlmsghdr *nlh)
+ * the socket yet: the rules come after, and the worker is not reading). */
+static int nl_cfg(struct ipf_worker *w, struct nlmsghdr *nlh)
 {
 	char buf[8192];
 	uint32_t seq = (uint32_t)time(NULL) ^ (uint32_t)random();
@@ -658,16 +711,16 @@ static int nl_cfg(struct nh_ipf_state *st, struct nlmsghdr *nlh)
 
 	nlh->nlmsg_flags |= NLM_F_ACK;
 	nlh->nlmsg_seq = seq;
-	if (mnl_socket_sendto(st->nl, nlh, nlh->nlmsg_len) < 0)
+	if (mnl_socket_sendto(w->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	for (;;) {
-		n = mnl_socket_recvfrom(st->nl, buf, sizeof(buf));
+		n = mnl_socket_recvfrom(w->nl, buf, sizeof(buf));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		ret = mnl_cb_run(buf, (size_t)n, seq, st->portid, NULL, NULL);
+		ret = mnl_cb_run(buf, (size_t)n, seq, w->portid, NULL, NULL);
 		if (ret <= 0)
 			return ret < 0 ? -errno : 0;
 	}
@@ -675,6 +728,7 @@ static int nl_cfg(struct nh_ipf_state *st, struct nlmsghdr *nlh)
 
 static int bind_queue(struct nh_ipf_state *st, int qnum)
 {
+	struct ipf_worker *w = queue_worker(st, qnum);
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
 	uint32_t flags = NFQA_CFG_F_GSO;
@@ -682,17 +736,18 @@ static int bind_queue(struct nh_ipf_state *st, int qnum)
 
 	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, (uint32_t)qnum);
 	nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_BIND);
-	err = nl_cfg(st, nlh);
+	err = nl_cfg(w, nlh);
 	if (err)
 		return err;
 	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, (uint32_t)qnum);
-	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, IPF_COPY);
+	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET,
+				 st->copy_range ? (int)st->copy_range : IPF_COPY);
 	nfq_nlmsg_cfg_put_qmaxlen(nlh, IPF_QMAXLEN);
 	if (!(st->flags & NH_IPF_FAIL_CLOSED))
 		flags |= NFQA_CFG_F_FAIL_OPEN;
 	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
 	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(flags));
-	return nl_cfg(st, nlh);
+	return nl_cfg(w, nlh);
 }
 
 static void unbind_queue(struct nh_ipf_state *st, int qnum)
@@ -702,21 +757,23 @@ static void unbind_queue(struct nh_ipf_state *st, int qnum)
 
 	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, (uint32_t)qnum);
 	nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_UNBIND);
-	nl_cfg(st, nlh);
+	nl_cfg(queue_worker(st, qnum), nlh);
 }
 
-/* A block of IPF_BLOCK queue numbers no one else in the namespace has. */
+/* A block of queue numbers no one else in the namespace has: nq per
+ * filter slot and direction, queue k of each on worker k's socket. */
 static int bind_block(struct nh_ipf_state *st)
 {
+	int n = IPF_MAX_FILTERS * 2 * st->nq, nblocks = 65536 / n - 8;
 	unsigned int start = ((unsigned int)getpid() * 7919u +
 			      atomic_load(&ipf_seq) * 131u) %
-			     (65536 / IPF_BLOCK - 8);
+			     (unsigned int)nblocks;
 	unsigned int tries, b;
-	int i, n = IPF_BLOCK, err = 0;
+	int i, err = 0;
 
 	for (tries = 0; tries < 32; tries++) {
-		b = 8 + (start + tries * 37u) % (65536 / IPF_BLOCK - 8);
-		st->qbase = (int)(b * IPF_BLOCK);
+		b = 8 + (start + tries * 37u) % (unsigned int)nblocks;
+		st->qbase = (int)b * n;
 		for (i = 0; i < n; i++) {
 			err = bind_queue(st, st->qbase + i);
 			if (err)
@@ -740,7 +797,7 @@ static int open_state(struct nh_ctx *ctx, struct nh_ipf_state **out)
 	struct nh_ipf_state *st;
 	const char *ns = nh_ctx_netns(ctx);
 	unsigned int seq;
-	int i, err;
+	int err;
 
 	if (*slot) {
 		*out = *slot;
@@ -753,6 +810,7 @@ static int open_state(struct nh_ctx *ctx, struct nh_ipf_state **out)
 	st->lg = nh_ctx_logger(ctx);
 	st->nsfd = st->tunfd = st->lockfd = -1;
 	st->rawfd[0] = st->rawfd[1] = -1;
+	pthread_mutex_init(&st->lock, NULL);
 	seq = atomic_fetch_add(&ipf_seq, 1);
 	snprintf(st->id, sizeof(st->id), "%d-%u", (int)getpid(), seq);
 	st->skip_mark = 0x4e480000u | ((unsigned int)getpid() * 16u + seq) % 0xffffu;
@@ -770,17 +828,121 @@ static int open_state(struct nh_ctx *ctx, struct nh_ipf_state **out)
 			return err;
 		}
 	}
-	st->rbuf = malloc((size_t)IPF_RECV_BATCH * IPF_RECV_BUF);
-	st->sbuf = malloc(IPF_SEND_BUF);
-	if (!st->rbuf || !st->sbuf)
+	return 0;
+}
+
+/* A worker's socket and buffers (its queues are bound later). */
+static int worker_open(struct nh_ipf_state *st, struct ipf_worker *w)
+{
+	int err, i, one = 1, sz = 16 << 20;
+
+	w->rbuf = malloc((size_t)IPF_RECV_BATCH * IPF_RECV_BUF);
+	w->sbuf = malloc(IPF_SEND_BUF);
+	if (!w->rbuf || !w->sbuf)
 		return -ENOMEM;
 	for (i = 0; i < IPF_RECV_BATCH; i++) {
-		st->iov[i].iov_base = st->rbuf + (size_t)i * IPF_RECV_BUF;
-		st->iov[i].iov_len = IPF_RECV_BUF;
-		st->msgs[i].msg_hdr.msg_iov = &st->iov[i];
-		st->msgs[i].msg_hdr.msg_iovlen = 1;
+		w->iov[i].iov_base = w->rbuf + (size_t)i * IPF_RECV_BUF;
+		w->iov[i].iov_len = IPF_RECV_BUF;
+		w->msgs[i].msg_hdr.msg_iov = &w->iov[i];
+		w->msgs[i].msg_hdr.msg_iovlen = 1;
 	}
+	err = in_ns(st, nl_open_fn, w);
+	if (err)
+		return err;
+	if (mnl_socket_bind(w->nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		return -errno;
+	w->portid = mnl_socket_get_portid(w->nl);
+	w->fd = mnl_socket_get_fd(w->nl);
+	setsockopt(w->fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz));
+	setsockopt(w->fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz));
+	setsockopt(w->fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof(one));
 	return 0;
+}
+
+static void worker_dispatch(struct ipf_worker *w);
+
+/* threads > 1: a worker's loop -- its socket and its stop event */
+static void *worker_main(void *arg)
+{
+	struct ipf_worker *w = arg;
+	struct epoll_event ev[2];
+	int n, i;
+
+	for (;;) {
+		n = epoll_wait(w->epfd, ev, 2, -1);
+		if (n < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < n; i++)
+			if (ev[i].data.u32 == 1)
+				return NULL;
+		atomic_store(&w->busy, true);
+		worker_dispatch(w);
+		atomic_fetch_add(&w->gen, 1);
+		atomic_store(&w->busy, false);
+	}
+	return NULL;
+}
+
+static int worker_start(struct ipf_worker *w)
+{
+	struct epoll_event ee = { .events = EPOLLIN };
+	sigset_t all, old;
+	int err;
+
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	w->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->epfd < 0 || w->stopfd < 0)
+		return -errno;
+	ee.data.u32 = 0;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->fd, &ee))
+		return -errno;
+	ee.data.u32 = 1;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->stopfd, &ee))
+		return -errno;
+	/* signals stay the caller's threads' */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&w->thr, NULL, worker_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		return -err;
+	w->started = true;
+	return 0;
+}
+
+static void worker_stop(struct ipf_worker *w)
+{
+	uint64_t one = 1;
+
+	if (!w->started)
+		return;
+	if (write(w->stopfd, &one, sizeof(one)) < 0) {
+		/* cannot fail on a fresh counter */
+	}
+	pthread_join(w->thr, NULL);
+	w->started = false;
+}
+
+/* Wait until no worker but the caller's own runs a dispatch that began
+ * before this call (a removed filter's callbacks are then done). */
+static void workers_quiesce(struct nh_ipf_state *st)
+{
+	int k;
+
+	if (!st->threaded)
+		return;
+	for (k = 0; k < st->nq; k++) {
+		struct ipf_worker *w = &st->w[k];
+		unsigned int g = atomic_load(&w->gen);
+
+		if (w == tl_w || !w->started)
+			continue;
+		while (atomic_load(&w->busy) && atomic_load(&w->gen) == g) {
+			struct timespec ts = { 0, 100000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
 }
 
 /* The lock file naming the namespace: what `nethook cleanup` reads. */
@@ -813,19 +975,20 @@ static int write_lock(struct nh_ipf_state *st)
 	return 0;
 }
 
-/* First filter: the queue socket, its queues, the lock, the scope. */
+/* First filter: the queue sockets, their queues, the lock, the scope,
+ * the workers. */
 static int start_engine(struct nh_ipf_state *st)
 {
 	struct epoll_event ee = { .events = EPOLLIN,
 				  .data.u32 = NH_IPF_EPOLL_TAG };
 	unsigned int threads = nh_ctx_threads(st->ctx);
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	int err, one = 1, sz = 16 << 20;
+	int err, k;
 
-	if (st->nl)
+	if (st->engine)
 		return 0;
-	st->nq = threads > 1 ? (int)(ncpu > IPF_MAX_NQ ? IPF_MAX_NQ :
-				     ncpu < 1 ? 1 : ncpu) : 1;
+	st->threaded = threads > 1;
+	st->nq = threads > 1 ? (int)(threads > IPF_MAX_NQ ? IPF_MAX_NQ : threads) :
+			       1;
 	if ((nh_ctx_cgroup_given(st->ctx) || (st->flags & NH_IPF_SCOPE_CGROUP)) &&
 	    !(st->flags & NH_IPF_SCOPE_NETNS)) {
 		char mnt[PATH_MAX];
@@ -844,18 +1007,20 @@ static int start_engine(struct nh_ipf_state *st)
 			return -EINVAL;
 		st->scope_cgroup = true;
 	}
-	err = in_ns(st, nl_open_fn, st);
-	if (err)
-		return err;
-	if (mnl_socket_bind(st->nl, 0, MNL_SOCKET_AUTOPID) < 0)
-		return -errno;
-	st->portid = mnl_socket_get_portid(st->nl);
-	setsockopt(mnl_socket_get_fd(st->nl), SOL_SOCKET, SO_RCVBUFFORCE, &sz,
-		   sizeof(sz));
-	setsockopt(mnl_socket_get_fd(st->nl), SOL_SOCKET, SO_SNDBUFFORCE, &sz,
-		   sizeof(sz));
-	setsockopt(mnl_socket_get_fd(st->nl), SOL_NETLINK, NETLINK_NO_ENOBUFS,
-		   &one, sizeof(one));
+	st->w = calloc((size_t)st->nq, sizeof(*st->w));
+	if (!st->w)
+		return -ENOMEM;
+	for (k = 0; k < st->nq; k++) {
+		st->w[k].st = st;
+		st->w[k].idx = k;
+		st->w[k].fd = st->w[k].epfd = st->w[k].stopfd = -1;
+	}
+	st->engine = true;
+	for (k = 0; k < st->nq; k++) {
+		err = worker_open(st, &st->w[k]);
+		if (err)
+			return err;
+	}
 	err = bind_block(st);
 	if (err) {
 		nh_logf(st->lg, LOG_ERR, "cannot bind netfilter queues: %s",
@@ -868,15 +1033,28 @@ static int start_engine(struct nh_ipf_state *st)
 			strerror(-err));
 		return err;
 	}
-	fcntl(mnl_socket_get_fd(st->nl), F_SETFL,
-	      fcntl(mnl_socket_get_fd(st->nl), F_GETFL) | O_NONBLOCK);
-	if (epoll_ctl(nh_ctx_epfd(st->ctx), EPOLL_CTL_ADD,
-		      mnl_socket_get_fd(st->nl), &ee))
-		return -errno;
-	st->registered = true;
+	for (k = 0; k < st->nq; k++)
+		fcntl(st->w[k].fd, F_SETFL,
+		      fcntl(st->w[k].fd, F_GETFL) | O_NONBLOCK);
+	if (st->threaded) {
+		for (k = 0; k < st->nq; k++) {
+			err = worker_start(&st->w[k]);
+			if (err) {
+				nh_logf(st->lg, LOG_ERR, "IP filter: cannot start a worker: %s",
+					strerror(-err));
+				return err;
+			}
+		}
+	} else {
+		if (epoll_ctl(nh_ctx_epfd(st->ctx), EPOLL_CTL_ADD, st->w[0].fd,
+			      &ee))
+			return -errno;
+		st->registered = true;
+	}
 	nh_logf(st->lg, LOG_DEBUG,
-		"IP filter: queues %d-%d, %d per filter and direction, %s, scope %s%s",
-		st->qbase, st->qbase + IPF_BLOCK - 1, st->nq,
+		"IP filter: queues %d-%d, %d per filter and direction, %s, %s, scope %s%s",
+		st->qbase, st->qbase + IPF_MAX_FILTERS * 2 * st->nq - 1, st->nq,
+		st->threaded ? "one worker thread each" : "dispatched inline",
 		st->flags & NH_IPF_FAIL_CLOSED ? "fail-closed" : "fail-open",
 		st->scope_cgroup ? "cgroup " : "netns ",
 		st->scope_cgroup ? st->cgrel : st->netns[0] ? st->netns : "(own)");
@@ -893,12 +1071,31 @@ NH_API int nh_ipf_ctx_set(struct nh_ctx *ctx, unsigned int flags)
 	err = open_state(ctx, &st);
 	if (err)
 		return nh_err(err);
-	if (st->nl) {
+	if (st->engine) {
 		nh_logf(st->lg, LOG_ERR,
 			"IP filter options must be set before the first filter");
 		return nh_err(-EBUSY);
 	}
 	st->flags = flags;
+	return 0;
+}
+
+NH_API int nh_ipf_ctx_copy(struct nh_ctx *ctx, unsigned int bytes)
+{
+	struct nh_ipf_state *st;
+	int err;
+
+	if (!ctx || (bytes && bytes < 60))
+		return nh_err(-EINVAL);
+	err = open_state(ctx, &st);
+	if (err)
+		return nh_err(err);
+	if (st->engine) {
+		nh_logf(st->lg, LOG_ERR,
+			"IP filter options must be set before the first filter");
+		return nh_err(-EBUSY);
+	}
+	st->copy_range = bytes > IPF_COPY ? 0 : bytes;
 	return 0;
 }
 
@@ -975,7 +1172,8 @@ static int add_filter(struct nh_ctx *ctx, const struct nh_ipf_filter *filter,
 	for (pp = &st->filters; *pp; pp = &(*pp)->next)
 		n++;
 	f->pos = n;
-	*pp = f;
+	/* workers walk the list and read the queues' filters meanwhile */
+	__atomic_store_n(pp, f, __ATOMIC_RELEASE);
 	{
 		int d, k;
 
@@ -984,13 +1182,13 @@ static int add_filter(struct nh_ctx *ctx, const struct nh_ipf_filter *filter,
 				struct ipf_queue *q =
 					&st->q[(slot * 2 + d) * st->nq + k];
 
-				q->f = f;
 				q->dir = d;
+				__atomic_store_n(&q->f, f, __ATOMIC_RELEASE);
 			}
 	}
 	err = install_rules(st, family);
 	if (err) {
-		f->removed = true;
+		__atomic_store_n(&f->removed, true, __ATOMIC_SEQ_CST);
 		f->slot = -1;
 		nh_logf(st->lg, LOG_ERR, "IP filter %s: cannot install its rules",
 			f->name ? f->name : "?");
@@ -1030,15 +1228,18 @@ NH_API int nh_ipf_remove(nh_ipfilter_t f)
 	if (!f || f->removed)
 		return nh_err(-EINVAL);
 	st = f->st;
-	f->removed = true;
+	__atomic_store_n(&f->removed, true, __ATOMIC_SEQ_CST);
 	slot = f->slot;
 	err = install_rules(st, f->family);
 	/* packets already queued for it go on as if it were not there */
 	for (d = 0; d < 2; d++)
 		for (k = 0; k < st->nq; k++)
-			st->q[(slot * 2 + d) * st->nq + k].f = NULL;
+			__atomic_store_n(&st->q[(slot * 2 + d) * st->nq + k].f,
+					 NULL, __ATOMIC_SEQ_CST);
 	f->slot = -1;
 	st->nfilters--;
+	/* its callbacks running on other workers end first */
+	workers_quiesce(st);
 	if (f->f.ipf_detach)
 		f->f.ipf_detach(f->f.cookie);
 	return err ? nh_err(err) : 0;
@@ -1046,84 +1247,124 @@ NH_API int nh_ipf_remove(nh_ipfilter_t f)
 
 /* ---- verdicts ---- */
 
-static void flush_verdicts(struct nh_ipf_state *st)
+/* The worker's gathered verdicts, in one write. */
+static void flush_verdicts(struct ipf_worker *w)
 {
-	if (!st->slen)
+	if (!w->slen)
 		return;
-	if (mnl_socket_sendto(st->nl, st->sbuf, st->slen) < 0)
-		nh_logf(st->lg, LOG_WARNING, "IP filter: sending verdicts: %s",
+	if (mnl_socket_sendto(w->nl, w->sbuf, w->slen) < 0)
+		nh_logf(w->st->lg, LOG_WARNING, "IP filter: sending verdicts: %s",
 			strerror(errno));
-	st->stats.batches++;
-	st->slen = 0;
+	w->stats.batches++;
+	w->slen = 0;
 }
 
-static struct nlmsghdr *verdict_msg(struct nh_ipf_state *st, int type,
+/* Where a verdict of queue qnum is written: the worker's buffer when
+ * the worker itself is dispatching on this thread, else *direct (the
+ * caller sends it at once). */
+static struct ipf_worker *gathering(struct nh_ipf_state *st, int qnum)
+{
+	struct ipf_worker *w = queue_worker(st, qnum);
+
+	return w == tl_w && w->in_dispatch ? w : NULL;
+}
+
+static struct nlmsghdr *verdict_msg(struct ipf_worker *w, int type,
 				    uint16_t qnum, size_t payload)
 {
 	size_t need = MNL_ALIGN(sizeof(struct nlmsghdr)) +
 		      MNL_ALIGN(sizeof(struct nfgenmsg)) + 64 + payload + 16;
 
-	if (st->slen + need > IPF_SEND_BUF)
-		flush_verdicts(st);
-	st->stats.verdict_msgs++;
-	return nfq_nlmsg_put((char *)st->sbuf + st->slen, type, qnum);
-}
-
-static void verdict_done(struct nh_ipf_state *st, struct nlmsghdr *nlh)
-{
-	st->slen += MNL_ALIGN(nlh->nlmsg_len);
-	if (!st->in_dispatch)
-		flush_verdicts(st);
+	if (w->slen + need > IPF_SEND_BUF)
+		flush_verdicts(w);
+	w->stats.verdict_msgs++;
+	return nfq_nlmsg_put((char *)w->sbuf + w->slen, type, qnum);
 }
 
 /* Batched accepts of a queue go out before anything that would let a
- * batch verdict cover a held packet. */
-static void flush_plain(struct nh_ipf_state *st, struct ipf_queue *q,
+ * batch verdict cover a held packet.  Its worker only. */
+static void flush_plain(struct ipf_worker *w, struct ipf_queue *q,
 			uint16_t qnum)
 {
 	struct nlmsghdr *nlh;
 
 	if (!q->have_plain)
 		return;
-	nlh = verdict_msg(st, NFQNL_MSG_VERDICT_BATCH, qnum, 0);
+	nlh = verdict_msg(w, NFQNL_MSG_VERDICT_BATCH, qnum, 0);
 	nfq_nlmsg_verdict_put(nlh, (int)q->plain_id, NF_ACCEPT);
 	q->have_plain = false;
-	st->slen += MNL_ALIGN(nlh->nlmsg_len);
+	w->slen += MNL_ALIGN(nlh->nlmsg_len);
+}
+
+static void put_verdict(struct nlmsghdr *nlh, uint32_t id, bool accept,
+			const uint8_t *data, size_t len, uint32_t mark)
+{
+	nfq_nlmsg_verdict_put(nlh, (int)id, accept ? NF_ACCEPT : NF_DROP);
+	if (mark)
+		nfq_nlmsg_verdict_put_mark(nlh, mark);
+	if (data)
+		nfq_nlmsg_verdict_put_pkt(nlh, data, (uint32_t)len);
 }
 
 /* The verdict of queued packet id: accept (with data when given) or
- * drop. */
+ * drop.  From any thread. */
 static void verdict_id(struct nh_ipf_state *st, uint16_t qnum, uint32_t id,
 		       bool accept, const uint8_t *data, size_t len,
 		       const struct nh_ipf_pktopts *opts)
 {
 	struct ipf_queue *q = &st->q[qnum - st->qbase];
+	struct ipf_worker *w = gathering(st, qnum);
+	uint32_t mark = opts ? opts->mark : 0;
 	struct nlmsghdr *nlh;
 
-	if (accept && !data && !opts && !q->held) {
-		/* a plain accept: one batch verdict covers them */
-		q->have_plain = true;
-		q->plain_id = id;
-		st->stats.accepted++;
-		if (!st->in_dispatch) {
-			flush_plain(st, q, qnum);
-			flush_verdicts(st);
+	if (w) {
+		if (accept && !data && !mark && !atomic_load(&q->held)) {
+			/* a plain accept: one batch verdict covers them */
+			q->have_plain = true;
+			q->plain_id = id;
+			w->stats.accepted++;
+			return;
 		}
+		nlh = verdict_msg(w, NFQNL_MSG_VERDICT, qnum, data ? len : 0);
+		put_verdict(nlh, id, accept, data, len, mark);
+		w->slen += MNL_ALIGN(nlh->nlmsg_len);
+		if (data)
+			w->stats.modified++;
+		if (accept)
+			w->stats.accepted++;
+		else
+			w->stats.dropped++;
 		return;
 	}
-	nlh = verdict_msg(st, NFQNL_MSG_VERDICT, qnum, data ? len : 0);
-	nfq_nlmsg_verdict_put(nlh, (int)id, accept ? NF_ACCEPT : NF_DROP);
-	if (opts && opts->mark)
-		nfq_nlmsg_verdict_put_mark(nlh, opts->mark);
-	if (data) {
-		nfq_nlmsg_verdict_put_pkt(nlh, data, (uint32_t)len);
-		st->stats.modified++;
+	/* from elsewhere: at once, through the queue's socket */
+	{
+		size_t cap = MNL_SOCKET_BUFFER_SIZE + (data ? len : 0);
+		char sbuf[MNL_SOCKET_BUFFER_SIZE], *buf = sbuf;
+
+		if (data && !(buf = malloc(cap))) {
+			/* no memory for the changed copy: send it unchanged */
+			buf = sbuf;
+			data = NULL;
+		}
+		nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT, qnum);
+		put_verdict(nlh, id, accept, data, len, mark);
+		if (mnl_socket_sendto(queue_worker(st, qnum)->nl, nlh,
+				      nlh->nlmsg_len) < 0)
+			nh_logf(st->lg, LOG_DEBUG, "IP filter: verdict of %u: %s",
+				id, strerror(errno));
+		if (buf != sbuf)
+			free(buf);
+		pthread_mutex_lock(&st->lock);
+		st->xstats.verdict_msgs++;
+		st->xstats.batches++;
+		if (data)
+			st->xstats.modified++;
+		if (accept)
+			st->xstats.accepted++;
+		else
+			st->xstats.dropped++;
+		pthread_mutex_unlock(&st->lock);
 	}
-	if (accept)
-		st->stats.accepted++;
-	else
-		st->stats.dropped++;
-	verdict_done(st, nlh);
 }
 
 /* The verdict of a packet from a queue, with its data when the callbacks
@@ -1172,19 +1413,29 @@ static int send_raw(struct nh_ipf_state *st, struct nh_pkt *pkt)
 		return -EINVAL;
 	fam = v == 6 ? AF_INET6 : AF_INET;
 	fi = family_index(fam);
-	if (st->rawfd[fi] < 0) {
-		int fd = in_ns(st, raw_open_fn, &fam);
+	if (__atomic_load_n(&st->rawfd[fi], __ATOMIC_ACQUIRE) < 0) {
+		int fd;
 
-		if (fd < 0)
-			return fd;
-		if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark))) {
+		pthread_mutex_lock(&st->lock);
+		if (st->rawfd[fi] >= 0) {
+			pthread_mutex_unlock(&st->lock);
+			goto have;
+		}
+		fd = in_ns(st, raw_open_fn, &fam);
+		if (fd >= 0 &&
+		    setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark))) {
 			int e = -errno;
 
 			close(fd);
-			return e;
+			fd = e;
 		}
-		st->rawfd[fi] = fd;
+		if (fd >= 0)
+			__atomic_store_n(&st->rawfd[fi], fd, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&st->lock);
+		if (fd < 0)
+			return fd;
 	}
+have:
 	memset(&ss, 0, sizeof(ss));
 	if (v == 4) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
@@ -1259,19 +1510,28 @@ static int send_tun(struct nh_ipf_state *st, struct nh_pkt *pkt)
 {
 	ssize_t n;
 
-	if (st->tunfd < 0) {
-		int fd = in_ns(st, tun_open_fn, st), fi;
+	if (__atomic_load_n(&st->tunfd, __ATOMIC_ACQUIRE) < 0) {
+		int fd = -1, fi;
 
-		if (fd < 0) {
+		pthread_mutex_lock(&st->lock);
+		if (st->tunfd < 0) {
+			fd = in_ns(st, tun_open_fn, st);
+			if (fd >= 0) {
+				/* its packets are not hooked again */
+				for (fi = 0; fi < 2; fi++)
+					if (st->installed[fi])
+						install_rules(st, fi ? AF_INET6 :
+								       AF_INET);
+				__atomic_store_n(&st->tunfd, fd,
+						 __ATOMIC_RELEASE);
+			}
+		}
+		pthread_mutex_unlock(&st->lock);
+		if (fd < 0 && __atomic_load_n(&st->tunfd, __ATOMIC_ACQUIRE) < 0) {
 			nh_logf(st->lg, LOG_ERR, "IP filter: cannot make a tun device for input injection: %s",
 				strerror(-fd));
 			return fd;
 		}
-		st->tunfd = fd;
-		/* its packets are not hooked again */
-		for (fi = 0; fi < 2; fi++)
-			if (st->installed[fi])
-				install_rules(st, fi ? AF_INET6 : AF_INET);
 	}
 	n = write(st->tunfd, pkt->data, pkt->len);
 	return n < 0 ? -errno : 0;
@@ -1295,7 +1555,8 @@ static void fill_opts(const struct nh_pkt *pkt, struct nh_ipf_pktopts *o)
 /*
  * Run the filters of the packet's family, in order, from `from` (its
  * position) with the user-space match for all but `matched` (the filter
- * the kernel matched).  *pp may be replaced by a callback.
+ * the kernel matched).  *pp may be replaced by a callback.  tl_cur is
+ * the queued packet the callbacks run on (NULL: a new one).
  */
 static int run_filters(struct nh_ipf_state *st, struct nh_pkt **pp, int dir,
 		       int family, struct nh_ipfilter *from, bool from_matched,
@@ -1304,7 +1565,8 @@ static int run_filters(struct nh_ipf_state *st, struct nh_pkt **pp, int dir,
 	struct nh_ipfilter *f;
 	bool started = false;
 
-	for (f = st->filters; f; f = f->next) {
+	for (f = __atomic_load_n(&st->filters, __ATOMIC_ACQUIRE); f;
+	     f = __atomic_load_n(&f->next, __ATOMIC_ACQUIRE)) {
 		struct nh_pkt *before = *pp;
 		int r;
 
@@ -1315,7 +1577,8 @@ static int run_filters(struct nh_ipf_state *st, struct nh_pkt **pp, int dir,
 			if (!from_inclusive)
 				continue;
 		}
-		if (f->removed || f->family != family)
+		if (__atomic_load_n(&f->removed, __ATOMIC_ACQUIRE) ||
+		    f->family != family)
 			continue;
 		if (dir == DIR_OUT ? !f->f.ipf_output : !f->f.ipf_input)
 			continue;
@@ -1347,18 +1610,18 @@ static int run_filters(struct nh_ipf_state *st, struct nh_pkt **pp, int dir,
 		if (!*pp)
 			return RUN_DROP;
 		if (*pp != before && (*pp)->q.state == NH_PKT_NEW &&
-		    (before == st->cur || (st->cur_freed && !st->cur))) {
+		    (before == tl_cur || (tl_cur_freed && !tl_cur))) {
 			/* the callback handed back another packet: it stands
 			 * for the queued one (which it freed or kept) */
 			(*pp)->q = *qsave;
 			(*pp)->dirty = (*pp)->modified = 1;
-			if (before == st->cur) {
+			if (before == tl_cur) {
 				before->q.state = NH_PKT_NEW;
 				before->q.queue = NULL;
 			}
-			st->cur = *pp;
-			st->cur_freed = false;
-		} else if (*pp == before && st->cur_freed && !st->cur) {
+			tl_cur = *pp;
+			tl_cur_freed = false;
+		} else if (*pp == before && tl_cur_freed && !tl_cur) {
 			return RUN_DROP; /* it freed what it handed back */
 		}
 		if (r < 0)
@@ -1367,17 +1630,59 @@ static int run_filters(struct nh_ipf_state *st, struct nh_pkt **pp, int dir,
 	return RUN_ACCEPT;
 }
 
+/* ---- held packets ---- */
+
+/* A queued packet a callback kept: its verdict waits.  The queue's
+ * count is raised unless the packet is still counted (counted: it was
+ * held before, and is being injected). */
+static void hold(struct nh_ipf_state *st, struct nh_pkt *pkt, bool counted)
+{
+	struct ipf_queue *q = &st->q[pkt->q.qnum - st->qbase];
+	struct ipf_worker *w = gathering(st, pkt->q.qnum);
+
+	/* a batch verdict must not cover it */
+	if (w)
+		flush_plain(w, q, pkt->q.qnum);
+	if (!counted)
+		atomic_fetch_add(&q->held, 1);
+	pthread_mutex_lock(&st->lock);
+	st->xstats.held += counted ? 0 : 1;
+	held_add(&st->held, pkt);
+	pthread_mutex_unlock(&st->lock);
+}
+
+/* Out of the held set; true when it was there (still counted). */
+static bool unhold(struct nh_ipf_state *st, struct nh_pkt *pkt)
+{
+	bool was;
+
+	pthread_mutex_lock(&st->lock);
+	was = held_del(&st->held, pkt);
+	pthread_mutex_unlock(&st->lock);
+	return was;
+}
+
+/* Its verdict went: batch verdicts may cover its queue again. */
+static void uncount(struct nh_ipf_state *st, uint16_t qnum)
+{
+	struct ipf_queue *q = &st->q[qnum - st->qbase];
+	unsigned int v = atomic_load(&q->held);
+
+	while (v && !atomic_compare_exchange_weak(&q->held, &v, v - 1))
+		;
+}
+
 /* ---- receiving ---- */
 
-static void hold(struct nh_ipf_state *st, struct nh_pkt *pkt);
-
-static int handle_packet(struct nh_ipf_state *st, const struct nlmsghdr *nlh)
+static int handle_packet(struct ipf_worker *w, const struct nlmsghdr *nlh)
 {
+	struct nh_ipf_state *st = w->st;
 	struct nlattr *attr[NFQA_MAX + 1] = { NULL };
 	struct nfqnl_msg_packet_hdr *ph;
 	struct nfgenmsg *nfg = mnl_nlmsg_get_payload(nlh);
 	uint16_t qnum = ntohs(nfg->res_id);
 	struct nh_pkt *pkt, *cur;
+	struct nh_ipfilter *qf;
 	struct ipf_queue *q;
 	struct nh_pkt_q qsave;
 	uint32_t id, skbinfo = 0, caplen;
@@ -1389,15 +1694,16 @@ static int handle_packet(struct nh_ipf_state *st, const struct nlmsghdr *nlh)
 		return 0;
 	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
 	id = ntohl(ph->packet_id);
-	if (qnum < st->qbase || qnum >= st->qbase + IPF_BLOCK)
+	if (qnum < st->qbase || qnum >= st->qbase + IPF_MAX_FILTERS * 2 * st->nq)
 		return 0;
 	q = &st->q[qnum - st->qbase];
-	st->stats.packets++;
+	w->stats.packets++;
 	data = attr[NFQA_PAYLOAD] ? mnl_attr_get_payload(attr[NFQA_PAYLOAD]) :
 				    NULL;
 	len = attr[NFQA_PAYLOAD] ? mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]) :
 				   0;
-	if (!q->f || q->f->removed || !len) {
+	qf = __atomic_load_n(&q->f, __ATOMIC_ACQUIRE);
+	if (!qf || __atomic_load_n(&qf->removed, __ATOMIC_ACQUIRE) || !len) {
 		verdict_id(st, qnum, id, true, NULL, 0, NULL);
 		return 0;
 	}
@@ -1416,8 +1722,11 @@ static int handle_packet(struct nh_ipf_state *st, const struct nlmsghdr *nlh)
 				      (uint32_t)len;
 	pkt->orig_len = caplen;
 	if (caplen > len) {
+		/* cut by the copy range: read-only */
 		pkt->truncated = 1;
-		st->stats.truncated++;
+		/* counted when larger than a queue can carry at all */
+		if (caplen > IPF_COPY_MAX)
+			w->stats.truncated++;
 	}
 	if (attr[NFQA_SKB_INFO])
 		skbinfo = ntohl(mnl_attr_get_u32(attr[NFQA_SKB_INFO]));
@@ -1429,11 +1738,11 @@ static int handle_packet(struct nh_ipf_state *st, const struct nlmsghdr *nlh)
 	if (q->dir == DIR_OUT && attr[NFQA_IFINDEX_OUTDEV])
 		pkt->ifindex = (int)ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_OUTDEV]));
 	qsave = pkt->q;
-	st->cur = pkt;
-	st->cur_freed = false;
-	r = run_filters(st, &pkt, q->dir, q->f->family, q->f, true, true, &qsave);
-	cur = st->cur;
-	st->cur = NULL;
+	tl_cur = pkt;
+	tl_cur_freed = false;
+	r = run_filters(st, &pkt, q->dir, qf->family, qf, true, true, &qsave);
+	cur = tl_cur;
+	tl_cur = NULL;
 	if (r == RUN_TAKEN) {
 		if (cur && cur->q.state == NH_PKT_HELD) {
 			/* kept for later: its data must outlive the buffer */
@@ -1442,9 +1751,9 @@ static int handle_packet(struct nh_ipf_state *st, const struct nlmsghdr *nlh)
 				cur->q.state = NH_PKT_DONE;
 				cur->q.queue = NULL;
 			} else {
-				hold(st, cur);
+				hold(st, cur, false);
 			}
-		} else if (!cur && st->cur_freed) {
+		} else if (!cur && tl_cur_freed) {
 			verdict_id(st, qnum, id, false, NULL, 0, NULL);
 		}
 		return 1;
@@ -1454,8 +1763,8 @@ static int handle_packet(struct nh_ipf_state *st, const struct nlmsghdr *nlh)
 		verdict_id(st, qnum, id, false, NULL, 0, NULL);
 		return 1;
 	}
-	if (cur->truncated && cur->dirty && !st->warned_ro) {
-		st->warned_ro = true;
+	if (cur->truncated && cur->dirty && !w->warned_ro) {
+		w->warned_ro = true;
 		nh_logf(st->lg, LOG_WARNING,
 			"IP filter: a truncated packet (%u bytes) is read-only: changes dropped",
 			cur->orig_len);
@@ -1465,17 +1774,19 @@ static int handle_packet(struct nh_ipf_state *st, const struct nlmsghdr *nlh)
 	return 1;
 }
 
-NH_API int nh_ipf_dispatch(struct nh_ipf_state *st)
+/* Read what the worker's queues hold (a bounded amount), give the
+ * verdicts in batches. */
+static int worker_dispatch_n(struct ipf_worker *w)
 {
-	int fd, n, i, total = 0, ncb = 0;
-	unsigned int q;
+	struct nh_ipf_state *st = w->st;
+	struct ipf_worker *saved = tl_w;
+	int n, i, total = 0, ncb = 0, k, nqueues;
 
-	if (!st || !st->nl)
-		return 0;
-	fd = mnl_socket_get_fd(st->nl);
-	st->in_dispatch = true;
+	tl_w = w;
+	w->in_dispatch = true;
+	nqueues = IPF_MAX_FILTERS * 2;
 	while (total < IPF_BUDGET) {
-		n = recvmmsg(fd, st->msgs, IPF_RECV_BATCH, MSG_DONTWAIT, NULL);
+		n = recvmmsg(w->fd, w->msgs, IPF_RECV_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno == ENOBUFS) {
 				nh_logf(st->lg, LOG_WARNING,
@@ -1488,8 +1799,8 @@ NH_API int nh_ipf_dispatch(struct nh_ipf_state *st)
 			break;
 		for (i = 0; i < n; i++) {
 			const struct nlmsghdr *nlh =
-				(const struct nlmsghdr *)st->iov[i].iov_base;
-			size_t len = st->msgs[i].msg_len;
+				(const struct nlmsghdr *)w->iov[i].iov_base;
+			size_t len = w->msgs[i].msg_len;
 
 			while (mnl_nlmsg_ok(nlh, (int)len)) {
 				if (nlh->nlmsg_type == NLMSG_ERROR) {
@@ -1502,42 +1813,38 @@ NH_API int nh_ipf_dispatch(struct nh_ipf_state *st)
 							strerror(-e->error));
 				} else if ((nlh->nlmsg_type & 0xff) ==
 					   NFQNL_MSG_PACKET) {
-					ncb += handle_packet(st, nlh);
+					ncb += handle_packet(w, nlh);
 				}
 				nlh = mnl_nlmsg_next(nlh, (int *)&len);
 			}
 			total++;
 		}
-		/* the batch verdicts of this round */
-		for (q = 0; q < IPF_BLOCK; q++)
-			flush_plain(st, &st->q[q], (uint16_t)(st->qbase + (int)q));
-		flush_verdicts(st);
+		/* the batch verdicts of this round: the worker's queues are
+		 * queue w->idx of each filter and direction */
+		for (k = 0; k < nqueues; k++) {
+			int qi = k * st->nq + w->idx;
+
+			flush_plain(w, &st->q[qi], (uint16_t)(st->qbase + qi));
+		}
+		flush_verdicts(w);
 		if (n < IPF_RECV_BATCH)
 			break;
 	}
-	st->in_dispatch = false;
+	w->in_dispatch = false;
+	tl_w = saved;
 	return ncb;
 }
 
-/* ---- held packets and injection ---- */
-
-static void hold(struct nh_ipf_state *st, struct nh_pkt *pkt)
+static void worker_dispatch(struct ipf_worker *w)
 {
-	struct ipf_queue *q = &st->q[pkt->q.qnum - st->qbase];
-
-	/* a batch verdict must not cover it */
-	flush_plain(st, q, pkt->q.qnum);
-	q->held++;
-	st->stats.held++;
-	held_add(&st->held, pkt);
+	worker_dispatch_n(w);
 }
 
-static void unhold(struct nh_ipf_state *st, struct nh_pkt *pkt)
+NH_API int nh_ipf_dispatch(struct nh_ipf_state *st)
 {
-	struct ipf_queue *q = &st->q[pkt->q.qnum - st->qbase];
-
-	if (held_del(&st->held, pkt) && q->held)
-		q->held--;
+	if (!st || !st->engine || st->threaded || !st->w || !st->w[0].nl)
+		return 0;
+	return worker_dispatch_n(&st->w[0]);
 }
 
 /* nh_pkt.c calls this when a held packet is freed: drop it.  Exported:
@@ -1545,17 +1852,20 @@ static void unhold(struct nh_ipf_state *st, struct nh_pkt *pkt)
 NH_API void nh_ipf_pkt_freed(struct nh_pkt *pkt)
 {
 	struct nh_ipf_state *st = pkt->q.queue;
+	bool counted;
 
 	if (!st || pkt->q.state != NH_PKT_HELD)
 		return;
-	if (pkt == st->cur) {
+	if (pkt == tl_cur) {
 		/* in its callback: the verdict is given when it returns */
-		st->cur = NULL;
-		st->cur_freed = true;
+		tl_cur = NULL;
+		tl_cur_freed = true;
 		return;
 	}
-	unhold(st, pkt);
+	counted = unhold(st, pkt);
 	give_verdict(st, pkt, false, NULL);
+	if (counted)
+		uncount(st, pkt->q.qnum);
 	pkt->q.queue = NULL;
 }
 
@@ -1564,6 +1874,7 @@ static int inject(struct nh_pkt *pkt, nh_ipfilter_t ref, int dir,
 {
 	struct nh_ipf_state *st;
 	int r, err = 0, family;
+	bool counted = false;
 
 	if (!pkt || !ref) {
 		nh_pkt_free(pkt);
@@ -1575,13 +1886,20 @@ static int inject(struct nh_pkt *pkt, nh_ipfilter_t ref, int dir,
 		family = AF_INET6;
 	else if (pkt->len && (pkt->data[0] >> 4) == 4)
 		family = AF_INET;
-	if (pkt == st->cur)
-		st->cur = NULL; /* handed back from its own callback */
+	if (pkt == tl_cur)
+		tl_cur = NULL; /* handed back from its own callback */
 	if (pkt->q.state == NH_PKT_HELD && pkt->q.queue == st) {
-		unhold(st, pkt);
+		/* stays counted until its verdict went: no batch verdict
+		 * can cover it meanwhile */
+		counted = unhold(st, pkt);
 		if (pkt->q.dir != dir) {
 			/* the other way: drop the queued one, send a copy */
+			uint16_t qn = pkt->q.qnum;
+
 			give_verdict(st, pkt, false, NULL);
+			if (counted)
+				uncount(st, qn);
+			counted = false;
 			pkt->q.state = NH_PKT_NEW;
 			pkt->q.queue = NULL;
 		}
@@ -1590,41 +1908,51 @@ static int inject(struct nh_pkt *pkt, nh_ipfilter_t ref, int dir,
 		nh_ipf_pkt_freed(pkt);
 		pkt->q.state = NH_PKT_NEW;
 	}
-	st->stats.injected++;
+	STAT_ADD(st, injected, 1);
 	if (nh_pkt_own(pkt) < 0) {
 		/* borrowed data cannot outlive the dispatch */
 	}
 	{
 		struct nh_pkt_q qs = pkt->q;
-		struct nh_pkt *saved_cur = st->cur;
-		bool saved_freed = st->cur_freed;
+		struct nh_pkt *saved_cur = tl_cur;
+		bool saved_freed = tl_cur_freed;
 
-		st->cur = pkt->q.state == NH_PKT_HELD ? pkt : NULL;
-		st->cur_freed = false;
+		tl_cur = pkt->q.state == NH_PKT_HELD ? pkt : NULL;
+		tl_cur_freed = false;
 		r = run_filters(st, &pkt, dir, family, ref, false, false, &qs);
-		if (st->cur != pkt && st->cur_freed && r != RUN_TAKEN &&
+		if (tl_cur != pkt && tl_cur_freed && r != RUN_TAKEN &&
 		    qs.state == NH_PKT_HELD) {
 			verdict_id(st, qs.qnum, qs.id, false, NULL, 0, NULL);
-			st->cur = saved_cur;
-			st->cur_freed = saved_freed;
+			if (counted)
+				uncount(st, qs.qnum);
+			tl_cur = saved_cur;
+			tl_cur_freed = saved_freed;
 			return 0;
 		}
 		if (r == RUN_TAKEN) {
-			if (st->cur && st->cur->q.state == NH_PKT_HELD)
-				hold(st, st->cur);
-			else if (!st->cur && st->cur_freed &&
-				 qs.state == NH_PKT_HELD)
-				verdict_id(st, qs.qnum, qs.id, false, NULL, 0,
-					   NULL);
-			st->cur = saved_cur;
-			st->cur_freed = saved_freed;
+			if (tl_cur && tl_cur->q.state == NH_PKT_HELD) {
+				hold(st, tl_cur, counted);
+			} else {
+				if (!tl_cur && tl_cur_freed &&
+				    qs.state == NH_PKT_HELD)
+					verdict_id(st, qs.qnum, qs.id, false,
+						   NULL, 0, NULL);
+				if (counted)
+					uncount(st, qs.qnum);
+			}
+			tl_cur = saved_cur;
+			tl_cur_freed = saved_freed;
 			return 0;
 		}
-		st->cur = saved_cur;
-		st->cur_freed = saved_freed;
+		tl_cur = saved_cur;
+		tl_cur_freed = saved_freed;
 	}
 	if (pkt->q.state == NH_PKT_HELD) {
+		uint16_t qn = pkt->q.qnum;
+
 		give_verdict(st, pkt, r == RUN_ACCEPT, opts);
+		if (counted)
+			uncount(st, qn);
 	} else if (r == RUN_ACCEPT) {
 		if (pkt->dirty)
 			nh_pkt_fix_checksums(pkt);
@@ -1649,6 +1977,19 @@ NH_API int nh_ipf_inject_input(struct nh_pkt *data, nh_ipfilter_t filter_ref)
 	return inject(data, filter_ref, DIR_IN, NULL);
 }
 
+static void stats_add(struct nh_ipf_stats *a, const struct nh_ipf_stats *b)
+{
+	a->packets += b->packets;
+	a->accepted += b->accepted;
+	a->modified += b->modified;
+	a->dropped += b->dropped;
+	a->held += b->held;
+	a->injected += b->injected;
+	a->batches += b->batches;
+	a->verdict_msgs += b->verdict_msgs;
+	a->truncated += b->truncated;
+}
+
 NH_API int nh_ipf_get_stats(struct nh_ctx *ctx, struct nh_ipf_stats *out)
 {
 	struct nh_ipf_state *st;
@@ -1656,10 +1997,17 @@ NH_API int nh_ipf_get_stats(struct nh_ctx *ctx, struct nh_ipf_stats *out)
 	if (!ctx || !out)
 		return nh_err(-EINVAL);
 	st = *nh_ctx_ipf_slot(ctx);
-	if (!st)
-		memset(out, 0, sizeof(*out));
-	else
-		*out = st->stats;
+	memset(out, 0, sizeof(*out));
+	if (st) {
+		int k;
+
+		pthread_mutex_lock(&st->lock);
+		*out = st->xstats;
+		pthread_mutex_unlock(&st->lock);
+		/* the workers' own: read while they may run (counters only) */
+		for (k = 0; st->w && k < st->nq; k++)
+			stats_add(out, &st->w[k].stats);
+	}
 	return 0;
 }
 
@@ -1670,10 +2018,13 @@ void nh_ipf_close(struct nh_ipf_state *st)
 	struct nh_ipfilter *f, *next;
 	char prefix[64];
 	size_t i;
-	int fi;
+	int fi, k;
 
 	if (!st)
 		return;
+	/* the workers first: from here on this thread alone runs */
+	for (k = 0; st->w && k < st->nq; k++)
+		worker_stop(&st->w[k]);
 	snprintf(prefix, sizeof(prefix), "NH%s-", st->id);
 	for (fi = 0; fi < 2; fi++)
 		if (st->installed[fi] &&
@@ -1684,21 +2035,33 @@ void nh_ipf_close(struct nh_ipf_state *st)
 				prefix);
 	/* packets the callbacks still hold go on unchanged; their structs
 	 * stay the callers' to free */
-	if (st->nl) {
-		st->in_dispatch = true;
+	for (k = 0; st->w && k < st->nq; k++) {
+		struct ipf_worker *w = &st->w[k];
+		struct ipf_worker *saved = tl_w;
+		int j;
+
+		if (!w->nl)
+			continue;
+		tl_w = w;
+		w->in_dispatch = true;
 		for (i = 0; i < st->held.cap; i++) {
 			struct nh_pkt *p = st->held.v[i];
 
-			if (!p || p == HELD_TOMB)
+			if (!p || p == HELD_TOMB ||
+			    queue_worker(st, p->q.qnum) != w)
 				continue;
 			give_verdict(st, p, true, NULL);
 			p->q.queue = NULL;
 			p->q.state = NH_PKT_DONE;
 		}
-		for (i = 0; i < IPF_BLOCK; i++)
-			flush_plain(st, &st->q[i], (uint16_t)(st->qbase + (int)i));
-		flush_verdicts(st);
-		st->in_dispatch = false;
+		for (j = 0; j < IPF_MAX_FILTERS * 2; j++) {
+			int qi = j * st->nq + w->idx;
+
+			flush_plain(w, &st->q[qi], (uint16_t)(st->qbase + qi));
+		}
+		flush_verdicts(w);
+		w->in_dispatch = false;
+		tl_w = saved;
 	}
 	for (f = st->filters; f; f = next) {
 		next = f->next;
@@ -1709,8 +2072,19 @@ void nh_ipf_close(struct nh_ipf_state *st)
 		free(f->match);
 		free(f);
 	}
-	if (st->nl)
-		mnl_socket_close(st->nl);
+	for (k = 0; st->w && k < st->nq; k++) {
+		struct ipf_worker *w = &st->w[k];
+
+		if (w->nl)
+			mnl_socket_close(w->nl);
+		if (w->epfd >= 0)
+			close(w->epfd);
+		if (w->stopfd >= 0)
+			close(w->stopfd);
+		free(w->rbuf);
+		free(w->sbuf);
+	}
+	free(st->w);
 	for (fi = 0; fi < 2; fi++)
 		if (st->rawfd[fi] >= 0)
 			close(st->rawfd[fi]);
@@ -1723,8 +2097,7 @@ void nh_ipf_close(struct nh_ipf_state *st)
 		close(st->lockfd);
 	}
 	free(st->held.v);
-	free(st->rbuf);
-	free(st->sbuf);
+	pthread_mutex_destroy(&st->lock);
 	free(st);
 }
 

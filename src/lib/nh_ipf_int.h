@@ -24,6 +24,12 @@ struct nh_ipf_state;
 /* Not narrowed to the cgroup even when opts.cgroup was given. */
 #define NH_IPF_SCOPE_NETNS 0x4
 int nh_ipf_ctx_set(struct nh_ctx *ctx, unsigned int flags);
+/* The copy range of the context's queues: bytes of each packet that
+ * reach user space (at least 60), 0 = whole packets (the default).
+ * Longer packets reach every filter read-only and marked truncated
+ * (nh_pkt_truncated), and go on whole: for filters that read headers
+ * only and never change packets.  Set before the first filter. */
+int nh_ipf_ctx_copy(struct nh_ctx *ctx, unsigned int bytes);
 
 /* Remove the chains of dead runs: in the caller's network namespace and
  * in those named in /run/nethook/ipf-*.  Returns how many. */
@@ -32,7 +38,10 @@ int nh_ipf_cleanup_stale(const struct nh_logger *lg);
 /* Counters of the engine (for benchmarks and --verbose). */
 struct nh_ipf_stats {
 	uint64_t packets, accepted, modified, dropped, held, injected;
-	uint64_t batches, verdict_msgs, truncated;
+	uint64_t batches, verdict_msgs;
+	/* larger than a queue can carry (65531 bytes), whatever the copy
+	 * range */
+	uint64_t truncated;
 };
 int nh_ipf_get_stats(struct nh_ctx *ctx, struct nh_ipf_stats *st);
 

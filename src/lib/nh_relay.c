@@ -48,6 +48,7 @@ struct nh_worker {
 	struct nh_flow_list flows;
 	struct nh_inject_queue q;
 	bool q_ready;
+	int spare_fd; /* given up to refuse a connection at EMFILE */
 };
 
 struct nh_relay {
@@ -58,6 +59,7 @@ struct nh_relay {
 	struct nh_bpf_addr a4, a6;
 	uint64_t netns;
 	atomic_bool stop;
+	atomic_bool emfile_logged; /* said once, not per connection */
 	atomic_uint active;
 	char route[NH_RELAY_MAX_HOPS * 80];
 };
@@ -154,10 +156,24 @@ static void accept_all(struct nh_worker *w, int lfd)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno == EMFILE || errno == ENFILE)
-				nh_logf(r->o.lg, LOG_ERR,
-					"relay: out of file descriptors: %s",
-					strerror(errno));
+			/* idle flows' pipes first, then a clear word */
+			if (errno == EMFILE && nh_flow_reclaim_pipes(&w->flows))
+				continue;
+			if ((errno == EMFILE || errno == ENFILE) &&
+			    w->spare_fd >= 0) {
+				/* refuse it for real, or the listener stays
+				 * readable and the loop spins */
+				close(w->spare_fd);
+				fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+				if (fd >= 0)
+					nh_flow_reset_fd(fd);
+				w->spare_fd = open("/dev/null",
+						   O_RDONLY | O_CLOEXEC);
+				if (!atomic_exchange(&r->emfile_logged, true))
+					nh_logf(r->o.lg, LOG_ERR,
+						"relay: out of file descriptors: new connections are reset (raise the limit: ulimit -n)");
+				continue;
+			}
 			return;
 		}
 		if (admit(r, fd, &id)) {
@@ -255,6 +271,7 @@ static int worker_init(struct nh_relay *r, struct nh_worker *w)
 
 	w->relay = r;
 	w->lis4.fd = w->lis6.fd = w->wake.fd = w->tick.fd = -1;
+	w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (w->epfd < 0)
 		return -errno;
@@ -348,6 +365,7 @@ int nh_relay_start(const struct nh_relay_opts *o, struct nh_relay **out)
 		r->w[i].epfd = -1;
 		r->w[i].lis4.fd = r->w[i].lis6.fd = -1;
 		r->w[i].wake.fd = r->w[i].tick.fd = -1;
+		r->w[i].spare_fd = -1;
 	}
 	for (i = 0; i < r->nw; i++) {
 		err = worker_init(r, &r->w[i]);
@@ -416,6 +434,8 @@ void nh_relay_stop(struct nh_relay *r)
 			close(w->tick.fd);
 		if (w->epfd >= 0)
 			close(w->epfd);
+		if (w->spare_fd >= 0)
+			close(w->spare_fd);
 	}
 	free(r->w);
 	free(r);

@@ -1,0 +1,85 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# The relay at its descriptor limit (issue 3: a limit on concurrent flows,
+# a clean refusal, no spinning): nethook runs with a hard limit of 192 open
+# files; a client holds 150 connections open through it.  Those over the
+# limit are reset promptly, nethook does not burn CPU while the backlog
+# waits, and once the client lets go the relay serves again.  Also
+# --max-flows.  Needs root.
+
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/logcheck.sh"
+. "$(dirname "$0")/proxies.sh"
+nh_require_nethook
+nhp_require_peers
+nhp_world
+# a web server the client reaches directly: direct:// relays from here
+nh_nginx p near "$NHP_P4:8080"
+
+# hold N connections to ADDR:80 for S seconds; print opened/reset/served
+hold=$NH_TMP/hold.py
+cat >"$hold" <<'PY'
+import socket, sys, time
+n, addr, secs = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+socks, reset = [], 0
+for i in range(n):
+    s = socket.socket()
+    s.settimeout(3)
+    try:
+        s.connect((addr, 8080))
+        s.sendall(b"GET /who HTTP/1.0\r\n\r\n")
+        socks.append(s)
+    except OSError:
+        reset += 1
+        s.close()
+served = 0
+for s in socks:
+    try:
+        if s.recv(4096).startswith(b"HTTP/1.1 200"):
+            served += 1
+    except OSError:
+        reset += 1
+print("open=%d reset=%d served=%d" % (len(socks), reset, served), flush=True)
+time.sleep(secs)
+PY
+
+# Only nethook's limit is lowered, once it runs: the program keeps its own.
+ready=$NH_TMP/ready
+go=$NH_TMP/go
+start=$(nhp_ms)
+nsenter "--net=/run/netns/$(nh_ns c)" -- "$NETHOOK" run --proxy direct:// -- sh -c "touch $ready; \
+	while [ ! -e $go ]; do sleep 0.05; done; \
+	python3 $hold 150 $NHP_P4 2; sleep 0.2; curl -sS -m 5 http://$NHP_P4:8080/who" \
+	>"$NH_TMP/out" 2>"$NH_TMP/err" &
+nhpid=$!
+nh_wait_file "$ready" 10
+prlimit --pid "$nhpid" --nofile=192:192
+touch "$go"
+wait "$nhpid"
+rc=$?
+out=$(cat "$NH_TMP/out")
+elapsed=$(($(nhp_ms) - start))
+served=$(sed -n 's/.*served=\([0-9]*\).*/\1/p' <<<"$out")
+reset=$(sed -n 's/.*reset=\([0-9]*\).*/\1/p' <<<"$out")
+nh_check "at 192 descriptors: some connections served ($served)" \
+	test "${served:-0}" -gt 25
+nh_check "at 192 descriptors: the rest refused, not hung ($reset reset)" \
+	test "$((${served:-0} + ${reset:-0}))" -eq 150
+nh_check "at 192 descriptors: all answered within the client's time (${elapsed} ms)" \
+	test "$elapsed" -lt 20000
+nh_is "after the client lets go, the relay serves again" \
+	"$(tail -n 1 <<<"$out") $rc" "near 0"
+nh_like "out of descriptors is said once, clearly" "$(cat "$NH_TMP/err")" \
+	'relay: out of file descriptors'
+nh_is "said once" "$(grep -c 'out of file descriptors' "$NH_TMP/err")" 1
+
+# --max-flows: a flow over the limit is reset and logged, others served
+log=$NH_TMP/log
+out=$(nh_nethook c run --proxy direct:// --max-flows 20 --log "$log" \
+	-- sh -c "python3 $hold 40 $NHP_P4 0")
+# (a reset can beat the request out: then it counts as not opened)
+nh_is "--max-flows 20: 20 served, 20 refused" "${out#open=* }" "reset=20 served=20"
+nh_is "--max-flows 20: each refusal logged as EMFILE" \
+	"$(grep -c 'error=EMFILE' "$log")" 20
+nh_done

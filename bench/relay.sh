@@ -424,6 +424,10 @@ rss_kb() {  # the summed VmRSS (kB) of the pids given
 	done
 	echo "$s"
 }
+nfds() {  # the number of open descriptors of pid $1 (0: none given)
+	[ "${1:-0}" != 0 ] || { echo 0; return; }
+	ls "/proc/$1/fd" 2>/dev/null | wc -l
+}
 wait_line() {  # wait_line FILE REGEX SECS [COUNT]: COUNT lines match
 	local i c
 	for ((i = 0; i < $3 * 10; i++)); do
@@ -451,7 +455,7 @@ idle() {
 		redsocks) rpid=$RS_PID ;;
 		esac
 		sleep 0.3
-		echo "0 $(rss_kb $rpid) $(rss_kb $(cat "$CG/cgroup.procs")) 0" >"$TMP/v/idle.$v"
+		echo "0 $(rss_kb $rpid) $(rss_kb $(cat "$CG/cgroup.procs")) 0 $(nfds $rpid)" >"$TMP/v/idle.$v"
 		for n in "${stages[@]}"; do
 			t0=$(date +%s.%N)
 			kill -USR1 "$hpid"
@@ -460,7 +464,7 @@ idle() {
 			t1=$(date +%s.%N)
 			last=$(sed -n 's/^held //p' "$TMP/hold.out" | tail -1)
 			sleep 0.5   # let the relay finish its side of the last ones
-			echo "$last $(rss_kb $rpid) $(rss_kb $(cat "$CG/cgroup.procs")) $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')" >>"$TMP/v/idle.$v"
+			echo "$last $(rss_kb $rpid) $(rss_kb $(cat "$CG/cgroup.procs")) $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') $(nfds $rpid)" >>"$TMP/v/idle.$v"
 			[ "$last" = "$n" ] || break
 		done
 		kill -USR1 "$hpid" 2>/dev/null || true
@@ -566,21 +570,22 @@ idle_rows() {
 	for v in nethook nh-direct redsocks proxychains direct; do
 		[ -f "$TMP/v/idle.$v" ] || { printf '  %-12s no data\n' "$v"; continue; }
 		awk -v l="$v" -v want="${IDLE##*,}" -v fail="$(cat "$TMP/v/idle.$v.fail" 2>/dev/null | head -1)" '
-			NR == 1 { r0 = $2; s0 = $3; next }
-			{ n[NR] = $1; r[NR] = $2; s[NR] = $3; t[NR] = $4; last = NR }
+			NR == 1 { r0 = $2; s0 = $3; f0 = $5; next }
+			{ n[NR] = $1; r[NR] = $2; s[NR] = $3; t[NR] = $4; f[NR] = $5; last = NR }
 			END {
 				hasrel = (l ~ /nethook|nh-direct|redsocks/)
 				for (i = 2; i <= last; i++) {
-					rss = "-"; rel = "-"; marg = "-"; so = "-"
+					rss = "-"; rel = "-"; marg = "-"; so = "-"; fd = "-"
 					if (hasrel && n[i] > 0) {
 						rss = r[i] " kB"
 						rel = sprintf("%.0f B", (r[i] - r0) * 1024 / n[i])
+						fd = sprintf("%.1f", (f[i] - f0) / n[i])
 					}
 					if (hasrel && i > 2 && n[i] > n[i-1])
 						marg = sprintf("%.0f B", (r[i] - r[i-1]) * 1024 / (n[i] - n[i-1]))
 					if (l != "direct" && n[i] > 0)
 						so = sprintf("%.0f B", (s[i] - s0) * 1024 / n[i])
-					printf "  %-12s %6d %9s %9s %10s %12s %7.1fs\n", l, n[i], rss, rel, marg, so, t[i]
+					printf "  %-12s %6d %9s %9s %10s %12s %7.1fs %8s\n", l, n[i], rss, rel, marg, so, t[i], fd
 				}
 				msg = ""
 				if (fail != "") msg = ": " fail
@@ -623,8 +628,9 @@ cpu_rows
 echo "  (relay: the nethook process (all its threads) or redsocks; proxychains has none)"
 echo
 echo "idle connections held (VmRSS: user space; kernel socket and pipe memory not included)"
-printf '  %-12s %6s %8s %9s %10s %12s %8s\n' variant conns "relay RSS" "per conn" "marginal" "SOCKS/conn" "open in"
+printf '  %-12s %6s %8s %9s %10s %12s %8s %8s\n' variant conns "relay RSS" "per conn" "marginal" "SOCKS/conn" "open in" "fds/conn"
 idle_rows
-echo "  (per conn: (RSS - RSS before any) / conns; marginal: between the last two stages)"
+echo "  (per conn: (RSS - RSS before any) / conns; marginal: between the last two stages;"
+echo "   fds/conn: (relay descriptors - descriptors before any) / conns, 0.5 s after the stage)"
 echo
 echo "failed samples: $(cat "$TMP"/v/{tput,ka,close,ttfb}*.fail 2>/dev/null | wc -l)"

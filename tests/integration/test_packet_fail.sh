@@ -71,8 +71,9 @@ done
 # --- full-size packets on loopback ---------------------------------------
 nh_in c ip link set lo mtu 65536
 nh_mkfile local lo.bin $((64 * 1024 * 1024))
+# (--pcap: whole packets reach user space; --log alone copies headers)
 if nh_pkt_bg pk "$NH_TMP/lo.err" c --dir both --filter "tcp port 80" \
-	--log /dev/null; then
+	--log /dev/null --pcap /dev/null; then
 	nh_in c curl -sS -m 60 -o "$NH_TMP/lo.out" "http://127.0.0.1/lo.bin"
 	nh_same_file "loopback MTU 65536: 64 MiB through the queue, intact" \
 		"$NH_TMP/lo.out" "$(nh_www local)/lo.bin"
@@ -95,7 +96,7 @@ else
 	nh_mkfile web gig.bin $((1024 * 1024 * 1024))
 	want=$(sha256sum <"$(nh_web_file gig.bin)" | cut -d' ' -f1)
 	if NH_TIMEOUT=300 nh_pkt_bg pk "$NH_TMP/gig.err" c --dir both \
-		--filter "tcp port 80" --log /dev/null; then
+		--filter "tcp port 80" --pcap /dev/null; then
 		got=$(nh_in c curl -sS -m 240 "http://$NH_SERVER4/gig.bin" |
 			sha256sum | cut -d' ' -f1)
 		nh_is "1 GB through the queue (both ways), intact" "$got" "$want"

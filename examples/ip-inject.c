@@ -3,7 +3,12 @@
  * ip-inject: a filter that drops outgoing UDP to a port, a datagram
  * crafted by hand and injected past it, then the filter removed.
  *
- *	ip-inject [--netns PATH] SRC DST PORT MESSAGE [HOLD_MS]
+ *	ip-inject [--netns PATH] [--input] SRC DST PORT MESSAGE [HOLD_MS]
+ *
+ * With --input, the crafted datagram SRC -> DST arrives instead, as if
+ * just received (nh_ipf_inject_input: through a tun device in the
+ * namespace), for a local socket on DST:PORT; the filter then drops
+ * incoming datagrams to PORT.
  *
  * 1. adds an IPv4 filter dropping "udp dst port PORT" (prints "filter");
  * 2. builds an IPv4/UDP datagram SRC:PORT -> DST:PORT carrying MESSAGE
@@ -45,6 +50,17 @@ static int drop_output(void *cookie, struct nh_pkt **data,
 	return -EPERM; /* the expression chose them: drop */
 }
 
+static int drop_input(void *cookie, struct nh_pkt **data, int offset,
+		      uint8_t protocol)
+{
+	(void)cookie;
+	(void)data;
+	(void)offset;
+	(void)protocol;
+	dropped++;
+	return -EPERM;
+}
+
 static void detached(void *cookie)
 {
 	(void)cookie;
@@ -80,17 +96,21 @@ int main(int argc, char **argv)
 	nh_ipfilter_t ref;
 	struct nh_pkt *pkt;
 	char match[64];
-	int i = 1, port, hold = 2000, err;
+	int i = 1, port, hold = 2000, err, input = 0;
 	size_t mlen, len;
 
 	if (argc > 2 && !strcmp(argv[1], "--netns")) {
 		opts.netns = argv[2];
 		i = 3;
 	}
+	if (argc > i && !strcmp(argv[i], "--input")) {
+		input = 1;
+		i++;
+	}
 	if (argc - i < 4 || argc - i > 5 || inet_pton(AF_INET, argv[i], &src) != 1 ||
 	    inet_pton(AF_INET, argv[i + 1], &dst) != 1 ||
 	    (port = atoi(argv[i + 2])) <= 0 || port > 65535) {
-		fprintf(stderr, "usage: ip-inject [--netns PATH] SRC DST PORT MESSAGE [HOLD_MS]\n");
+		fprintf(stderr, "usage: ip-inject [--netns PATH] [--input] SRC DST PORT MESSAGE [HOLD_MS]\n");
 		return 2;
 	}
 	if (argc - i == 5)
@@ -106,7 +126,10 @@ int main(int argc, char **argv)
 	snprintf(match, sizeof(match), "udp dst port %d", port);
 	f.name = "ip-inject";
 	f.match = match;
-	f.ipf_output = drop_output;
+	if (input)
+		f.ipf_input = drop_input;
+	else
+		f.ipf_output = drop_output;
 	f.ipf_detach = detached;
 	err = nh_ipf_addv4(ctx, &f, &ref);
 	if (err) {
@@ -139,10 +162,11 @@ int main(int argc, char **argv)
 		nh_ctx_close(ctx);
 		return 1;
 	}
-	err = nh_ipf_inject_output(pkt, ref, NULL);
+	err = input ? nh_ipf_inject_input(pkt, ref) :
+		      nh_ipf_inject_output(pkt, ref, NULL);
 	if (err) {
-		fprintf(stderr, "ip-inject: nh_ipf_inject_output: %s\n",
-			strerror(-err));
+		fprintf(stderr, "ip-inject: nh_ipf_inject_%s: %s\n",
+			input ? "input" : "output", strerror(-err));
 		nh_ctx_close(ctx);
 		return 1;
 	}

@@ -42,6 +42,29 @@ nh_like "nh_ipf_remove: ipf_detach called, one packet dropped" \
 	"$(cat "$NH_TMP/inj.out")" '^removed ok dropped=1$'
 nh_like "nh_ipf_remove: detach" "$(cat "$NH_TMP/inj.out")" '^detached$'
 
+# --- inject_input: a crafted datagram arrives, as if just received ---------
+r2=
+nh_bg r2 nh_udp_recv c "$NH_CLIENT4" 9998 6 >"$NH_TMP/inin.udp"
+sleep 0.5
+nh_in s "$NH_PROGS/nh-udp" "$NH_CLIENT4" 9998 before-filter >/dev/null
+timeout -k 5 30 nsenter "--net=/run/netns/$(nh_ns c)" -- \
+	"$NH_EXAMPLES/ip-inject" --input "$NH_SERVER4" "$NH_CLIENT4" 9998 \
+	crafted-in 1500 >"$NH_TMP/inin.out" 2>"$NH_TMP/inin.err" &
+ex=$!
+for ((i = 0; i < 100; i++)); do
+	grep -q injected "$NH_TMP/inin.out" 2>/dev/null && break
+	sleep 0.1
+done
+nh_in s "$NH_PROGS/nh-udp" "$NH_CLIENT4" 9998 while-filtered >/dev/null
+wait "$ex"
+nh_is "ip-inject --input: exit status 0" "$?" 0
+wait "$r2"
+nh_is "inject_input: the crafted datagram reached the local socket; the filter dropped the other incoming one" \
+	"$(cat "$NH_TMP/inin.udp")" "before-filter
+crafted-in"
+nh_like "inject_input: one incoming datagram dropped" \
+	"$(cat "$NH_TMP/inin.out")" '^removed ok dropped=1$'
+
 # --- fail-open / fail-closed -------------------------------------------------
 for mode in open closed; do
 	pk=

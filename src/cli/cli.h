@@ -75,6 +75,10 @@ int cli_session_open(struct run_opts *o, struct cli_session *s);
 void cli_session_close(struct cli_session *s);
 
 void cli_log(int level, const char *msg, void *user);
+/* become COMMAND; 127 if not found, 126 if not executable */
+void cli_exec(char **argv) __attribute__((noreturn));
+/* COMMAND's exit status, 128+N for signal N */
+int cli_wait_status(pid_t pid);
 extern int cli_verbose;
 
 #endif

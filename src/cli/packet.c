@@ -747,29 +747,9 @@ static void child(char **argv, int go_fd, const char *netns,
 	}
 	signal(SIGPIPE, SIG_DFL);
 	sigprocmask(SIG_SETMASK, mask, NULL);
-	execvp(argv[0], argv);
-	if (errno == ENOENT) {
-		fprintf(stderr, "nethook: %s: command not found\n", argv[0]);
-		_exit(NH_EXIT_NOTFOUND);
-	}
-	fprintf(stderr, "nethook: %s: cannot execute: %s\n", argv[0],
-		strerror(errno));
-	_exit(NH_EXIT_NOEXEC);
+	cli_exec(argv);
 }
 
-static int wait_child(pid_t pid)
-{
-	int st;
-
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return NH_EXIT_ERROR;
-	if (WIFEXITED(st))
-		return WEXITSTATUS(st);
-	if (WIFSIGNALED(st))
-		return 128 + WTERMSIG(st);
-	return NH_EXIT_ERROR;
-}
 
 /* bytes of each packet copied when the actions read only headers: an
  * IPv6 header with extension headers and a TCP header with options */
@@ -940,7 +920,7 @@ int cmd_packet(int argc, char **argv)
 				release_due(&s, false);
 				break;
 			case 3:
-				status = wait_child(pid);
+				status = cli_wait_status(pid);
 				pid = -1;
 				stop = true;
 				break;
@@ -955,7 +935,7 @@ cleanup:
 	if (go[0] >= 0)
 		close(go[0]);
 	if (pid > 0)
-		status = wait_child(pid);
+		status = cli_wait_status(pid);
 	/* what is still held goes on now */
 	if (s.ctx)
 		release_due(&s, true);

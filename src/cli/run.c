@@ -96,7 +96,6 @@ static void child(char **argv, int go_fd, const struct creds *c,
 		  const sigset_t *mask)
 {
 	char b;
-	int e;
 
 	if (read(go_fd, &b, 1) != 1)
 		_exit(NH_EXIT_ERROR); /* nethook failed before releasing us */
@@ -114,15 +113,7 @@ static void child(char **argv, int go_fd, const struct creds *c,
 		setenv("USER", c->name, 1);
 		setenv("LOGNAME", c->name, 1);
 	}
-	execvp(argv[0], argv);
-	e = errno;
-	if (e == ENOENT) {
-		fprintf(stderr, "nethook: %s: command not found\n", argv[0]);
-		_exit(NH_EXIT_NOTFOUND);
-	}
-	fprintf(stderr, "nethook: %s: cannot execute: %s\n", argv[0],
-		strerror(e));
-	_exit(NH_EXIT_NOEXEC);
+	cli_exec(argv);
 }
 
 static int pidfd_open_(pid_t pid)
@@ -139,19 +130,6 @@ static void forward(const struct signalfd_siginfo *si, pid_t pid)
 	kill(pid, (int)si->ssi_signo);
 }
 
-static int wait_status(pid_t pid)
-{
-	int st;
-
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return NH_EXIT_ERROR;
-	if (WIFEXITED(st))
-		return WEXITSTATUS(st);
-	if (WIFSIGNALED(st))
-		return 128 + WTERMSIG(st);
-	return NH_EXIT_ERROR;
-}
 
 /* Read what is still in the ring buffer: a connection closed by a
  * process's exit is reported just after it. */
@@ -190,7 +168,7 @@ static int loop(struct nh_ctx *ctx, pid_t pid, int sfd, int pfd)
 					forward(&si, pid);
 				break;
 			case 1:
-				status = wait_status(pid);
+				status = cli_wait_status(pid);
 				break;
 			case 2:
 				nh_ctx_dispatch(ctx, 0);
@@ -366,7 +344,7 @@ cleanup:
 	if (go[0] >= 0)
 		close(go[0]);
 	if (pid > 0)
-		wait_status(pid);
+		cli_wait_status(pid);
 	cli_session_close(&sess);
 	cli_run_opts_free(&o);
 	if (pfd >= 0)

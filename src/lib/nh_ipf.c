@@ -513,11 +513,32 @@ static int queue_num(const struct nh_ipf_state *st, int slot, int dir)
 }
 
 /* The whole rule set of one family, as iptables-restore input. */
+
+/* One queue rule per filter of this family and direction, in the order
+ * they were added: a packet goes to the first whose expression matches. */
+static void queue_rules(struct sbuf *b, struct nh_ipf_state *st,
+			const char *chain, int family, int dir)
+{
+	struct nh_ipfilter *f;
+
+	for (f = st->filters; f; f = f->next) {
+		if (f->removed || f->family != family ||
+		    !(dir == DIR_OUT ? f->f.ipf_output != NULL :
+				       f->f.ipf_input != NULL))
+			continue;
+		sb_printf(b, "-A %s", chain);
+		if (f->bytecode[0])
+			sb_printf(b, " -m bpf --bytecode \"%s\"", f->bytecode);
+		queue_target(b, st, queue_num(st, f->slot, dir));
+		sb_printf(b, " -m comment --comment \"nethook %s\"\n",
+			  f->name ? f->name : "filter");
+	}
+}
+
 static int build_rules(struct nh_ipf_state *st, int family, bool jumps,
 		       struct sbuf *b)
 {
 	char co[64], cm[64], ci[64];
-	struct nh_ipfilter *f;
 
 	chain_name(st, 'O', co, sizeof(co));
 	chain_name(st, 'M', cm, sizeof(cm));
@@ -528,16 +549,7 @@ static int build_rules(struct nh_ipf_state *st, int family, bool jumps,
 	if (st->scope_cgroup)
 		sb_printf(b, "-A %s -m cgroup ! --path \"%s\" -j RETURN\n", co,
 			  st->cgrel);
-	for (f = st->filters; f; f = f->next) {
-		if (f->removed || f->family != family || !f->f.ipf_output)
-			continue;
-		sb_printf(b, "-A %s", co);
-		if (f->bytecode[0])
-			sb_printf(b, " -m bpf --bytecode \"%s\"", f->bytecode);
-		queue_target(b, st, queue_num(st, f->slot, DIR_OUT));
-		sb_printf(b, " -m comment --comment \"nethook %s\"\n",
-			  f->name ? f->name : "filter");
-	}
+	queue_rules(b, st, co, family, DIR_OUT);
 	if (jumps)
 		sb_printf(b, "-A OUTPUT -j %s\n", co);
 	sb_printf(b, "COMMIT\n");
@@ -558,16 +570,7 @@ static int build_rules(struct nh_ipf_state *st, int family, bool jumps,
 			  ci, st->cm_val, st->cm_mask);
 	sb_printf(b, "-A %s -p tcp --tcp-flags SYN,RST SYN -m tcpmss --mss %d:65535 -j TCPMSS --set-mss %d\n",
 		  ci, IPF_MSS + 1, IPF_MSS);
-	for (f = st->filters; f; f = f->next) {
-		if (f->removed || f->family != family || !f->f.ipf_input)
-			continue;
-		sb_printf(b, "-A %s", ci);
-		if (f->bytecode[0])
-			sb_printf(b, " -m bpf --bytecode \"%s\"", f->bytecode);
-		queue_target(b, st, queue_num(st, f->slot, DIR_IN));
-		sb_printf(b, " -m comment --comment \"nethook %s\"\n",
-			  f->name ? f->name : "filter");
-	}
+	queue_rules(b, st, ci, family, DIR_IN);
 	if (jumps) {
 		sb_printf(b, "-A OUTPUT -j %s\n", cm);
 		sb_printf(b, "-A INPUT -j %s\n", ci);

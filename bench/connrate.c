@@ -141,7 +141,8 @@ static int cmd_serve(int argc, char **argv)
 			*eq = 0;
 		if (parse_addr(argv[i], &ls[nl].addr))
 			return fprintf(stderr, "connrate: bad address %s\n",
-				       argv[i]), 2;
+				       argv[i]),
+			       2;
 		ls[nl].reply = eq ? eq + 1 : "";
 		ls[nl].reply_len = strlen(ls[nl].reply);
 	}
@@ -248,15 +249,24 @@ static int cmd_client(int argc, char **argv)
 	max_conns = 10000000;
 	while ((opt = getopt(argc, argv, "w:d:n:e:")) != -1) {
 		switch (opt) {
-		case 'w': workers = atoi(optarg); break;
-		case 'd': secs = atof(optarg); break;
-		case 'n': max_conns = atol(optarg); break;
-		case 'e': expect = optarg; break;
-		default: return 2;
+		case 'w':
+			workers = atoi(optarg);
+			break;
+		case 'd':
+			secs = atof(optarg);
+			break;
+		case 'n':
+			max_conns = atol(optarg);
+			break;
+		case 'e':
+			expect = optarg;
+			break;
+		default:
+			return 2;
 		}
 	}
-	if (workers < 1 || workers > MAX_THREADS || secs <= 0 ||
-	    secs > 600 || max_conns < 1 || optind + 1 != argc ||
+	if (workers < 1 || workers > MAX_THREADS || secs <= 0 || secs > 600 ||
+	    max_conns < 1 || optind + 1 != argc ||
 	    parse_addr(argv[optind], &dst))
 		return fprintf(stderr, "connrate client: bad usage\n"), 2;
 	expect_len = strlen(expect);
@@ -278,7 +288,8 @@ static int cmd_client(int argc, char **argv)
 	printf("conns=%ld errors=%ld secs=%.3f rate=%.1f cpu_us=%.2f\n",
 	       atomic_load(&done), atomic_load(&failed), t1 - t0,
 	       atomic_load(&done) / (t1 - t0),
-	       atomic_load(&done) ? (cpu1 - cpu0) * 1e6 / atomic_load(&done) : 0);
+	       atomic_load(&done) ? (cpu1 - cpu0) * 1e6 / atomic_load(&done) :
+				    0);
 	if (first_err[0])
 		fprintf(stderr, "connrate: first error: %s\n", first_err);
 	return atomic_load(&failed) ? 1 : 0;
@@ -290,7 +301,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "client"))
 		return cmd_client(argc - 1, argv + 1);
-	fprintf(stderr, "usage: connrate serve [-t N] ADDR:PORT=REPLY...\n"
-			"       connrate client [-w N] [-d SECS] [-n MAX] [-e EXPECT] ADDR:PORT\n");
+	fprintf(stderr,
+		"usage: connrate serve [-t N] ADDR:PORT=REPLY...\n"
+		"       connrate client [-w N] [-d SECS] [-n MAX] [-e EXPECT] ADDR:PORT\n");
 	return 2;
 }

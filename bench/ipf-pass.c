@@ -82,7 +82,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (argc - i != 2) {
-		fprintf(stderr, "usage: ipf-pass [--threads N] [--rewrite ADDR] MATCH SECONDS\n");
+		fprintf(stderr,
+			"usage: ipf-pass [--threads N] [--rewrite ADDR] MATCH SECONDS\n");
 		return 2;
 	}
 	secs = atof(argv[i + 1]);

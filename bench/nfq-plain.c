@@ -31,9 +31,9 @@ static uint32_t new_dst;
 static void csum_fix(uint8_t *field, uint32_t old_w, uint32_t new_w)
 {
 	/* RFC 1624 for a 32-bit word */
-	uint32_t s = (uint16_t)~((field[0] << 8) | field[1]);
+	uint32_t s = (uint16_t) ~((field[0] << 8) | field[1]);
 
-	s += (uint16_t)~(old_w >> 16) + (uint16_t)~(old_w & 0xffff);
+	s += (uint16_t) ~(old_w >> 16) + (uint16_t) ~(old_w & 0xffff);
 	s += (new_w >> 16) + (new_w & 0xffff);
 	while (s >> 16)
 		s = (s & 0xffff) + (s >> 16);
@@ -69,7 +69,8 @@ static int cb(struct nfq_q_handle *qh, struct nfgenmsg *nfmsg,
 				csum_fix(p + ihl + 6, od, nd);
 			else if (p[9] == IPPROTO_TCP && (size_t)len >= ihl + 20)
 				csum_fix(p + ihl + 16, od, nd);
-			return nfq_set_verdict(qh, id, NF_ACCEPT, (uint32_t)len, p);
+			return nfq_set_verdict(qh, id, NF_ACCEPT, (uint32_t)len,
+					       p);
 		}
 	}
 	return nfq_set_verdict(qh, id, NF_ACCEPT, 0, NULL);
@@ -85,7 +86,8 @@ int main(int argc, char **argv)
 	double secs;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: nfq-plain QUEUE SECONDS [REWRITE_DST]\n");
+		fprintf(stderr,
+			"usage: nfq-plain QUEUE SECONDS [REWRITE_DST]\n");
 		return 2;
 	}
 	secs = atof(argv[2]);
@@ -115,13 +117,15 @@ int main(int argc, char **argv)
 
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if ((double)(t.tv_sec - t0.tv_sec) +
-			    (double)(t.tv_nsec - t0.tv_nsec) / 1e9 >= secs)
+			    (double)(t.tv_nsec - t0.tv_nsec) / 1e9 >=
+		    secs)
 			break;
 		if (poll(&pfd, 1, 100) <= 0)
 			continue;
 		rv = (int)recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (rv < 0) {
-			if (errno == ENOBUFS || errno == EAGAIN || errno == EINTR)
+			if (errno == ENOBUFS || errno == EAGAIN ||
+			    errno == EINTR)
 				continue;
 			break;
 		}

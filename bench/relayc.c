@@ -195,7 +195,8 @@ static int hold(int argc, char **argv)
 			return 2;
 	}
 	if (argc - optind != 1 || !list) {
-		fprintf(stderr, "usage: relayc hold [-t SECS] -n N1[,N2...] ADDR:PORT\n");
+		fprintf(stderr,
+			"usage: relayc hold [-t SECS] -n N1[,N2...] ADDR:PORT\n");
 		return 2;
 	}
 	for (tok = strtok_r(list, ",", &save); tok && nst < 16;
@@ -203,7 +204,8 @@ static int hold(int argc, char **argv)
 		stages[nst] = atoi(tok);
 		if (stages[nst] < 1 || stages[nst] > 200000 ||
 		    (nst && stages[nst] <= stages[nst - 1])) {
-			fprintf(stderr, "relayc: -n: increasing counts from 1 to 200000\n");
+			fprintf(stderr,
+				"relayc: -n: increasing counts from 1 to 200000\n");
 			return 2;
 		}
 		nst++;
@@ -226,13 +228,15 @@ static int hold(int argc, char **argv)
 			char c;
 
 			if (fd < 0) {
-				printf("failed at %d: socket: %s\n", held, strerror(errno));
+				printf("failed at %d: socket: %s\n", held,
+				       strerror(errno));
 				failed = 1;
 				break;
 			}
 			set_timeout(fd, 10);
 			if (connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
-				printf("failed at %d: connect: %s\n", held, strerror(errno));
+				printf("failed at %d: connect: %s\n", held,
+				       strerror(errno));
 				close(fd);
 				failed = 1;
 				break;
@@ -274,7 +278,8 @@ static int serve(int argc, char **argv)
 	if (lfd < 0)
 		die("socket");
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) || listen(lfd, 4096))
+	if (bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    listen(lfd, 4096))
 		die("bind/listen");
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
@@ -298,14 +303,17 @@ static int serve(int argc, char **argv)
 				int c;
 
 				while ((c = accept4(lfd, NULL, NULL,
-						    SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+						    SOCK_NONBLOCK |
+							    SOCK_CLOEXEC)) >=
+				       0) {
 					if (write(c, "h", 1) != 1) {
 						close(c);
 						continue;
 					}
 					ev.events = EPOLLIN | EPOLLRDHUP;
 					ev.data.fd = c;
-					if (epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev))
+					if (epoll_ctl(ep, EPOLL_CTL_ADD, c,
+						      &ev))
 						close(c);
 				}
 				continue;

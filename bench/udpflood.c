@@ -37,7 +37,8 @@ int main(int argc, char **argv)
 	int fd, i, n;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: udpflood DST PORT SECONDS [SIZE] [CPU]\n");
+		fprintf(stderr,
+			"usage: udpflood DST PORT SECONDS [SIZE] [CPU]\n");
 		return 2;
 	}
 	if (inet_pton(AF_INET, argv[1], &sin.sin_addr) != 1)
@@ -82,7 +83,8 @@ int main(int argc, char **argv)
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if ((double)(t.tv_sec - t0.tv_sec) +
-			    (double)(t.tv_nsec - t0.tv_nsec) / 1e9 >= secs)
+			    (double)(t.tv_nsec - t0.tv_nsec) / 1e9 >=
+		    secs)
 			break;
 	}
 	printf("%lu\n", sent);

@@ -107,10 +107,12 @@ int main(int argc, char **argv)
 		input = 1;
 		i++;
 	}
-	if (argc - i < 4 || argc - i > 5 || inet_pton(AF_INET, argv[i], &src) != 1 ||
+	if (argc - i < 4 || argc - i > 5 ||
+	    inet_pton(AF_INET, argv[i], &src) != 1 ||
 	    inet_pton(AF_INET, argv[i + 1], &dst) != 1 ||
 	    (port = atoi(argv[i + 2])) <= 0 || port > 65535) {
-		fprintf(stderr, "usage: ip-inject [--netns PATH] [--input] SRC DST PORT MESSAGE [HOLD_MS]\n");
+		fprintf(stderr,
+			"usage: ip-inject [--netns PATH] [--input] SRC DST PORT MESSAGE [HOLD_MS]\n");
 		return 2;
 	}
 	if (argc - i == 5)
@@ -133,7 +135,8 @@ int main(int argc, char **argv)
 	f.ipf_detach = detached;
 	err = nh_ipf_addv4(ctx, &f, &ref);
 	if (err) {
-		fprintf(stderr, "ip-inject: nh_ipf_addv4: %s\n", strerror(-err));
+		fprintf(stderr, "ip-inject: nh_ipf_addv4: %s\n",
+			strerror(-err));
 		nh_ctx_close(ctx);
 		return 1;
 	}
@@ -174,7 +177,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	run_for(ctx, hold);
 	err = nh_ipf_remove(ref);
-	printf("removed %s dropped=%lu\n", err ? strerror(-err) : "ok", dropped);
+	printf("removed %s dropped=%lu\n", err ? strerror(-err) : "ok",
+	       dropped);
 	fflush(stdout);
 	run_for(ctx, hold);
 	nh_ctx_close(ctx);

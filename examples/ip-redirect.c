@@ -75,8 +75,7 @@ static int ports_at(const uint8_t *p, size_t len, size_t *hl)
 	return 1;
 }
 
-static struct flow *find_flow(struct redirect *r, uint8_t proto,
-			      uint16_t sport)
+static struct flow *find_flow(struct redirect *r, uint8_t proto, uint16_t sport)
 {
 	unsigned int i;
 
@@ -175,7 +174,8 @@ int main(int argc, char **argv)
 	}
 	if (argc - i != 2 || parse_addr(argv[i], &r.from, &r.from_port) ||
 	    parse_addr(argv[i + 1], &r.to, &r.to_port)) {
-		fprintf(stderr, "usage: ip-redirect [--netns PATH] FROM[:PORT] TO[:PORT]\n");
+		fprintf(stderr,
+			"usage: ip-redirect [--netns PATH] FROM[:PORT] TO[:PORT]\n");
 		return 2;
 	}
 	err = nh_ctx_open(&opts, &ctx);
@@ -200,7 +200,8 @@ int main(int argc, char **argv)
 	f.match = match;
 	err = nh_ipf_addv4(ctx, &f, &r.ref);
 	if (err) {
-		fprintf(stderr, "ip-redirect: nh_ipf_addv4: %s\n", strerror(-err));
+		fprintf(stderr, "ip-redirect: nh_ipf_addv4: %s\n",
+			strerror(-err));
 		nh_ctx_close(ctx);
 		return 1;
 	}
@@ -209,7 +210,8 @@ int main(int argc, char **argv)
 	printf("ready\n");
 	fflush(stdout);
 	err = nh_ctx_run(ctx);
-	fprintf(stderr, "ip-redirect: %lu packets redirected, %lu replies translated\n",
+	fprintf(stderr,
+		"ip-redirect: %lu packets redirected, %lu replies translated\n",
 		r.out, r.in);
 	nh_ctx_close(ctx);
 	return err < 0 ? 1 : 0;

@@ -66,7 +66,8 @@ struct nh_ctx_opts {
 	void *event_user;
 	unsigned int event_mask; /* NH_EVENT_MASK() bits; 0 = default */
 	/* the relay (diverted flows): 0 = the default */
-	unsigned int connect_timeout_ms; /* connect and each proxy handshake; 10 s */
+	unsigned int
+		connect_timeout_ms; /* connect and each proxy handshake; 10 s */
 	unsigned int idle_timeout_ms; /* close a flow idle this long; none */
 	unsigned int max_flows; /* concurrent flows; 65536 */
 };

@@ -54,7 +54,8 @@ enum nh_sock_event {
 	NH_SOCK_EVT_CONNECTED = 1, /* the way to the destination is open */
 	NH_SOCK_EVT_SHUTDOWN_OUT = 2, /* the program finished sending */
 	NH_SOCK_EVT_SHUTDOWN_IN = 3, /* the destination finished sending */
-	NH_SOCK_EVT_CLOSING = 4, /* about to detach; param: int *errno, 0 if clean */
+	NH_SOCK_EVT_CLOSING =
+		4, /* about to detach; param: int *errno, 0 if clean */
 };
 
 struct nh_sflt_filter {
@@ -66,8 +67,10 @@ struct nh_sflt_filter {
 	int (*sf_attach)(void **cookie, nh_socket_t so);
 	void (*sf_detach)(void *cookie, nh_socket_t so);
 	void (*sf_notify)(void *cookie, nh_socket_t so, int event, void *param);
-	int (*sf_getpeername)(void *cookie, nh_socket_t so, struct sockaddr **sa);
-	int (*sf_getsockname)(void *cookie, nh_socket_t so, struct sockaddr **sa);
+	int (*sf_getpeername)(void *cookie, nh_socket_t so,
+			      struct sockaddr **sa);
+	int (*sf_getsockname)(void *cookie, nh_socket_t so,
+			      struct sockaddr **sa);
 	/* 0: pass on (changed or not); NH_EJUSTRETURN: the filter kept the
 	 * bytes; another negative errno: reset the connection */
 	int (*sf_data_in)(void *cookie, nh_socket_t so,
@@ -80,7 +83,8 @@ struct nh_sflt_filter {
 			     const struct sockaddr *from);
 	/* to points at a struct sockaddr_storage: rewrite it in place, family
 	 * included; 0 proceeds, a negative errno refuses (reset) */
-	int (*sf_connect_out)(void *cookie, nh_socket_t so, struct sockaddr *to);
+	int (*sf_connect_out)(void *cookie, nh_socket_t so,
+			      struct sockaddr *to);
 	int (*sf_bind)(void *cookie, nh_socket_t so, struct sockaddr *to);
 	int (*sf_setoption)(void *cookie, nh_socket_t so, int level, int name,
 			    const void *val, socklen_t len);
@@ -108,7 +112,8 @@ int nh_sflt_unregister(struct nh_ctx *ctx, nh_sflt_handle handle);
 pid_t nh_socket_pid(nh_socket_t so);
 uid_t nh_socket_uid(nh_socket_t so);
 const char *nh_socket_comm(nh_socket_t so); /* process name */
-const char *nh_socket_exe(nh_socket_t so); /* executable, as full as can be had */
+const char *
+nh_socket_exe(nh_socket_t so); /* executable, as full as can be had */
 uint64_t nh_socket_cookie(nh_socket_t so); /* the kernel's socket cookie */
 uint64_t nh_socket_cgroup_id(nh_socket_t so);
 /* the original destination */

@@ -260,8 +260,8 @@ rules_lookup(const struct nh_bpf_addr *dst, __u8 proto)
 
 static __always_inline int is_relay(void)
 {
-	return relay_tgid && (__u32)(bpf_get_current_pid_tgid() >> 32) ==
-				     relay_tgid;
+	return relay_tgid &&
+	       (__u32)(bpf_get_current_pid_tgid() >> 32) == relay_tgid;
 }
 
 static __always_inline int is_v4mapped(const struct nh_bpf_addr *a)
@@ -326,8 +326,8 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 	/* nothing to change and nobody asking: leave the socket untouched,
 	 * so an unmatched connection costs only the lookup */
 	if ((!r || r->action == NH_ACT_PASS) &&
-	    !(r && (r->flags & NH_RULE_F_LOG)) &&
-	    !ev_wanted(NH_EV_CONNECT) && !ev_wanted(NH_EV_END))
+	    !(r && (r->flags & NH_RULE_F_LOG)) && !ev_wanted(NH_EV_CONNECT) &&
+	    !ev_wanted(NH_EV_END))
 		return 1;
 	si = info_get(ctx->sk, 1);
 	if (!si)

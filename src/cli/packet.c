@@ -212,7 +212,7 @@ static const char *proto_name(int p, char *buf, size_t len)
 }
 
 static void log_json(struct pstate *s, int dir, const struct nh_pkt *pkt,
-		       const char *action)
+		     const char *action)
 {
 	const uint8_t *p = nh_pkt_peek(pkt);
 	struct nh_pkt_info in;
@@ -248,8 +248,8 @@ static void log_json(struct pstate *s, int dir, const struct nh_pkt *pkt,
 	fprintf(s->log,
 		"{\"ts\":\"%s.%06uZ\",\"dir\":\"%s\",\"proto\":\"%s\",\"src\":\"%s\",",
 		tbuf, (unsigned int)(ts % 1000000000ull / 1000),
-		dir == D_OUT ? "out" : "in", proto_name(in.proto, pb, sizeof(pb)),
-		src);
+		dir == D_OUT ? "out" : "in",
+		proto_name(in.proto, pb, sizeof(pb)), src);
 	if (ports)
 		fprintf(s->log, "\"sport\":%u,", in.sport);
 	fprintf(s->log, "\"dst\":\"%s\",", dst);
@@ -288,16 +288,16 @@ static void log_line(struct pstate *s, int dir, const struct nh_pkt *pkt,
 
 		inet_ntop(af, in.src, a, sizeof(a));
 		if (ports)
-			snprintf(src, sizeof(src), af == AF_INET6 ? "[%s]:%u" :
-								    "%s:%u",
-				 a, in.sport);
+			snprintf(src, sizeof(src),
+				 af == AF_INET6 ? "[%s]:%u" : "%s:%u", a,
+				 in.sport);
 		else
 			snprintf(src, sizeof(src), "%s", a);
 		inet_ntop(af, in.dst, a, sizeof(a));
 		if (ports)
-			snprintf(dst, sizeof(dst), af == AF_INET6 ? "[%s]:%u" :
-								    "%s:%u",
-				 a, in.dport);
+			snprintf(dst, sizeof(dst),
+				 af == AF_INET6 ? "[%s]:%u" : "%s:%u", a,
+				 in.dport);
 		else
 			snprintf(dst, sizeof(dst), "%s", a);
 		if (in.proto == IPPROTO_TCP && in.l4) {
@@ -314,8 +314,9 @@ static void log_line(struct pstate *s, int dir, const struct nh_pkt *pkt,
 	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S", &tm);
 	fprintf(s->log, "%s.%06uZ %s %s %s > %s len=%u%s%s%s %s\n", tbuf,
 		(unsigned int)(ts % 1000000000ull / 1000),
-		dir == D_OUT ? "out" : "in", proto_name(in.proto, pb, sizeof(pb)),
-		src, dst, pkt->orig_len ? pkt->orig_len : (unsigned)nh_pkt_len(pkt),
+		dir == D_OUT ? "out" : "in",
+		proto_name(in.proto, pb, sizeof(pb)), src, dst,
+		pkt->orig_len ? pkt->orig_len : (unsigned)nh_pkt_len(pkt),
 		flags[0] ? " flags=" : "", flags,
 		nh_pkt_truncated(pkt) ? " truncated" : "", action);
 }
@@ -372,8 +373,10 @@ static int act_locked(struct pstate *s, int dir, struct nh_pkt **pp,
 		if (rel > now || s->q[dir].n) {
 			struct held h = { pkt, ref, rel };
 
-			log_line(s, dir, pkt, s->have_target && !strcmp(action, "rewrite") ?
-					      "rewrite,delay" : "delay");
+			log_line(s, dir, pkt,
+				 s->have_target && !strcmp(action, "rewrite") ?
+					 "rewrite,delay" :
+					 "delay");
 			if (fifo_push(&s->q[dir], &h) == 0) {
 				s->delayed++;
 				arm(s);
@@ -526,7 +529,8 @@ static int parse(int argc, char **argv, struct popts *o)
 			o->dir[D_IN] = !strcmp(optarg, "in") ||
 				       !strcmp(optarg, "both");
 			if (!o->dir[0] && !o->dir[1]) {
-				fprintf(stderr, "nethook packet: --dir: out, in or both, not '%s'\n",
+				fprintf(stderr,
+					"nethook packet: --dir: out, in or both, not '%s'\n",
 					optarg);
 				return -1;
 			}
@@ -556,11 +560,13 @@ static int parse(int argc, char **argv, struct popts *o)
 			o->rewrite = optarg;
 			break;
 		case O_FAIL:
-			if (!strcmp(optarg, "open") || !strcmp(optarg, "closed")) {
+			if (!strcmp(optarg, "open") ||
+			    !strcmp(optarg, "closed")) {
 				o->fail_closed = !strcmp(optarg, "closed");
 				break;
 			}
-			fprintf(stderr, "nethook packet: --fail: open or closed, not '%s'\n",
+			fprintf(stderr,
+				"nethook packet: --fail: open or closed, not '%s'\n",
 				optarg);
 			return -1;
 		case O_THREADS: {
@@ -568,7 +574,8 @@ static int parse(int argc, char **argv, struct popts *o)
 			long v = strtol(optarg, &end, 10);
 
 			if (*end || end == optarg || v < 1 || v > 64) {
-				fprintf(stderr, "nethook packet: --threads: 1 to 64, not '%s'\n",
+				fprintf(stderr,
+					"nethook packet: --threads: 1 to 64, not '%s'\n",
 					optarg);
 				return -1;
 			}
@@ -581,25 +588,29 @@ static int parse(int argc, char **argv, struct popts *o)
 		case 'h':
 			return 1;
 		default:
-			fprintf(stderr, "nethook packet: see nethook packet --help\n");
+			fprintf(stderr,
+				"nethook packet: see nethook packet --help\n");
 			return -1;
 		}
 	}
 	if (optind < argc) {
 		o->argv = argv + optind;
 		if (optind > 0 && strcmp(argv[optind - 1], "--")) {
-			fprintf(stderr, "nethook packet: unexpected '%s' (COMMAND goes after --)\n",
+			fprintf(stderr,
+				"nethook packet: unexpected '%s' (COMMAND goes after --)\n",
 				argv[optind]);
 			return -1;
 		}
 	}
 	if (!o->log && !o->pcap && !o->drop && !o->loss && !o->delay &&
 	    !o->rate && !o->rewrite) {
-		fprintf(stderr, "nethook packet: no action (--log, --pcap, --drop, --loss, --delay, --rate, --rewrite-dst)\n");
+		fprintf(stderr,
+			"nethook packet: no action (--log, --pcap, --drop, --loss, --delay, --rate, --rewrite-dst)\n");
 		return -1;
 	}
 	if (o->drop && (o->loss || o->delay || o->rate || o->rewrite)) {
-		fprintf(stderr, "nethook packet: --drop goes with --log and --pcap only\n");
+		fprintf(stderr,
+			"nethook packet: --drop goes with --log and --pcap only\n");
 		return -1;
 	}
 	return 0;
@@ -612,18 +623,21 @@ static int setup_actions(struct pstate *s)
 	int err, d;
 
 	if (o->loss && (err = nh_shape_parse_loss(o->loss, &so.loss_ppm))) {
-		fprintf(stderr, "nethook packet: --loss %s: a percentage (0-100)\n",
+		fprintf(stderr,
+			"nethook packet: --loss %s: a percentage (0-100)\n",
 			o->loss);
 		return -1;
 	}
-	if (o->delay &&
-	    (err = nh_shape_parse_delay(o->delay, &so.delay_us, &so.jitter_us))) {
-		fprintf(stderr, "nethook packet: --delay %s: MS[:JITTER] in milliseconds\n",
+	if (o->delay && (err = nh_shape_parse_delay(o->delay, &so.delay_us,
+						    &so.jitter_us))) {
+		fprintf(stderr,
+			"nethook packet: --delay %s: MS[:JITTER] in milliseconds\n",
 			o->delay);
 		return -1;
 	}
 	if (o->rate && (err = nh_shape_parse_rate(o->rate, &so.rate_bps))) {
-		fprintf(stderr, "nethook packet: --rate %s: a rate as tc writes it (10mbit, 512kbit)\n",
+		fprintf(stderr,
+			"nethook packet: --rate %s: a rate as tc writes it (10mbit, 512kbit)\n",
 			o->rate);
 		return -1;
 	}
@@ -644,13 +658,15 @@ static int setup_actions(struct pstate *s)
 		struct nh_nat_opts no = { .sz = sizeof(no) };
 
 		if (nh_nat_parse_target(o->rewrite, &s->target)) {
-			fprintf(stderr, "nethook packet: --rewrite-dst %s: ADDR, ADDR:PORT or [ADDR6]:PORT\n",
+			fprintf(stderr,
+				"nethook packet: --rewrite-dst %s: ADDR, ADDR:PORT or [ADDR6]:PORT\n",
 				o->rewrite);
 			return -1;
 		}
 		s->nat = nh_nat_new(&no);
 		if (!s->nat || nh_nat_set_target(s->nat, &s->target)) {
-			fprintf(stderr, "nethook packet: %s\n", strerror(errno));
+			fprintf(stderr, "nethook packet: %s\n",
+				strerror(errno));
 			return -1;
 		}
 		s->have_target = true;
@@ -658,8 +674,8 @@ static int setup_actions(struct pstate *s)
 	if (o->log) {
 		s->log = strcmp(o->log, "-") ? fopen(o->log, "ae") : stdout;
 		if (!s->log) {
-			fprintf(stderr, "nethook packet: --log %s: %s\n", o->log,
-				strerror(errno));
+			fprintf(stderr, "nethook packet: --log %s: %s\n",
+				o->log, strerror(errno));
 			return -1;
 		}
 		setvbuf(s->log, NULL, _IOLBF, 0);
@@ -667,8 +683,8 @@ static int setup_actions(struct pstate *s)
 	if (o->pcap) {
 		err = nh_pcapw_open(o->pcap, &s->pcap);
 		if (err) {
-			fprintf(stderr, "nethook packet: --pcap %s: %s\n", o->pcap,
-				strerror(-err));
+			fprintf(stderr, "nethook packet: --pcap %s: %s\n",
+				o->pcap, strerror(-err));
 			return -1;
 		}
 	}
@@ -705,7 +721,7 @@ static int add_filters(struct pstate *s)
 			bf.match = back;
 			bf.ipf_input = cb_back;
 			err = (i ? nh_ipf_addv6 : nh_ipf_addv4)(s->ctx, &bf,
-								 &ref);
+								&ref);
 			if (err < 0)
 				return -1;
 		}
@@ -724,8 +740,8 @@ static int add_filters(struct pstate *s)
 
 /* ---- running ---- */
 
-static const int fwd_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
-				SIGUSR2 };
+static const int fwd_sigs[] = { SIGINT,	 SIGTERM, SIGHUP,
+				SIGQUIT, SIGUSR1, SIGUSR2 };
 
 static void child(char **argv, int go_fd, const char *netns,
 		  const sigset_t *mask)
@@ -749,7 +765,6 @@ static void child(char **argv, int go_fd, const char *netns,
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	cli_exec(argv);
 }
-
 
 /* bytes of each packet copied when the actions read only headers: an
  * IPv6 header with extension headers and a TCP header with options */
@@ -776,10 +791,11 @@ static void report(struct pstate *s)
 		return;
 	nh_ipf_get_stats(s->ctx, &st);
 	fprintf(stderr,
-		"nethook: packets out=%" PRIu64 " in=%" PRIu64 " dropped=%" PRIu64
-		" lost=%" PRIu64 " delayed=%" PRIu64 " rewritten=%" PRIu64
-		"; queue: %" PRIu64 " packets, %" PRIu64 " modified, %" PRIu64
-		" verdict messages in %" PRIu64 " writes, %" PRIu64 " truncated\n",
+		"nethook: packets out=%" PRIu64 " in=%" PRIu64
+		" dropped=%" PRIu64 " lost=%" PRIu64 " delayed=%" PRIu64
+		" rewritten=%" PRIu64 "; queue: %" PRIu64 " packets, %" PRIu64
+		" modified, %" PRIu64 " verdict messages in %" PRIu64
+		" writes, %" PRIu64 " truncated\n",
 		s->n[0], s->n[1], s->dropped, s->lost, s->delayed, s->rewritten,
 		st.packets, st.modified, st.verdict_msgs, st.batches,
 		st.truncated);
@@ -812,7 +828,8 @@ int cmd_packet(int argc, char **argv)
 	g_state = &s;
 	cli_verbose = o.verbose;
 	if (geteuid() != 0) {
-		fprintf(stderr, "nethook: needs root (netfilter rules and queues)\n");
+		fprintf(stderr,
+			"nethook: needs root (netfilter rules and queues)\n");
 		return NH_EXIT_ERROR;
 	}
 	if (setup_actions(&s))
@@ -838,18 +855,19 @@ int cmd_packet(int argc, char **argv)
 	if (!o.pcap && !o.rewrite && nh_ipf_ctx_copy(s.ctx, PKT_COPY) < 0)
 		goto cleanup;
 	if (nh_ipf_ctx_set(s.ctx, (o.argv ? NH_IPF_SCOPE_CGROUP : 0) |
-					  (o.fail_closed ? NH_IPF_FAIL_CLOSED : 0)) <
-	    0)
+					  (o.fail_closed ? NH_IPF_FAIL_CLOSED :
+							   0)) < 0)
 		goto cleanup;
 	if (add_filters(&s))
 		goto cleanup;
 	if (o.verbose)
-		fprintf(stderr, "nethook: packet: hooking %s packets%s%s%s%s%s\n",
+		fprintf(stderr,
+			"nethook: packet: hooking %s packets%s%s%s%s%s\n",
 			o.dir[0] && o.dir[1] ? "outgoing and incoming" :
 			o.dir[0]	     ? "outgoing" :
 					       "incoming",
-			o.filter ? " matching \"" : "", o.filter ? o.filter : "",
-			o.filter ? "\"" : "",
+			o.filter ? " matching \"" : "",
+			o.filter ? o.filter : "", o.filter ? "\"" : "",
 			o.argv ? " of " : "", o.argv ? o.argv[0] : "");
 	ee.data.u32 = 0;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ee);

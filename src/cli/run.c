@@ -31,7 +31,6 @@ struct creds {
 	char home[256];
 };
 
-
 static int add_rules(struct nh_ctx *ctx, const struct run_opts *o);
 static void drain(struct nh_ctx *ctx);
 
@@ -130,7 +129,6 @@ static void forward(const struct signalfd_siginfo *si, pid_t pid)
 	kill(pid, (int)si->ssi_signo);
 }
 
-
 /* Read what is still in the ring buffer: a connection closed by a
  * process's exit is reported just after it. */
 static void drain(struct nh_ctx *ctx)
@@ -221,8 +219,11 @@ int cli_session_open(struct run_opts *o, struct cli_session *s)
 	unsetenv("NETHOOK_PROXY");
 	cli_verbose = o->verbose;
 	if (geteuid() != 0) {
-		fprintf(stderr, "nethook: needs root (it loads BPF programs and makes cgroups)%s\n",
-			o->attach ? "" : "; use --user to run COMMAND as another user");
+		fprintf(stderr,
+			"nethook: needs root (it loads BPF programs and makes cgroups)%s\n",
+			o->attach ?
+				"" :
+				"; use --user to run COMMAND as another user");
 		return -1;
 	}
 	if (o->log) {

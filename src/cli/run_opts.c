@@ -113,7 +113,8 @@ static int parse_seconds(const char *opt, const char *s, unsigned int *ms,
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || end == s || *end || !(v > 0) || v > 86400) {
-		fprintf(err, "nethook: --%s: '%s' is not a number of seconds (0 < S <= 86400)\n",
+		fprintf(err,
+			"nethook: --%s: '%s' is not a number of seconds (0 < S <= 86400)\n",
 			opt, s);
 		return -1;
 	}
@@ -180,14 +181,16 @@ static int parse(int argc, char **argv, struct run_opts *o, FILE *err,
 			break;
 		case OPT_USER:
 			if (attach) {
-				fprintf(err, "nethook attach: --user is for run\n");
+				fprintf(err,
+					"nethook attach: --user is for run\n");
 				return -1;
 			}
 			o->user = optarg;
 			break;
 		case OPT_PROXY:
 			if (o->nproxy >= NH_CLI_MAX_PROXIES) {
-				fprintf(err, "nethook: --proxy: a chain of at most %d\n",
+				fprintf(err,
+					"nethook: --proxy: a chain of at most %d\n",
 					NH_CLI_MAX_PROXIES);
 				return -1;
 			}
@@ -213,7 +216,8 @@ static int parse(int argc, char **argv, struct run_opts *o, FILE *err,
 			errno = 0;
 			v = strtoul(optarg, &end, 10);
 			if (errno || *end || !v || v > 1000000) {
-				fprintf(err, "nethook: --max-flows: '%s' is not a number from 1 to 1000000\n",
+				fprintf(err,
+					"nethook: --max-flows: '%s' is not a number from 1 to 1000000\n",
 					optarg);
 				return -1;
 			}
@@ -221,7 +225,8 @@ static int parse(int argc, char **argv, struct run_opts *o, FILE *err,
 			break;
 		case OPT_CGROUP:
 			if (!attach) {
-				fprintf(err, "nethook run: --cgroup is for attach; run makes its own\n");
+				fprintf(err,
+					"nethook run: --cgroup is for attach; run makes its own\n");
 				return -1;
 			}
 			o->cgroup = optarg;
@@ -235,7 +240,8 @@ static int parse(int argc, char **argv, struct run_opts *o, FILE *err,
 		default:
 			if (!strncmp(argv[optind - 1], "--", 2) &&
 			    strchr(argv[optind - 1], '=') && optopt)
-				fprintf(err, "nethook: option '%.*s' takes no value\n",
+				fprintf(err,
+					"nethook: option '%.*s' takes no value\n",
 					(int)(strchr(argv[optind - 1], '=') -
 					      argv[optind - 1]),
 					argv[optind - 1]);
@@ -255,25 +261,30 @@ static int parse(int argc, char **argv, struct run_opts *o, FILE *err,
 		}
 	}
 	if (o->redirect && (o->nproxy || o->proxy_file)) {
-		fprintf(err, "nethook: --redirect and --proxy exclude each other: --redirect rewrites in the kernel, --proxy goes through the relay\n");
+		fprintf(err,
+			"nethook: --redirect and --proxy exclude each other: --redirect rewrites in the kernel, --proxy goes through the relay\n");
 		return -1;
 	}
 	if (o->nproxy && o->proxy_file) {
-		fprintf(err, "nethook: give --proxy or --proxy-file, not both\n");
+		fprintf(err,
+			"nethook: give --proxy or --proxy-file, not both\n");
 		return -1;
 	}
 	if (attach) {
 		if (!o->cgroup) {
-			fprintf(err, "nethook attach: --cgroup PATH is required\n");
+			fprintf(err,
+				"nethook attach: --cgroup PATH is required\n");
 			return -1;
 		}
 		if (optind < argc) {
-			fprintf(err, "nethook attach: takes no COMMAND ('%s')\n",
+			fprintf(err,
+				"nethook attach: takes no COMMAND ('%s')\n",
 				argv[optind]);
 			return -1;
 		}
 	} else if (optind >= argc) {
-		fprintf(err, "nethook run: no COMMAND given (nethook run [OPTIONS] -- COMMAND [ARGS...])\n");
+		fprintf(err,
+			"nethook run: no COMMAND given (nethook run [OPTIONS] -- COMMAND [ARGS...])\n");
 		return -1;
 	}
 	o->argv = argv + optind;
@@ -306,7 +317,8 @@ static char *read_file(const char *path, FILE *err)
 		len = fread(buf, 1, 65535, f);
 		buf[len] = '\0';
 		if (!feof(f)) {
-			fprintf(err, "nethook: --proxy-file %s: larger than 64 KiB\n",
+			fprintf(err,
+				"nethook: --proxy-file %s: larger than 64 KiB\n",
 				path);
 			free(buf);
 			buf = NULL;
@@ -414,12 +426,14 @@ int cli_run_rules(const struct run_opts *o, struct nh_rule *rules, int max,
 		/* UDP cannot follow TCP through the proxy yet, and must not
 		 * slip past it unseen: DNS goes direct, logged; the rest is
 		 * refused unless --allow-udp, and logged then too */
-		n = put_rule(rules, n, max, NH_RULE_PASS, "[::/0]:53", NULL, err);
+		n = put_rule(rules, n, max, NH_RULE_PASS, "[::/0]:53", NULL,
+			     err);
 		if (n > 0) {
 			rules[n - 1].protos = NH_RULE_UDP;
 			rules[n - 1].flags = NH_RULE_LOG;
 			n = put_rule(rules, n, max,
-				     o->allow_udp ? NH_RULE_PASS : NH_RULE_BLOCK,
+				     o->allow_udp ? NH_RULE_PASS :
+						    NH_RULE_BLOCK,
 				     "[::/0]", NULL, err);
 		}
 		if (n > 0) {

@@ -92,7 +92,8 @@ int nh_bpf_attach_cgroup(struct nh_bpf *b, int cgroup_fd)
 		if (!bpf_program__autoload(p) ||
 		    bpf_program__type(p) == BPF_PROG_TYPE_TRACING)
 			continue;
-		if (b->nr_links >= (int)(sizeof(b->links) / sizeof(b->links[0])))
+		if (b->nr_links >=
+		    (int)(sizeof(b->links) / sizeof(b->links[0])))
 			return nh_err(-ENOSPC);
 		err = attach(b, p, cgroup_fd);
 		if (err)
@@ -128,7 +129,7 @@ static int load(struct nh_bpf *b, unsigned int ev_mask, bool exec_tracking)
 	if (!err)
 		return 0;
 	p = failed_prog[0] ? bpf_object__find_program_by_name(b->skel->obj,
-							    failed_prog) :
+							      failed_prog) :
 			     NULL;
 	b->tracing_refused = p && bpf_program__type(p) == BPF_PROG_TYPE_TRACING;
 	nh_logf(b->lg, b->tracing_refused ? LOG_DEBUG : LOG_ERR,

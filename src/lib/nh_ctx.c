@@ -259,7 +259,8 @@ static void reports_dispatch(struct nh_ctx *ctx)
 		pthread_mutex_unlock(&ctx->rep_lock);
 		if (r.err && r.detail[0])
 			report_log(ctx, &r);
-		if (ctx->event && (NH_EVENT_MASK(NH_EVENT_END) & ctx->event_mask))
+		if (ctx->event &&
+		    (NH_EVENT_MASK(NH_EVENT_END) & ctx->event_mask))
 			report_event(ctx, &r);
 	}
 }
@@ -314,14 +315,15 @@ static int relay_ensure(struct nh_ctx *ctx)
 	if (ro.inline_loop) {
 		struct epoll_event ee = { .events = EPOLLIN, .data.u32 = 4 };
 
-		if (epoll_ctl(ctx->epfd, EPOLL_CTL_ADD,
-			      nh_relay_fd(ctx->relay), &ee))
+		if (epoll_ctl(ctx->epfd, EPOLL_CTL_ADD, nh_relay_fd(ctx->relay),
+			      &ee))
 			return -errno;
 	}
 	nh_relay_addrs(ctx->relay, &a4, &a6, &netns);
 	nh_bpf_set_relay(ctx->bpf, &a4, &a6, (uint32_t)getpid(), netns);
-	nh_logf(&ctx->lg, LOG_DEBUG, "relay on 127.0.0.1:%u and [::1]:%u via %s",
-		a4.port, a6.port, nh_relay_route(ctx->relay));
+	nh_logf(&ctx->lg, LOG_DEBUG,
+		"relay on 127.0.0.1:%u and [::1]:%u via %s", a4.port, a6.port,
+		nh_relay_route(ctx->relay));
 	return 0;
 }
 
@@ -466,7 +468,8 @@ NH_API int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **out)
 		goto cleanup;
 	}
 	if (nh_bpf_fd(ctx->bpf) >= 0) {
-		struct itimerspec its = { { 0, NH_TICK_NS }, { 0, NH_TICK_NS } };
+		struct itimerspec its = { { 0, NH_TICK_NS },
+					  { 0, NH_TICK_NS } };
 
 		ee.data.u32 = 1;
 		ctx->tick_fd = timerfd_create(CLOCK_MONOTONIC,
@@ -720,8 +723,8 @@ NH_API uint64_t nh_ctx_lost_events(const struct nh_ctx *ctx)
 {
 	if (!ctx || !ctx->bpf)
 		return 0;
-	return nh_bpf_lost(ctx->bpf) + __atomic_load_n(&ctx->rep_lost,
-						       __ATOMIC_RELAXED);
+	return nh_bpf_lost(ctx->bpf) +
+	       __atomic_load_n(&ctx->rep_lost, __ATOMIC_RELAXED);
 }
 
 static int domain_index(int domain)
@@ -812,8 +815,7 @@ NH_API int nh_sflt_register(struct nh_ctx *ctx,
 			filter->sf_name ? filter->sf_name : "?");
 		return nh_err(-EOPNOTSUPP);
 	}
-	if (type != SOCK_STREAM ||
-	    (protocol != 0 && protocol != IPPROTO_TCP)) {
+	if (type != SOCK_STREAM || (protocol != 0 && protocol != IPPROTO_TCP)) {
 		nh_logf(&ctx->lg, LOG_ERR,
 			"socket filter %s: type must be SOCK_STREAM and protocol 0 or IPPROTO_TCP",
 			filter->sf_name ? filter->sf_name : "?");
@@ -846,8 +848,8 @@ NH_API int nh_sflt_unregister(struct nh_ctx *ctx, nh_sflt_handle handle)
 	domain = nh_sflt_domain(&ctx->sflt, handle);
 	err = nh_sflt_remove(&ctx->sflt, handle);
 	if (err) {
-		nh_logf(&ctx->lg, LOG_ERR, "socket filter handle %u: not registered",
-			handle);
+		nh_logf(&ctx->lg, LOG_ERR,
+			"socket filter handle %u: not registered", handle);
 		return nh_err(err);
 	}
 	auto_divert_put(ctx, domain);

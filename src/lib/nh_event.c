@@ -290,7 +290,7 @@ NH_API int nh_event_format(const struct nh_event *ev, unsigned int flags,
 	put_str(&o, json, "new_dst",
 		ev->type != NH_EVENT_CREATE && !blocked ? dst : NULL);
 	put_str(&o, json, "route",
-		ev->type == NH_EVENT_CREATE ? NULL :
+		ev->type == NH_EVENT_CREATE  ? NULL :
 		NH_OPT(ev, route_desc, NULL) ? ev->route_desc :
 					       route_name(ev->route));
 	put_u64(&o, json, "bytes_out", end, ev->bytes_out);

@@ -595,11 +595,12 @@ static int pump_copy(struct nh_flow *f, enum nh_dir dir, bool *moved)
 				progress = true;
 			} else if (n == 0) {
 				f->flags |= src_eof;
-				nh_sflt_notify(f->so,
-					       dir == NH_DIR_OUT ?
-						       NH_SOCK_EVT_SHUTDOWN_OUT :
-						       NH_SOCK_EVT_SHUTDOWN_IN,
-					       NULL);
+				nh_sflt_notify(
+					f->so,
+					dir == NH_DIR_OUT ?
+						NH_SOCK_EVT_SHUTDOWN_OUT :
+						NH_SOCK_EVT_SHUTDOWN_IN,
+					NULL);
 				progress = true;
 			} else if (errno != EAGAIN && errno != EINTR) {
 				return -errno;

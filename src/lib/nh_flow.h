@@ -34,8 +34,7 @@ uint64_t nh_now_ns(void);
 /* Take an accepted client socket; the flow reports through list->done. */
 void nh_flow_start(struct nh_flow_list *l, int epfd, int cfd,
 		   const struct nh_flow_val *id);
-void nh_flow_event(struct nh_flow_list *l, struct nh_flow *f,
-		   uint32_t events);
+void nh_flow_event(struct nh_flow_list *l, struct nh_flow *f, uint32_t events);
 void nh_flow_tick(struct nh_flow_list *l, uint64_t now);
 void nh_flow_close_all(struct nh_flow_list *l);
 /* Free the flows finished since the last call: after each epoll batch. */

@@ -182,15 +182,15 @@ static __thread bool tl_cur_freed;
 
 /* count n in field: in the worker's own counters on its thread, under
  * the lock elsewhere */
-#define STAT_ADD(st, field, n)                                        \
-	do {                                                          \
-		if (tl_w && tl_w->st == (st)) {                        \
-			tl_w->stats.field += (n);                     \
-		} else {                                              \
-			pthread_mutex_lock(&(st)->lock);              \
-			(st)->xstats.field += (n);                    \
-			pthread_mutex_unlock(&(st)->lock);            \
-		}                                                     \
+#define STAT_ADD(st, field, n)                             \
+	do {                                               \
+		if (tl_w && tl_w->st == (st)) {            \
+			tl_w->stats.field += (n);          \
+		} else {                                   \
+			pthread_mutex_lock(&(st)->lock);   \
+			(st)->xstats.field += (n);         \
+			pthread_mutex_unlock(&(st)->lock); \
+		}                                          \
 	} while (0)
 
 static struct ipf_worker *queue_worker(struct nh_ipf_state *st, int qnum)
@@ -337,7 +337,8 @@ static int run_ipt(const struct nh_logger *lg, int nsfd, int family,
 	pid_t pid;
 
 	if (!find_tool(tool, path, sizeof(path))) {
-		nh_logf(lg, LOG_ERR, "%s not found: the IP filter needs iptables (nft backend)",
+		nh_logf(lg, LOG_ERR,
+			"%s not found: the IP filter needs iptables (nft backend)",
 			tool);
 		return -ENOENT;
 	}
@@ -404,7 +405,8 @@ static int run_ipt(const struct nh_logger *lg, int nsfd, int family,
 	}
 	if (obuf)
 		obuf[olen] = '\0';
-	while ((n = read(ep[0], errbuf + elen, sizeof(errbuf) - 1 - elen)) > 0 ||
+	while ((n = read(ep[0], errbuf + elen, sizeof(errbuf) - 1 - elen)) >
+		       0 ||
 	       (n < 0 && errno == EINTR))
 		if (n > 0)
 			elen += (size_t)n;
@@ -419,7 +421,7 @@ static int run_ipt(const struct nh_logger *lg, int nsfd, int family,
 		nh_logf(lg, LOG_ERR, "%s failed (status %d): %s", tool,
 			WIFEXITED(st) ? WEXITSTATUS(st) : -1,
 			elen ? errbuf :
-			       WIFEXITED(st) && WEXITSTATUS(st) == 126 ?
+			WIFEXITED(st) && WEXITSTATUS(st) == 126 ?
 			       "cannot enter the network namespace" :
 			       "no message");
 		if (input)
@@ -499,8 +501,10 @@ static void queue_target(struct sbuf *b, const struct nh_ipf_state *st,
 			 int first)
 {
 	if (st->nq > 1)
-		sb_printf(b, " -j NFQUEUE --queue-balance %d:%d --queue-cpu-fanout",
-			  first, first + st->nq - 1);
+		sb_printf(
+			b,
+			" -j NFQUEUE --queue-balance %d:%d --queue-cpu-fanout",
+			first, first + st->nq - 1);
 	else
 		sb_printf(b, " -j NFQUEUE --queue-num %d", first);
 	if (!(st->flags & NH_IPF_FAIL_CLOSED))
@@ -545,7 +549,8 @@ static int build_rules(struct nh_ipf_state *st, int family, bool jumps,
 	chain_name(st, 'I', ci, sizeof(ci));
 	/* raw: outgoing packets, before conntrack */
 	sb_printf(b, "*raw\n:%s - [0:0]\n", co);
-	sb_printf(b, "-A %s -m mark --mark 0x%x -j RETURN\n", co, st->skip_mark);
+	sb_printf(b, "-A %s -m mark --mark 0x%x -j RETURN\n", co,
+		  st->skip_mark);
 	if (st->scope_cgroup)
 		sb_printf(b, "-A %s -m cgroup ! --path \"%s\" -j RETURN\n", co,
 			  st->cgrel);
@@ -556,20 +561,26 @@ static int build_rules(struct nh_ipf_state *st, int family, bool jumps,
 	/* mangle: the connection mark, the MSS clamp, incoming packets */
 	sb_printf(b, "*mangle\n:%s - [0:0]\n:%s - [0:0]\n", cm, ci);
 	if (st->scope_cgroup) {
-		sb_printf(b, "-A %s -m cgroup --path \"%s\" -j CONNMARK --set-xmark 0x%x/0x%x\n",
-			  cm, st->cgrel, st->cm_val, st->cm_mask);
+		sb_printf(
+			b,
+			"-A %s -m cgroup --path \"%s\" -j CONNMARK --set-xmark 0x%x/0x%x\n",
+			cm, st->cgrel, st->cm_val, st->cm_mask);
 		sb_printf(b, "-A %s -m connmark ! --mark 0x%x/0x%x -j RETURN\n",
 			  cm, st->cm_val, st->cm_mask);
 	}
-	sb_printf(b, "-A %s -p tcp --tcp-flags SYN,RST SYN -m tcpmss --mss %d:65535 -j TCPMSS --set-mss %d\n",
-		  cm, IPF_MSS + 1, IPF_MSS);
+	sb_printf(
+		b,
+		"-A %s -p tcp --tcp-flags SYN,RST SYN -m tcpmss --mss %d:65535 -j TCPMSS --set-mss %d\n",
+		cm, IPF_MSS + 1, IPF_MSS);
 	if (st->tun[0])
 		sb_printf(b, "-A %s -i %s -j RETURN\n", ci, st->tun);
 	if (st->scope_cgroup)
 		sb_printf(b, "-A %s -m connmark ! --mark 0x%x/0x%x -j RETURN\n",
 			  ci, st->cm_val, st->cm_mask);
-	sb_printf(b, "-A %s -p tcp --tcp-flags SYN,RST SYN -m tcpmss --mss %d:65535 -j TCPMSS --set-mss %d\n",
-		  ci, IPF_MSS + 1, IPF_MSS);
+	sb_printf(
+		b,
+		"-A %s -p tcp --tcp-flags SYN,RST SYN -m tcpmss --mss %d:65535 -j TCPMSS --set-mss %d\n",
+		ci, IPF_MSS + 1, IPF_MSS);
 	queue_rules(b, st, ci, family, DIR_IN);
 	if (jumps) {
 		sb_printf(b, "-A OUTPUT -j %s\n", cm);
@@ -744,7 +755,8 @@ static int bind_queue(struct nh_ipf_state *st, int qnum)
 		return err;
 	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, (uint32_t)qnum);
 	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET,
-				 st->copy_range ? (int)st->copy_range : IPF_COPY);
+				 st->copy_range ? (int)st->copy_range :
+						  IPF_COPY);
 	nfq_nlmsg_cfg_put_qmaxlen(nlh, IPF_QMAXLEN);
 	if (!(st->flags & NH_IPF_FAIL_CLOSED))
 		flags |= NFQA_CFG_F_FAIL_OPEN;
@@ -816,7 +828,8 @@ static int open_state(struct nh_ctx *ctx, struct nh_ipf_state **out)
 	pthread_mutex_init(&st->lock, NULL);
 	seq = atomic_fetch_add(&ipf_seq, 1);
 	snprintf(st->id, sizeof(st->id), "%d-%u", (int)getpid(), seq);
-	st->skip_mark = 0x4e480000u | ((unsigned int)getpid() * 16u + seq) % 0xffffu;
+	st->skip_mark = 0x4e480000u |
+			((unsigned int)getpid() * 16u + seq) % 0xffffu;
 	st->cm_mask = 0x7f000000u;
 	st->cm_val = (((unsigned int)getpid() + seq * 13u) % 127u + 1u) << 24;
 	*slot = st;
@@ -826,8 +839,9 @@ static int open_state(struct nh_ctx *ctx, struct nh_ipf_state **out)
 		st->nsfd = open(ns, O_RDONLY | O_CLOEXEC);
 		if (st->nsfd < 0) {
 			err = -errno;
-			nh_logf(st->lg, LOG_ERR, "cannot open network namespace %s: %s",
-				ns, strerror(errno));
+			nh_logf(st->lg, LOG_ERR,
+				"cannot open network namespace %s: %s", ns,
+				strerror(errno));
 			return err;
 		}
 	}
@@ -990,9 +1004,11 @@ static int start_engine(struct nh_ipf_state *st)
 	if (st->engine)
 		return 0;
 	st->threaded = threads > 1;
-	st->nq = threads > 1 ? (int)(threads > IPF_MAX_NQ ? IPF_MAX_NQ : threads) :
-			       1;
-	if ((nh_ctx_cgroup_given(st->ctx) || (st->flags & NH_IPF_SCOPE_CGROUP)) &&
+	st->nq = threads > 1 ?
+			 (int)(threads > IPF_MAX_NQ ? IPF_MAX_NQ : threads) :
+			 1;
+	if ((nh_ctx_cgroup_given(st->ctx) ||
+	     (st->flags & NH_IPF_SCOPE_CGROUP)) &&
 	    !(st->flags & NH_IPF_SCOPE_NETNS)) {
 		char mnt[PATH_MAX];
 		const char *cg = nh_ctx_cgroup(st->ctx);
@@ -1043,7 +1059,8 @@ static int start_engine(struct nh_ipf_state *st)
 		for (k = 0; k < st->nq; k++) {
 			err = worker_start(&st->w[k]);
 			if (err) {
-				nh_logf(st->lg, LOG_ERR, "IP filter: cannot start a worker: %s",
+				nh_logf(st->lg, LOG_ERR,
+					"IP filter: cannot start a worker: %s",
 					strerror(-err));
 				return err;
 			}
@@ -1060,7 +1077,9 @@ static int start_engine(struct nh_ipf_state *st)
 		st->threaded ? "one worker thread each" : "dispatched inline",
 		st->flags & NH_IPF_FAIL_CLOSED ? "fail-closed" : "fail-open",
 		st->scope_cgroup ? "cgroup " : "netns ",
-		st->scope_cgroup ? st->cgrel : st->netns[0] ? st->netns : "(own)");
+		st->scope_cgroup ? st->cgrel :
+		st->netns[0]	 ? st->netns :
+				   "(own)");
 	return 0;
 }
 
@@ -1113,7 +1132,8 @@ static int add_filter(struct nh_ctx *ctx, const struct nh_ipf_filter *filter,
 	char err_txt[256] = "";
 	int err, n = 0, ninsns = 0, slot;
 
-	if (!ctx || !filter || !ref || (!filter->ipf_input && !filter->ipf_output))
+	if (!ctx || !filter || !ref ||
+	    (!filter->ipf_input && !filter->ipf_output))
 		return nh_err(-EINVAL);
 	err = open_state(ctx, &st);
 	if (!err)
@@ -1126,7 +1146,8 @@ static int add_filter(struct nh_ctx *ctx, const struct nh_ipf_filter *filter,
 	for (slot = 0; slot < IPF_MAX_FILTERS && used[slot]; slot++)
 		;
 	if (slot == IPF_MAX_FILTERS) {
-		nh_logf(st->lg, LOG_ERR, "IP filter %s: at most %d filters per context",
+		nh_logf(st->lg, LOG_ERR,
+			"IP filter %s: at most %d filters per context",
 			filter->name ? filter->name : "?", IPF_MAX_FILTERS);
 		return nh_err(-ENOSPC);
 	}
@@ -1164,7 +1185,8 @@ static int add_filter(struct nh_ctx *ctx, const struct nh_ipf_filter *filter,
 						sizeof(err_txt));
 		}
 		if (err) {
-			nh_logf(st->lg, LOG_ERR, "IP filter %s: match \"%s\": %s",
+			nh_logf(st->lg, LOG_ERR,
+				"IP filter %s: match \"%s\": %s",
 				f->name ? f->name : "?", f->match,
 				err_txt[0] ? err_txt : strerror(-err));
 			goto fail;
@@ -1193,12 +1215,14 @@ static int add_filter(struct nh_ctx *ctx, const struct nh_ipf_filter *filter,
 	if (err) {
 		__atomic_store_n(&f->removed, true, __ATOMIC_SEQ_CST);
 		f->slot = -1;
-		nh_logf(st->lg, LOG_ERR, "IP filter %s: cannot install its rules",
+		nh_logf(st->lg, LOG_ERR,
+			"IP filter %s: cannot install its rules",
 			f->name ? f->name : "?");
 		return nh_err(err);
 	}
 	st->nfilters++;
-	nh_logf(st->lg, LOG_DEBUG, "IP filter %s added (%s, match \"%s\", %d insns)",
+	nh_logf(st->lg, LOG_DEBUG,
+		"IP filter %s added (%s, match \"%s\", %d insns)",
 		f->name ? f->name : "?", family == AF_INET6 ? "IPv6" : "IPv4",
 		f->match ? f->match : "", ninsns);
 	*ref = f;
@@ -1256,8 +1280,8 @@ static void flush_verdicts(struct ipf_worker *w)
 	if (!w->slen)
 		return;
 	if (mnl_socket_sendto(w->nl, w->sbuf, w->slen) < 0)
-		nh_logf(w->st->lg, LOG_WARNING, "IP filter: sending verdicts: %s",
-			strerror(errno));
+		nh_logf(w->st->lg, LOG_WARNING,
+			"IP filter: sending verdicts: %s", strerror(errno));
 	w->stats.batches++;
 	w->slen = 0;
 }
@@ -1353,8 +1377,9 @@ static void verdict_id(struct nh_ipf_state *st, uint16_t qnum, uint32_t id,
 		put_verdict(nlh, id, accept, data, len, mark);
 		if (mnl_socket_sendto(queue_worker(st, qnum)->nl, nlh,
 				      nlh->nlmsg_len) < 0)
-			nh_logf(st->lg, LOG_DEBUG, "IP filter: verdict of %u: %s",
-				id, strerror(errno));
+			nh_logf(st->lg, LOG_DEBUG,
+				"IP filter: verdict of %u: %s", id,
+				strerror(errno));
 		if (buf != sbuf)
 			free(buf);
 		pthread_mutex_lock(&st->lock);
@@ -1457,7 +1482,8 @@ have:
 		memcpy(&sin6->sin6_addr, p + 24, 16);
 		sl = sizeof(*sin6);
 	}
-	if (sendto(st->rawfd[fi], p, pkt->len, 0, (struct sockaddr *)&ss, sl) < 0)
+	if (sendto(st->rawfd[fi], p, pkt->len, 0, (struct sockaddr *)&ss, sl) <
+	    0)
 		return -errno;
 	return 0;
 }
@@ -1523,15 +1549,18 @@ static int send_tun(struct nh_ipf_state *st, struct nh_pkt *pkt)
 				/* its packets are not hooked again */
 				for (fi = 0; fi < 2; fi++)
 					if (st->installed[fi])
-						install_rules(st, fi ? AF_INET6 :
-								       AF_INET);
+						install_rules(st,
+							      fi ? AF_INET6 :
+								   AF_INET);
 				__atomic_store_n(&st->tunfd, fd,
 						 __ATOMIC_RELEASE);
 			}
 		}
 		pthread_mutex_unlock(&st->lock);
-		if (fd < 0 && __atomic_load_n(&st->tunfd, __ATOMIC_ACQUIRE) < 0) {
-			nh_logf(st->lg, LOG_ERR, "IP filter: cannot make a tun device for input injection: %s",
+		if (fd < 0 &&
+		    __atomic_load_n(&st->tunfd, __ATOMIC_ACQUIRE) < 0) {
+			nh_logf(st->lg, LOG_ERR,
+				"IP filter: cannot make a tun device for input injection: %s",
 				strerror(-fd));
 			return fd;
 		}
@@ -1697,14 +1726,16 @@ static int handle_packet(struct ipf_worker *w, const struct nlmsghdr *nlh)
 		return 0;
 	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
 	id = ntohl(ph->packet_id);
-	if (qnum < st->qbase || qnum >= st->qbase + IPF_MAX_FILTERS * 2 * st->nq)
+	if (qnum < st->qbase ||
+	    qnum >= st->qbase + IPF_MAX_FILTERS * 2 * st->nq)
 		return 0;
 	q = &st->q[qnum - st->qbase];
 	w->stats.packets++;
 	data = attr[NFQA_PAYLOAD] ? mnl_attr_get_payload(attr[NFQA_PAYLOAD]) :
 				    NULL;
-	len = attr[NFQA_PAYLOAD] ? mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]) :
-				   0;
+	len = attr[NFQA_PAYLOAD] ?
+		      mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]) :
+		      0;
 	qf = __atomic_load_n(&q->f, __ATOMIC_ACQUIRE);
 	if (!qf || __atomic_load_n(&qf->removed, __ATOMIC_ACQUIRE) || !len) {
 		verdict_id(st, qnum, id, true, NULL, 0, NULL);
@@ -1721,8 +1752,9 @@ static int handle_packet(struct ipf_worker *w, const struct nlmsghdr *nlh)
 	pkt->q.state = NH_PKT_HELD;
 	pkt->q.queue = st;
 	pkt->q.dir = (uint8_t)q->dir;
-	caplen = attr[NFQA_CAP_LEN] ? ntohl(mnl_attr_get_u32(attr[NFQA_CAP_LEN])) :
-				      (uint32_t)len;
+	caplen = attr[NFQA_CAP_LEN] ?
+			 ntohl(mnl_attr_get_u32(attr[NFQA_CAP_LEN])) :
+			 (uint32_t)len;
 	pkt->orig_len = caplen;
 	if (caplen > len) {
 		/* cut by the copy range: read-only */
@@ -1737,9 +1769,11 @@ static int handle_packet(struct ipf_worker *w, const struct nlmsghdr *nlh)
 	if (attr[NFQA_MARK])
 		pkt->mark = ntohl(mnl_attr_get_u32(attr[NFQA_MARK]));
 	if (q->dir == DIR_IN && attr[NFQA_IFINDEX_INDEV])
-		pkt->ifindex = (int)ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_INDEV]));
+		pkt->ifindex =
+			(int)ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_INDEV]));
 	if (q->dir == DIR_OUT && attr[NFQA_IFINDEX_OUTDEV])
-		pkt->ifindex = (int)ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_OUTDEV]));
+		pkt->ifindex =
+			(int)ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_OUTDEV]));
 	qsave = pkt->q;
 	tl_cur = pkt;
 	tl_cur_freed = false;
@@ -1789,7 +1823,8 @@ static int worker_dispatch_n(struct ipf_worker *w)
 	w->in_dispatch = true;
 	nqueues = IPF_MAX_FILTERS * 2;
 	while (total < IPF_BUDGET) {
-		n = recvmmsg(w->fd, w->msgs, IPF_RECV_BATCH, MSG_DONTWAIT, NULL);
+		n = recvmmsg(w->fd, w->msgs, IPF_RECV_BATCH, MSG_DONTWAIT,
+			     NULL);
 		if (n < 0) {
 			if (errno == ENOBUFS) {
 				nh_logf(st->lg, LOG_WARNING,
@@ -2129,9 +2164,10 @@ static bool chain_dead(const char *chain)
 
 		if (e2 == end + 1 || *e2 != '-')
 			return false;
-		snprintf(lock, sizeof(lock), NH_RUN_DIR "/ipf-%ld-%ld", pid, seq);
-		if (cleaning[0] && !strcmp(lock + sizeof(NH_RUN_DIR "/ipf-") - 1,
-					   cleaning))
+		snprintf(lock, sizeof(lock), NH_RUN_DIR "/ipf-%ld-%ld", pid,
+			 seq);
+		if (cleaning[0] &&
+		    !strcmp(lock + sizeof(NH_RUN_DIR "/ipf-") - 1, cleaning))
 			return true;
 	}
 	fd = open(lock, O_RDONLY | O_CLOEXEC);
@@ -2168,7 +2204,8 @@ static bool same_ns(int fd, unsigned long long dev, unsigned long long ino)
 {
 	struct stat sb;
 
-	return fd >= 0 && !fstat(fd, &sb) && (unsigned long long)sb.st_dev == dev &&
+	return fd >= 0 && !fstat(fd, &sb) &&
+	       (unsigned long long)sb.st_dev == dev &&
 	       (unsigned long long)sb.st_ino == ino;
 }
 
@@ -2258,8 +2295,9 @@ NH_API int nh_ipf_cleanup_stale(const struct nh_logger *lg)
 		r = 0;
 		if (nsfd >= 0) {
 			r = clean_ns(lg, ours ? -1 : nsfd,
-				     txt[0] ? txt : ours ? "this network namespace" :
-							   "its network namespace");
+				     txt[0] ? txt :
+				     ours   ? "this network namespace" :
+					      "its network namespace");
 			if (r > 0)
 				n++;
 			close(nsfd);

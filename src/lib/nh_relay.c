@@ -167,8 +167,8 @@ static void accept_all(struct nh_worker *w, int lfd)
 				fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 				if (fd >= 0)
 					nh_flow_reset_fd(fd);
-				w->spare_fd = open("/dev/null",
-						   O_RDONLY | O_CLOEXEC);
+				w->spare_fd =
+					open("/dev/null", O_RDONLY | O_CLOEXEC);
 				if (!atomic_exchange(&r->emfile_logged, true))
 					nh_logf(r->o.lg, LOG_ERR,
 						"relay: out of file descriptors: new connections are reset (raise the limit: ulimit -n)");
@@ -300,7 +300,8 @@ static int worker_init(struct nh_relay *r, struct nh_worker *w)
 	worker_add(w, &w->tick, EPOLLIN);
 	w->flows.hops = r->hops;
 	w->flows.nhops = r->o.nhops;
-	w->flows.connect_timeout_ns = (uint64_t)r->o.connect_timeout_ms * 1000000ull;
+	w->flows.connect_timeout_ns =
+		(uint64_t)r->o.connect_timeout_ms * 1000000ull;
 	w->flows.idle_timeout_ns = (uint64_t)r->o.idle_timeout_ms * 1000000ull;
 	w->flows.done = flow_done;
 	w->flows.user = r;

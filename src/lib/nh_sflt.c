@@ -27,9 +27,12 @@ static const struct {
 	size_t off;
 	const char *name;
 } unsupported[] = {
-#define U(f) { offsetof(struct nh_sflt_filter, f), #f }
+#define U(f)                                           \
+	{                                              \
+		offsetof(struct nh_sflt_filter, f), #f \
+	}
 	U(sf_getpeername), U(sf_getsockname), U(sf_connect_in), U(sf_bind),
-	U(sf_setoption),   U(sf_getoption),   U(sf_listen),	    U(sf_ioctl),
+	U(sf_setoption),   U(sf_getoption),   U(sf_listen),	U(sf_ioctl),
 #undef U
 };
 
@@ -200,10 +203,12 @@ int nh_sflt_connect_out(struct nh_socket *so, char *why, size_t len)
 				 f->sf_name, strerror(-r));
 			return r;
 		}
-		if (so->to.ss_family != AF_INET && so->to.ss_family != AF_INET6) {
-			snprintf(why, len,
-				 "socket filter %s rewrote the destination to address family %d",
-				 f->sf_name, so->to.ss_family);
+		if (so->to.ss_family != AF_INET &&
+		    so->to.ss_family != AF_INET6) {
+			snprintf(
+				why, len,
+				"socket filter %s rewrote the destination to address family %d",
+				f->sf_name, so->to.ss_family);
 			return -EAFNOSUPPORT;
 		}
 	}
@@ -232,7 +237,8 @@ int nh_sflt_data(struct nh_socket *so, enum nh_dir dir, int from,
 				     0);
 		if (r == NH_EJUSTRETURN) {
 			/* what it kept is what it had: before any nh_buf_set */
-			__atomic_add_fetch(&so->held[dir], b->len ? b->len : len,
+			__atomic_add_fetch(&so->held[dir],
+					   b->len ? b->len : len,
 					   __ATOMIC_RELAXED);
 			return r;
 		}

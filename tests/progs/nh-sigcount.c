@@ -86,7 +86,8 @@ int main(int argc, char **argv)
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return 1;
 	if (ready) {
-		fd = open(ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		fd = open(ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			  0644);
 		if (fd < 0) {
 			perror(ready);
 			return 1;

@@ -122,7 +122,8 @@ int main(int argc, char **argv)
 		usage();
 	len = snprintf(req, sizeof(req),
 		       "GET %s HTTP/1.0\r\nHost: %s\r\n"
-		       "User-Agent: nh-static-get\r\n\r\n", path, host);
+		       "User-Agent: nh-static-get\r\n\r\n",
+		       path, host);
 	if (len >= sizeof(req))
 		usage();
 

@@ -93,7 +93,8 @@ int main(int argc, char **argv)
 	if (want_reply) {
 		n = recv(fd, buf, sizeof(buf) - 1, 0);
 		if (n < 0)
-			return fail("recv", errno == EAGAIN ? ETIMEDOUT : errno);
+			return fail("recv",
+				    errno == EAGAIN ? ETIMEDOUT : errno);
 		buf[n] = '\0';
 		printf("reply=%s\n", buf);
 	}

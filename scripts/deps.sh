@@ -7,8 +7,9 @@ set -euo pipefail
 build_pkgs=(gcc libc6-dev make meson ninja-build pkg-config clang llvm
 	bpftool libbpf-dev libelf-dev zlib1g-dev libnetfilter-queue-dev
 	libmnl-dev libpcap-dev iptables)
-test_pkgs=(libcmocka-dev iproute2 util-linux procps psmisc curl nginx-light
-	busybox-static python3 dante-server microsocks tinyproxy iperf3)
+test_pkgs=(libcmocka-dev iproute2 util-linux bsdutils procps psmisc coreutils
+	curl nginx-light busybox-static python3 jq file dante-server microsocks
+	tinyproxy iperf3)
 bench_pkgs=(iperf3 wrk hyperfine proxychains4 redsocks)
 
 want=()

@@ -495,7 +495,7 @@ static void packet_usage(FILE *f)
 		"  --threads N          N workers, each reading its own queues (1: one thread;\n"
 		"                       default: one per CPU, up to 4)\n"
 		"actions:\n"
-		"  --log FILE|-         one line per packet ('-' = standard output); --json\n"
+		"  --log FILE|-         one line per packet ('-' = standard error); --json\n"
 		"  --pcap FILE          a capture file (raw IP)\n"
 		"  --drop               drop them\n"
 		"  --loss PCT           drop this share, at random\n"
@@ -672,7 +672,7 @@ static int setup_actions(struct pstate *s)
 		s->have_target = true;
 	}
 	if (o->log) {
-		s->log = strcmp(o->log, "-") ? fopen(o->log, "ae") : stdout;
+		s->log = strcmp(o->log, "-") ? fopen(o->log, "ae") : stderr;
 		if (!s->log) {
 			fprintf(stderr, "nethook packet: --log %s: %s\n",
 				o->log, strerror(errno));
@@ -966,7 +966,7 @@ cleanup:
 	nh_nat_free(s.nat);
 	if (s.pcap)
 		nh_pcapw_close(s.pcap);
-	if (s.log && s.log != stdout)
+	if (s.log && s.log != stderr)
 		fclose(s.log);
 	pthread_mutex_destroy(&s.lock);
 	if (pfd >= 0)

@@ -6,7 +6,8 @@
 #   - curl (dynamic) and busybox wget (static) fetch from the web server
 #     through the proxy under `nethook run --proxy`, unchanged and unaware;
 #   - the same fetch redirected in the kernel with `--redirect`;
-#   - a blocked destination, and the monitor's per-connection log.
+#   - a blocked destination, one program's packets delayed, and the
+#     monitor's per-connection log.
 # Everything lives in throwaway network namespaces, removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -93,6 +94,11 @@ in_ns c "$N" run --redirect 192.0.2.10:8080 --log - -- \
 say "nethook run --block 198.51.100.0/24 -- curl http://198.51.100.7/"
 in_ns c "$N" run --block 198.51.100.0/24 --log - -- \
 	curl -sS -m 5 http://198.51.100.7/ || true
+
+say "nethook packet --delay 100 --filter icmp -- ping: that program's packets only"
+in_ns c busybox ping -c 3 -q 192.0.2.10 | tail -1
+in_ns c "$N" packet --delay 100 --filter icmp -- busybox ping -c 3 -q 192.0.2.10 |
+	tail -1
 
 say "monitor: nethook run -- sh -c 'curl ...; curl ...' (one line per connection)"
 in_ns c "$N" run --json -- sh -c \

@@ -93,7 +93,7 @@ int nh_cgroup_self(const struct nh_logger *lg, char *buf, size_t len)
 		if (strncmp(line, "0::", 3))
 			continue;
 		line[strcspn(line, "\n")] = '\0';
-		/* strip " (deleted)" and a root of "/" */
+		/* the root cgroup is "/": no trailing slash after mnt */
 		if (!strcmp(line + 3, "/"))
 			line[3] = '\0';
 		ret = (size_t)snprintf(buf, len, "%s%s", mnt, line + 3) >= len ?

@@ -81,11 +81,27 @@ static int64_t mono_to_real(void)
 	       (r.tv_nsec - m.tv_nsec);
 }
 
+/* The executable of pid, copied out under the lock (relay threads read
+ * the table too), so no callback runs with the lock held.  1 when only
+ * the name could be had. */
+static int exe_copy(struct nh_ctx *ctx, uint32_t pid, const char *comm,
+		    char *buf, size_t len)
+{
+	const char *p;
+	int partial;
+
+	pthread_mutex_lock(&ctx->exe_lock);
+	p = nh_exe_lookup(ctx->exe, pid, comm, &partial);
+	snprintf(buf, len, "%s", p ? p : comm);
+	pthread_mutex_unlock(&ctx->exe_lock);
+	return partial;
+}
+
 static int on_record(void *user, void *data, size_t len)
 {
 	struct nh_ctx *ctx = user;
 	const struct nh_bpf_event *be = data;
-	char comm[NH_COMM_LEN + 1];
+	char comm[NH_COMM_LEN + 1], exe[NH_PATH_LEN];
 	struct nh_event ev;
 
 	if (len < sizeof(__u32))
@@ -123,10 +139,9 @@ static int on_record(void *user, void *data, size_t len)
 	memcpy(comm, be->comm, NH_COMM_LEN);
 	comm[NH_COMM_LEN] = '\0';
 	ev.comm = comm;
-	pthread_mutex_lock(&ctx->exe_lock);
-	ev.exe = nh_exe_lookup(ctx->exe, be->pid, comm, &ev.exe_partial);
+	ev.exe_partial = exe_copy(ctx, be->pid, comm, exe, sizeof(exe));
+	ev.exe = exe;
 	ctx->event(&ev, ctx->event_user);
-	pthread_mutex_unlock(&ctx->exe_lock);
 	ctx->ncb++;
 	return 0;
 }
@@ -188,7 +203,7 @@ static void on_report(void *user, const struct nh_relay_report *rep)
 
 static void report_event(struct nh_ctx *ctx, const struct nh_relay_report *r)
 {
-	char comm[NH_COMM_LEN + 1];
+	char comm[NH_COMM_LEN + 1], exe[NH_PATH_LEN];
 	struct nh_event ev;
 
 	memset(&ev, 0, sizeof(ev));
@@ -215,10 +230,9 @@ static void report_event(struct nh_ctx *ctx, const struct nh_relay_report *r)
 	memcpy(comm, r->id.comm, NH_COMM_LEN);
 	comm[NH_COMM_LEN] = '\0';
 	ev.comm = comm;
-	pthread_mutex_lock(&ctx->exe_lock);
-	ev.exe = nh_exe_lookup(ctx->exe, r->id.pid, comm, &ev.exe_partial);
+	ev.exe_partial = exe_copy(ctx, r->id.pid, comm, exe, sizeof(exe));
+	ev.exe = exe;
 	ctx->event(&ev, ctx->event_user);
-	pthread_mutex_unlock(&ctx->exe_lock);
 	ctx->ncb++;
 }
 
@@ -265,18 +279,11 @@ static void reports_dispatch(struct nh_ctx *ctx)
 	}
 }
 
-/* For a relay thread: the executable, copied out under the lock. */
+/* For a relay thread. */
 static void relay_exe(void *user, uint32_t pid, const char *comm, char *buf,
 		      size_t len)
 {
-	struct nh_ctx *ctx = user;
-	const char *p;
-	int partial;
-
-	pthread_mutex_lock(&ctx->exe_lock);
-	p = nh_exe_lookup(ctx->exe, pid, comm, &partial);
-	snprintf(buf, len, "%s", p ? p : comm);
-	pthread_mutex_unlock(&ctx->exe_lock);
+	exe_copy(user, pid, comm, buf, len);
 }
 
 static int relay_ensure(struct nh_ctx *ctx)
@@ -284,7 +291,6 @@ static int relay_ensure(struct nh_ctx *ctx)
 	struct nh_relay_opts ro = { 0 };
 	struct nh_bpf_addr a4, a6;
 	uint64_t netns;
-	long ncpu;
 	int err;
 
 	if (ctx->relay)
@@ -292,10 +298,8 @@ static int relay_ensure(struct nh_ctx *ctx)
 	ctx->reps = calloc(NH_REPORT_QUEUE, sizeof(*ctx->reps));
 	if (!ctx->reps)
 		return -ENOMEM;
-	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	ro.hops = ctx->hops;
 	ro.nhops = ctx->nhops;
-	(void)ncpu;
 	/* threads 0 or 1: flows, and every callback, on the dispatching
 	 * thread; N > 1: N workers */
 	ro.inline_loop = ctx->threads <= 1;

@@ -189,11 +189,6 @@ static void watch(struct nh_flow *f, struct nh_flow_end *e)
 	epoll_ctl(f->epfd, EPOLL_CTL_ADD, e->fd, &ee);
 }
 
-static void orig_sockaddr(const struct nh_flow *f, struct sockaddr_storage *ss)
-{
-	*ss = f->to;
-}
-
 static socklen_t sa_len(const struct sockaddr_storage *ss)
 {
 	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
@@ -209,8 +204,7 @@ static void where(const struct nh_flow_list *l, const struct nh_flow *f,
 		nh_proxy_hop_format(&l->hops[hop], buf, len);
 		return;
 	}
-	(void)f;
-	orig_sockaddr(f, &ss);
+	ss = f->to;
 	nh_sockaddr_format((void *)&ss, buf, len);
 }
 
@@ -223,7 +217,7 @@ static int start_connect(struct nh_flow_list *l, struct nh_flow *f)
 	if (l->nhops)
 		to = l->hops[0].addr;
 	else
-		orig_sockaddr(f, &to);
+		to = f->to;
 	fd = socket(to.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		    0);
 	if (fd < 0) {
@@ -330,7 +324,7 @@ static void hs_begin(struct nh_flow_list *l, struct nh_flow *f)
 		/* a name the hop can carry goes as a name: it resolves it */
 		nh_proxy_hs_init_hop(f->hs, &l->hops[f->hop], &l->hops[next]);
 	} else {
-		orig_sockaddr(f, &to);
+		to = f->to;
 		nh_proxy_hs_init(f->hs, &l->hops[f->hop], (void *)&to, NULL,
 				 f->id.orig.port);
 	}

@@ -236,7 +236,8 @@ int nh_sflt_data(struct nh_socket *so, enum nh_dir dir, int from,
 						   b, 0) :
 				     0);
 		if (r == NH_EJUSTRETURN) {
-			/* what it kept is what it had: before any nh_buf_set */
+			/* what it kept: the bytes as it left them (or, if it
+			 * emptied the buffer, as they came) */
 			__atomic_add_fetch(&so->held[dir],
 					   b->len ? b->len : len,
 					   __ATOMIC_RELAXED);

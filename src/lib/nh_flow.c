@@ -212,24 +212,28 @@ static int start_connect(struct nh_flow_list *l, struct nh_flow *f)
 {
 	struct sockaddr_storage to;
 	char w[300];
-	int one = 1, fd;
+	int one = 1, fd, e;
 
 	if (l->nhops)
 		to = l->hops[0].addr;
 	else
 		to = f->to;
-	fd = socket(to.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
+	for (;;) {
+		fd = socket(to.ss_family,
+			    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		e = errno;
+		if (fd >= 0 || !nh_flow_fds_short(l, e))
+			break;
+	}
 	if (fd < 0) {
-		finish(l, f, errno, "relay: socket: %s", strerror(errno));
+		finish(l, f, e, "relay: socket: %s", strerror(e));
 		return -1;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	f->u.fd = fd;
 	f->deadline = nh_now_ns() + l->connect_timeout_ns;
 	if (connect(fd, (void *)&to, sa_len(&to)) && errno != EINPROGRESS) {
-		int e = errno;
-
+		e = errno;
 		where(l, f, 0, w, sizeof(w));
 		finish(l, f, e, "connect to %s failed: %s", w, strerror(e));
 		return -1;
@@ -459,7 +463,7 @@ io_error:
  * limit.  Created when the source has data (a peek says so), closed again
  * by nh_flow_tick() once the flow has been idle a while.
  */
-static int pipe_ready(int src, int p[2])
+static int pipe_ready(struct nh_flow_list *l, int src, int p[2])
 {
 	char b;
 	ssize_t n;
@@ -471,15 +475,20 @@ static int pipe_ready(int src, int p[2])
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	if (n == 0)
 		return 2; /* the end: no pipe needed for it */
-	if (pipe2(p, O_NONBLOCK | O_CLOEXEC))
-		return -errno;
+	while (pipe2(p, O_NONBLOCK | O_CLOEXEC)) {
+		int e = errno;
+
+		if (!nh_flow_fds_short(l, e))
+			return -e;
+	}
 	return 1;
 }
 
 /* Move what can be moved from src to dst through pipe p: refilled while
  * it has room, so reading and writing overlap. */
-static int pump(int src, int dst, int p[2], uint32_t *q, uint64_t *bytes,
-		uint8_t *flags, uint8_t src_eof, uint8_t dst_shut, bool *moved)
+static int pump(struct nh_flow_list *l, int src, int dst, int p[2], uint32_t *q,
+		uint64_t *bytes, uint8_t *flags, uint8_t src_eof,
+		uint8_t dst_shut, bool *moved)
 {
 	ssize_t n;
 	bool progress;
@@ -487,7 +496,7 @@ static int pump(int src, int dst, int p[2], uint32_t *q, uint64_t *bytes,
 
 	do {
 		progress = false;
-		r = *flags & src_eof ? 0 : pipe_ready(src, p);
+		r = *flags & src_eof ? 0 : pipe_ready(l, src, p);
 		if (r < 0)
 			return r;
 		if (r == 2) {
@@ -626,10 +635,10 @@ static void step_relay(struct nh_flow_list *l, struct nh_flow *f)
 		goto check;
 	}
 	was = f->flags;
-	err = pump(f->c.fd, f->u.fd, f->p_out, &f->q_out, &f->bytes_out,
+	err = pump(l, f->c.fd, f->u.fd, f->p_out, &f->q_out, &f->bytes_out,
 		   &f->flags, C_EOF, U_SHUT, &moved);
 	if (!err)
-		err = pump(f->u.fd, f->c.fd, f->p_in, &f->q_in, &f->bytes_in,
+		err = pump(l, f->u.fd, f->c.fd, f->p_in, &f->q_in, &f->bytes_in,
 			   &f->flags, U_EOF, C_SHUT, &moved);
 	/* filters without data callbacks still hear of each side's end */
 	if (f->so && (f->flags & C_EOF) && !(was & C_EOF))
@@ -769,4 +778,17 @@ int nh_flow_reclaim_pipes(struct nh_flow_list *l)
 		}
 	}
 	return n;
+}
+
+/* Out of descriptors (err from a failed call): empty pipes are given back
+ * first, and true says try again; else it is said once for the relay. */
+bool nh_flow_fds_short(struct nh_flow_list *l, int err)
+{
+	if (err == EMFILE && nh_flow_reclaim_pipes(l))
+		return true;
+	if ((err == EMFILE || err == ENFILE) && l->fds_said &&
+	    !atomic_exchange(l->fds_said, true))
+		nh_logf(l->lg, LOG_ERR,
+			"relay: out of file descriptors: new connections are reset (raise the limit: ulimit -n)");
+	return false;
 }

@@ -3,6 +3,8 @@
 #ifndef NH_FLOW_H
 #define NH_FLOW_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include "nh_relay.h"
 #include "nh_sflt.h"
@@ -27,6 +29,8 @@ struct nh_flow_list {
 	void (*exe)(void *user, uint32_t pid, const char *comm, char *buf,
 		    size_t len);
 	void *exe_user;
+	/* shared by a relay's workers: out of descriptors is said once */
+	atomic_bool *fds_said;
 };
 
 uint64_t nh_now_ns(void);
@@ -40,6 +44,7 @@ void nh_flow_close_all(struct nh_flow_list *l);
 /* Free the flows finished since the last call: after each epoll batch. */
 void nh_flow_reap(struct nh_flow_list *l);
 int nh_flow_reclaim_pipes(struct nh_flow_list *l);
+bool nh_flow_fds_short(struct nh_flow_list *l, int err);
 /* Bytes filters injected, from any thread: send them on. */
 void nh_flow_injects(struct nh_flow_list *l);
 /* Close with a reset, so the program sees ECONNRESET, not a clean EOF. */

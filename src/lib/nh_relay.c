@@ -49,6 +49,7 @@ struct nh_worker {
 	struct nh_inject_queue q;
 	bool q_ready;
 	int spare_fd; /* given up to refuse a connection at EMFILE */
+	bool paused; /* listeners unwatched until a tick finds a spare */
 };
 
 struct nh_relay {
@@ -145,6 +146,48 @@ static int admit(struct nh_relay *r, int fd, struct nh_flow_val *id)
 	return -EPERM;
 }
 
+/*
+ * With no descriptor left even to refuse a connection, the listeners stop
+ * being watched (level-triggered, they would spin the loop) and the next
+ * tick takes them back once a spare is open again.
+ */
+static void listeners_watch(struct nh_worker *w, bool on)
+{
+	struct epoll_event ee = { .events = on ? EPOLLIN : 0 };
+
+	ee.data.ptr = &w->lis4;
+	epoll_ctl(w->epfd, EPOLL_CTL_MOD, w->lis4.fd, &ee);
+	if (w->lis6.fd >= 0) {
+		ee.data.ptr = &w->lis6;
+		epoll_ctl(w->epfd, EPOLL_CTL_MOD, w->lis6.fd, &ee);
+	}
+	w->paused = !on;
+}
+
+static int spare_open(struct nh_worker *w)
+{
+	if (w->spare_fd < 0)
+		w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return w->spare_fd;
+}
+
+/* Out of descriptors: the next connection waiting is reset for real, with
+ * the spare descriptor given up for it.  False when that cannot be done. */
+static bool refuse_one(struct nh_worker *w, int lfd)
+{
+	int fd;
+
+	if (spare_open(w) < 0)
+		return false;
+	close(w->spare_fd);
+	w->spare_fd = -1;
+	/* another worker may take the freed number first */
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		nh_flow_reset_fd(fd);
+	return fd >= 0 && spare_open(w) >= 0;
+}
+
 static void accept_all(struct nh_worker *w, int lfd)
 {
 	struct nh_relay *r = w->relay;
@@ -154,27 +197,20 @@ static void accept_all(struct nh_worker *w, int lfd)
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
+			int e = errno;
+
+			if (e == EINTR || e == ECONNABORTED)
 				continue;
 			/* idle flows' pipes first, then a clear word */
-			if (errno == EMFILE && nh_flow_reclaim_pipes(&w->flows))
+			if (nh_flow_fds_short(&w->flows, e))
 				continue;
-			if ((errno == EMFILE || errno == ENFILE) &&
-			    w->spare_fd >= 0) {
-				/* refuse it for real, or the listener stays
-				 * readable and the loop spins */
-				close(w->spare_fd);
-				fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-				if (fd >= 0)
-					nh_flow_reset_fd(fd);
-				w->spare_fd =
-					open("/dev/null", O_RDONLY | O_CLOEXEC);
-				if (!atomic_exchange(&r->emfile_logged, true))
-					nh_logf(r->o.lg, LOG_ERR,
-						"relay: out of file descriptors: new connections are reset (raise the limit: ulimit -n)");
-				continue;
+			if (e != EMFILE && e != ENFILE)
+				return;
+			if (!refuse_one(w, lfd)) {
+				listeners_watch(w, false);
+				return;
 			}
-			return;
+			continue;
 		}
 		if (admit(r, fd, &id)) {
 			nh_flow_reset_fd(fd);
@@ -225,6 +261,8 @@ static int worker_step(struct nh_worker *w, int timeout_ms)
 				/* spurious */
 			}
 			nh_flow_tick(&w->flows, nh_now_ns());
+			if (w->paused && spare_open(w) >= 0)
+				listeners_watch(w, true);
 			break;
 		default:
 			nh_flow_event(&w->flows, (struct nh_flow *)t,
@@ -306,6 +344,7 @@ static int worker_init(struct nh_relay *r, struct nh_worker *w)
 	w->flows.done = flow_done;
 	w->flows.user = r;
 	w->flows.lg = r->o.lg;
+	w->flows.fds_said = &r->emfile_logged;
 	w->flows.sflt = r->o.sflt;
 	w->flows.exe = r->o.exe;
 	w->flows.exe_user = r->o.user;

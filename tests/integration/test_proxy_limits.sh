@@ -62,8 +62,9 @@ out=$(cat "$NH_TMP/out")
 elapsed=$(($(nhp_ms) - start))
 served=$(sed -n 's/.*served=\([0-9]*\).*/\1/p' <<<"$out")
 reset=$(sed -n 's/.*reset=\([0-9]*\).*/\1/p' <<<"$out")
-nh_check "at 192 descriptors: some connections served ($served)" \
-	test "${served:-0}" -gt 25
+# an idle flow costs two descriptors: most of the 192 go to flows
+nh_check "at 192 descriptors: at least 50 connections served ($served)" \
+	test "${served:-0}" -ge 50
 nh_check "at 192 descriptors: the rest refused, not hung ($reset reset)" \
 	test "$((${served:-0} + ${reset:-0}))" -eq 150
 nh_check "at 192 descriptors: all answered within the client's time (${elapsed} ms)" \

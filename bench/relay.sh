@@ -424,9 +424,11 @@ rss_kb() {  # the summed VmRSS (kB) of the pids given
 	done
 	echo "$s"
 }
-nfds() {  # the number of open descriptors of pid $1 (0: none given)
+nfds() {  # open files of pid $1 over all its threads' tables (0: none)
 	[ "${1:-0}" != 0 ] || { echo 0; return; }
-	ls "/proc/$1/fd" 2>/dev/null | wc -l
+	# a relay worker may have a table of its own: count each file once
+	find /proc/"$1"/task/*/fd -type l -printf '%l\n' 2>/dev/null |
+		sort -u | wc -l
 }
 wait_line() {  # wait_line FILE REGEX SECS [COUNT]: COUNT lines match
 	local i c
@@ -463,7 +465,8 @@ idle() {
 			wait_line "$TMP/hold.out" "^held " $((30 + n / 200)) "$k" || break
 			t1=$(date +%s.%N)
 			last=$(sed -n 's/^held //p' "$TMP/hold.out" | tail -1)
-			sleep 0.5   # let the relay finish its side of the last ones
+			# idle: nethook gives a flow's pipes back after 1 s
+			sleep 1.5
 			echo "$last $(rss_kb $rpid) $(rss_kb $(cat "$CG/cgroup.procs")) $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') $(nfds $rpid)" >>"$TMP/v/idle.$v"
 			[ "$last" = "$n" ] || break
 		done
@@ -631,6 +634,6 @@ echo "idle connections held (VmRSS: user space; kernel socket and pipe memory no
 printf '  %-12s %6s %8s %9s %10s %12s %8s %8s\n' variant conns "relay RSS" "per conn" "marginal" "SOCKS/conn" "open in" "fds/conn"
 idle_rows
 echo "  (per conn: (RSS - RSS before any) / conns; marginal: between the last two stages;"
-echo "   fds/conn: (relay descriptors - descriptors before any) / conns, 0.5 s after the stage)"
+echo "   fds/conn: (relay descriptors - descriptors before any) / conns, 1.5 s after the stage)"
 echo
 echo "failed samples: $(cat "$TMP"/v/{tput,ka,close,ttfb}*.fail 2>/dev/null | wc -l)"

@@ -11,6 +11,8 @@ scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false \
 	-Dbuildtype=debug || exit 1
 
 total_pass=0 total_fail=0 total_skip=0
+fails=$(mktemp)
+trap 'rm -f "$fails"' EXIT
 run_suite() {
 	local label=$1 out
 	shift
@@ -31,6 +33,7 @@ run_suite() {
 		total_fail=$((total_fail + f))
 		total_skip=$((total_skip + ${s:-0}))
 	fi
+	sed -n "/^# failed in this run:/,/^[0-9]* passed/{/^#   /s/^#  /# $label:/p}" "$out" >>"$fails"
 	rm -f "$out"
 }
 
@@ -40,6 +43,10 @@ run_suite "normal build" --build build
 run_suite "ASan/UBSan build" --build build-asan --quick
 
 echo "=== all suites"
+if [ -s "$fails" ]; then
+	echo "# failed:"
+	cat "$fails"
+fi
 if ((total_skip)); then
 	echo "$total_pass passed, $total_fail failed, $total_skip skipped"
 else

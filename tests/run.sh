@@ -16,7 +16,7 @@
 # --filter SUBSTR  only the unit programs / integration files whose name
 #                  contains SUBSTR
 #
-# Prints every line of every test and ends with one line
+# Prints every line of every test, the failures again, and ends with one line
 # "N passed, N failed" (", N skipped" when some were), counting every test
 # case of both suites; exits 1 when any failed.
 
@@ -64,11 +64,13 @@ passed=0
 failed=0
 skipped=0
 LOG=$(mktemp "/tmp/nethook-run.XXXXXX") || exit 2
-trap 'rm -f "$LOG"' EXIT
+FAILS=$(mktemp "/tmp/nethook-fails.XXXXXX") || exit 2
+trap 'rm -f "$LOG" "$FAILS"' EXIT
 
 # fail_one WHAT: a failure that no test line reported.
 fail_one() {
 	echo "not ok - $1"
+	echo "not ok - $1" >>"$FAILS"
 	failed=$((failed + 1))
 }
 
@@ -99,6 +101,9 @@ run_one() {
 	timeout -k 10 "$FILE_LIMIT" "$@" </dev/null 2>&1 | tee "$LOG"
 	rc=${PIPESTATUS[0]}
 	count "$LOG"
+	# each failure with the lines that explain it
+	awk -v n="$name" '/^not ok/ && !/# SKIP/ { sub(/^not ok/, "not ok (" n ")"); print; k = 4; next }
+		/^#   / && k > 0 { print; k--; next } { k = 0 }' "$LOG" >>"$FAILS"
 	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 		fail_one "$name: killed after the ${FILE_LIMIT}s time limit"
 	elif [ "$rc" -ne 0 ] && [ "$file_failed" -eq 0 ]; then
@@ -174,6 +179,11 @@ run_integration() {
 [ "$want_unit" = 1 ] && run_unit
 [ "$want_integ" = 1 ] && run_integration
 
+# the failures again, where the end of a long log shows them
+if [ -s "$FAILS" ]; then
+	echo "# failed in this run:"
+	sed 's/^/#   /' "$FAILS"
+fi
 summary="$passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && summary+=", $skipped skipped"
 echo "$summary"

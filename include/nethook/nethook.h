@@ -32,6 +32,12 @@ extern "C" {
 
 /* opts.flags: permit NH_SFLT_GLOBAL (host-wide) filters. */
 #define NH_CTX_ALLOW_GLOBAL 0x1
+/* opts.flags: with threads > 1, each relay worker keeps its sockets in a
+ * descriptor table of its own: descriptor lookups get cheaper and
+ * RLIMIT_NOFILE bounds each worker, not their sum.  Socket-filter
+ * callbacks that run on a worker then cannot use descriptors the program
+ * opens after the relay started (the first divert rule or filter). */
+#define NH_CTX_RELAY_OWN_FDS 0x2
 
 struct nh_ctx;
 struct nh_event;

@@ -243,6 +243,9 @@ int cli_session_open(struct run_opts *o, struct cli_session *s)
 	 * filter of its own that would need them on one thread */
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	opts.threads = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (unsigned int)ncpu;
+	/* what runs on the relay's workers (the log) writes to descriptors
+	 * open before the relay starts */
+	opts.flags |= NH_CTX_RELAY_OWN_FDS;
 	opts.cgroup = o->cgroup;
 	opts.proxy = o->proxy_chain;
 	opts.connect_timeout_ms = o->connect_timeout_ms;

@@ -304,6 +304,7 @@ static int relay_ensure(struct nh_ctx *ctx)
 	 * thread; N > 1: N workers */
 	ro.inline_loop = ctx->threads <= 1;
 	ro.workers = ctx->threads > 1 ? ctx->threads : 1;
+	ro.own_fds = ctx->flags & NH_CTX_RELAY_OWN_FDS;
 	ro.sflt = &ctx->sflt;
 	ro.exe = relay_exe;
 	ro.connect_timeout_ms = ctx->connect_timeout_ms;

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,8 @@ struct nh_worker {
 	struct nh_inject_queue q;
 	bool q_ready;
 	int spare_fd; /* given up to refuse a connection at EMFILE */
+	int spare0; /* the first spare: the caller's table has this one */
+	bool own_table; /* its descriptors are in a table of its own */
 	bool paused; /* listeners unwatched until a tick finds a spare */
 };
 
@@ -273,13 +276,36 @@ static int worker_step(struct nh_worker *w, int timeout_ms)
 	return n;
 }
 
+/*
+ * own_fds: the worker's sockets live in a descriptor table of its own
+ * (unshare(CLONE_FILES) copies the process's table into one only this
+ * thread uses).  A table with one user lets the kernel look descriptors
+ * up without taking a reference on each call (fdget), and
+ * RLIMIT_NOFILE bounds each table, not the sum: N workers hold N times
+ * the flows a hard limit allows one.  The price: the worker's flows must
+ * end on the worker, and it cannot see descriptors opened after it began.
+ */
 static void *worker_main(void *arg)
 {
 	struct nh_worker *w = arg;
+	struct nh_relay *r = w->relay;
 
-	while (!atomic_load(&w->relay->stop))
+	if (r->o.own_fds) {
+		if (!unshare(CLONE_FILES))
+			w->own_table = true;
+		else
+			nh_logf(r->o.lg, LOG_INFO,
+				"relay: worker shares the descriptor table: %s",
+				strerror(errno));
+	}
+	while (!atomic_load(&r->stop))
 		if (worker_step(w, -1) < 0)
 			break;
+	if (w->own_table) {
+		/* its table goes with it: flows end, filters detach, here */
+		nh_flow_close_all(&w->flows);
+		nh_flow_reap(&w->flows);
+	}
 	return NULL;
 }
 
@@ -310,6 +336,7 @@ static int worker_init(struct nh_relay *r, struct nh_worker *w)
 	w->relay = r;
 	w->lis4.fd = w->lis6.fd = w->wake.fd = w->tick.fd = -1;
 	w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	w->spare0 = w->spare_fd;
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (w->epfd < 0)
 		return -errno;
@@ -405,7 +432,7 @@ int nh_relay_start(const struct nh_relay_opts *o, struct nh_relay **out)
 		r->w[i].epfd = -1;
 		r->w[i].lis4.fd = r->w[i].lis6.fd = -1;
 		r->w[i].wake.fd = r->w[i].tick.fd = -1;
-		r->w[i].spare_fd = -1;
+		r->w[i].spare_fd = r->w[i].spare0 = -1;
 	}
 	for (i = 0; i < r->nw; i++) {
 		err = worker_init(r, &r->w[i]);
@@ -474,8 +501,9 @@ void nh_relay_stop(struct nh_relay *r)
 			close(w->tick.fd);
 		if (w->epfd >= 0)
 			close(w->epfd);
-		if (w->spare_fd >= 0)
-			close(w->spare_fd);
+		/* a worker with its own table took its spare with it */
+		if (w->own_table ? w->spare0 >= 0 : w->spare_fd >= 0)
+			close(w->own_table ? w->spare0 : w->spare_fd);
 	}
 	free(r->w);
 	free(r);

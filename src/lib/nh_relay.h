@@ -41,6 +41,9 @@ struct nh_relay_opts {
 	/* no thread of its own: the caller runs nh_relay_poll() when
 	 * nh_relay_fd() is readable, and every callback runs there */
 	bool inline_loop;
+	/* workers (not inline) keep their sockets in descriptor tables of
+	 * their own: see worker_main() */
+	bool own_fds;
 };
 
 struct nh_relay;

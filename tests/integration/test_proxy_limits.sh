@@ -75,6 +75,79 @@ nh_like "out of descriptors is said once, clearly" "$(cat "$NH_TMP/err")" \
 	'relay: out of file descriptors'
 nh_is "said once" "$(grep -c 'out of file descriptors' "$NH_TMP/err")" 1
 
+# Each relay worker keeps its sockets in a descriptor table of its own, so
+# a hard limit of 1024 bounds each worker, not their sum: 700 kept-alive
+# connections (1400 sockets in the relay) fit with two workers.
+# an echo server: a connection stays until the client closes it
+echo_srv=$NH_TMP/echo.py
+cat >"$echo_srv" <<'PY'
+import selectors, socket, sys
+sel = selectors.DefaultSelector()
+ls = socket.create_server((sys.argv[1], int(sys.argv[2])), backlog=4096)
+sel.register(ls, selectors.EVENT_READ)
+while True:
+    for key, _ in sel.select():
+        if key.fileobj is ls:
+            c, _ = ls.accept()
+            sel.register(c, selectors.EVENT_READ)
+            continue
+        c = key.fileobj
+        try:
+            d = c.recv(4096)
+        except OSError:
+            d = b""
+        if d:
+            c.sendall(d)
+        else:
+            sel.unregister(c)
+            c.close()
+PY
+nh_bg echo_pid nh_in p python3 "$echo_srv" "$NHP_P4" 7070
+nh_wait_port p "$NHP_P4" 7070 10 || nh_bail "echo server did not listen"
+keep=$NH_TMP/keep.py
+cat >"$keep" <<'PY'
+import socket, sys, time
+n, addr = int(sys.argv[1]), sys.argv[2]
+socks = []
+def echoed(s, msg):
+    try:
+        s.sendall(msg)
+        got = b""
+        while len(got) < len(msg):
+            d = s.recv(4096)
+            if not d:
+                break
+            got += d
+        return got == msg
+    except OSError:
+        return False
+for i in range(n):
+    socks.append(socket.create_connection((addr, 7070), timeout=5))
+print("held=%d" % sum(echoed(s, b"one %d" % i) for i, s in enumerate(socks)), flush=True)
+time.sleep(float(sys.argv[3]))
+# still open after idling: each echoes again
+print("again=%d" % sum(echoed(s, b"two %d" % i) for i, s in enumerate(socks)), flush=True)
+PY
+if [ "$(nproc)" -ge 2 ]; then
+	rm -f "$ready" "$go"
+	nsenter "--net=/run/netns/$(nh_ns c)" -- "$NETHOOK" run --proxy direct:// -- sh -c "touch $ready; \
+		while [ ! -e $go ]; do sleep 0.05; done; python3 $keep ${NH_KEEP_N:-700} $NHP_P4 ${NH_KEEP_S:-1.5}" \
+		>"$NH_TMP/out" 2>"$NH_TMP/err" &
+	nhpid=$!
+	nh_wait_file "$ready" 10
+	prlimit --pid "$nhpid" --nofile=1024:1024
+	touch "$go"
+	wait "$nhpid"
+	rc=$?
+	nh_is "hard limit 1024: 700 connections held through the relay, and used again after idling" \
+		"$(tr '\n' ' ' <"$NH_TMP/out")$rc" "held=700 again=700 0"
+	nh_is "hard limit 1024: nothing said of descriptors" \
+		"$(grep -c 'descriptors' "$NH_TMP/err")" 0
+else
+	nh_skip "hard limit 1024: 700 connections held" "one CPU: one relay worker"
+	nh_skip "hard limit 1024: nothing said of descriptors" "one CPU"
+fi
+
 # --max-flows: a flow over the limit is reset and logged, others served
 log=$NH_TMP/log
 out=$(nh_nethook c run --proxy direct:// --max-flows 20 --log "$log" \

@@ -424,8 +424,16 @@ rss_kb() {  # the summed VmRSS (kB) of the pids given
 	done
 	echo "$s"
 }
-nfds() {  # open files of pid $1 over all its threads' tables (0: none)
+nfds() {  # open descriptors of pid $1 over its threads' tables (0: none)
 	[ "${1:-0}" != 0 ] || { echo 0; return; }
+	# a relay worker may have a table of its own; threads that share one
+	# list the same descriptors, counted once
+	find /proc/"$1"/task/*/fd -type l -printf '%h %f %l\n' 2>/dev/null |
+		sort -k1,1 -k2,2n | awk '
+		{ if ($1 != t) { if (t != "") seen[sig] = n; t = $1; sig = ""; n = 0 }
+		  sig = sig " " $2 ":" $3; n++ }
+		END { if (t != "") seen[sig] = n; for (k in seen) s += seen[k]; print s + 0 }'
+}
 	# a relay worker may have a table of its own: count each file once
 	find /proc/"$1"/task/*/fd -type l -printf '%l\n' 2>/dev/null |
 		sort -u | wc -l

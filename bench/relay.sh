@@ -434,10 +434,6 @@ nfds() {  # open descriptors of pid $1 over its threads' tables (0: none)
 		  sig = sig " " $2 ":" $3; n++ }
 		END { if (t != "") seen[sig] = n; for (k in seen) s += seen[k]; print s + 0 }'
 }
-	# a relay worker may have a table of its own: count each file once
-	find /proc/"$1"/task/*/fd -type l -printf '%l\n' 2>/dev/null |
-		sort -u | wc -l
-}
 wait_line() {  # wait_line FILE REGEX SECS [COUNT]: COUNT lines match
 	local i c
 	for ((i = 0; i < $3 * 10; i++)); do

@@ -9,7 +9,8 @@
  * Adds an IPv4 ipf_output filter for MATCH (a pcap-filter expression) in
  * the caller's network namespace, prints "ready", runs SECONDS (with
  * --threads N > 1 on N workers, else in nh_ctx_dispatch), prints the
- * number of packets its callback saw.  --rewrite: the callback asks for
+ * number of packets its callback saw and the seconds from the first to the
+ * last of them.  --rewrite: the callback asks for
  * writable data (nh_pkt_data) and sets the destination; nethook fixes the
  * checksums.  Fail-closed: a full queue drops, nothing gets past
  * unfiltered.
@@ -32,6 +33,15 @@ int nh_ipf_ctx_set(struct nh_ctx *ctx, unsigned int flags);
 #define NH_IPF_FAIL_CLOSED 0x2
 
 static atomic_ulong seen;
+static _Atomic int64_t first_ns = INT64_MAX, last_ns;
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 static struct in_addr new_dst;
 static int rewrite;
 
@@ -45,9 +55,18 @@ static void on_log(int level, const char *msg, void *user)
 static int out_cb(void *cookie, struct nh_pkt **data,
 		  struct nh_ipf_pktopts *options)
 {
+	int64_t t = now_ns(), v;
+
 	(void)cookie;
 	(void)options;
 	atomic_fetch_add_explicit(&seen, 1, memory_order_relaxed);
+	/* workers race: keep the smallest and the largest */
+	v = atomic_load_explicit(&first_ns, memory_order_relaxed);
+	while (t < v && !atomic_compare_exchange_weak(&first_ns, &v, t))
+		;
+	v = atomic_load_explicit(&last_ns, memory_order_relaxed);
+	while (t > v && !atomic_compare_exchange_weak(&last_ns, &v, t))
+		;
 	if (rewrite) {
 		uint8_t *p = nh_pkt_data(*data);
 
@@ -116,6 +135,10 @@ int main(int argc, char **argv)
 		nh_ctx_dispatch(ctx, (int)((secs - el) * 1000) + 1);
 	}
 	nh_ctx_close(ctx);
-	printf("%lu\n", (unsigned long)atomic_load(&seen));
+	printf("%lu %.6f\n", (unsigned long)atomic_load(&seen),
+	       atomic_load(&seen) ?
+		       (double)(atomic_load(&last_ns) - atomic_load(&first_ns)) /
+			       1e9 :
+		       0.0);
 	return 0;
 }

@@ -22,17 +22,24 @@
 #   nethook packet  the command: `--loss 0` (a pass through the shaper)
 #                   and `--rewrite-dst`, with its default workers
 # and TCP throughput (iperf3) direct and through `nethook packet
-# --rewrite-dst`.  Each figure is the median of REPS samples, the variants
+# --rewrite-dst`.  Last, each loop's own capacity, the sender out of the
+# way: the reader is stopped while one sender per CPU fills its queues,
+# then let go, and the rate is what it handled over the time from its
+# first packet to its last (plain, nethook on one queue, nethook on two
+# queues with a worker each).  Each figure is the median of REPS samples, the variants
 # interleaved within a repetition.
-#   bench/packet.sh [--secs S] [--reps N]     (root; BUILD=build by default)
+#   bench/packet.sh [--secs S] [--reps N] [--drain-only]
+#                                    (root; BUILD=build by default)
 set -u
 SECS=2
 REPS=3
+DRAIN_ONLY=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--secs) SECS=$2; shift ;;
 	--reps) REPS=$2; shift ;;
-	-h|--help) sed -n '4,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--drain-only) DRAIN_ONLY=1 ;;
+	-h|--help) sed -n '4,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "packet.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -139,7 +146,63 @@ sample() {
 	awk -v n="${n:-0}" -v s="$SECS" 'BEGIN { printf "%d\n", n / s }'
 }
 
+# drain KIND: how fast a reader empties a backlog, the sender out of the
+# way.  The reader is stopped (SIGSTOP) while one sender per CPU fills its
+# queues (16384 packets each at most; the rest is dropped, fail-closed),
+# then let go (SIGCONT): packets it handled / seconds from its first packet
+# to its last.  A sender blocks once its socket buffer is held by queued
+# packets, and adds one more batch at most when the queue moves again.  Prints "PKT_PER_S HANDLED ARRIVED".
+drain() {
+	local kind=$1 dst=192.0.2.2 p i snd=() n c span
+	ip netns exec $S iptables -t raw -Z PREROUTING
+	local p2= t2= c2
+	case $kind in
+	plain) plain_rule -A $dst
+		ip netns exec $C "$TMP/nfq-plain" 7 3 >"$TMP/h" 2>&1 & p=$! ;;
+	plain2) # two plain loops, on queues 7 and 8 fanned out by CPU
+		ip netns exec $C iptables -t raw -A OUTPUT -p udp --dport 5555 \
+			-d $dst -j NFQUEUE --queue-balance 7:8 --queue-cpu-fanout
+		ip netns exec $C "$TMP/nfq-plain" 7 3 >"$TMP/h" 2>&1 & p=$!
+		ip netns exec $C "$TMP/nfq-plain" 8 3 >"$TMP/h2" 2>&1 & p2=$!
+		pids+=("$p2") ;;
+	nh-pass) ip netns exec $C "$TMP/ipf-pass" --threads "${T:-1}" \
+		"udp dst port 5555" 3 >"$TMP/h" 2>&1 & p=$! ;;
+	esac
+	pids+=("$p")
+	for ((i = 0; i < 100; i++)); do
+		grep -q '^ready' "$TMP/h" 2>/dev/null &&
+			{ [ -z "$p2" ] || grep -q '^ready' "$TMP/h2"; } && break
+		sleep 0.05
+	done
+	kill -STOP "$p" $p2
+	for ((i = 0; i < NCPU && i < 4; i++)); do
+		ip netns exec $C "$TMP/udpflood" $dst 5555 0.3 64 $i 67108864 \
+			>/dev/null &
+		snd+=($!)
+	done
+	# the senders block once queued packets hold their socket buffers;
+	# past their 0.3 s they stop after the send in progress
+	sleep 0.4
+	kill -CONT "$p" $p2
+	wait "${snd[@]}" 2>/dev/null
+	wait "$p" $p2 2>/dev/null
+	[ "$kind" = plain ] && plain_rule -D $dst
+	[ "$kind" = plain2 ] && ip netns exec $C iptables -t raw -D OUTPUT -p udp \
+		--dport 5555 -d $dst -j NFQUEUE --queue-balance 7:8 --queue-cpu-fanout
+	read -r c span < <(tail -n 1 "$TMP/h")
+	if [ -n "$p2" ]; then
+		# both drain from the same SIGCONT: the longer span covers both
+		read -r c2 t2 < <(tail -n 1 "$TMP/h2")
+		c=$((c + ${c2:-0}))
+		span=$(awk -v a="$span" -v b="${t2:-0}" 'BEGIN { print (a > b ? a : b) }')
+	fi
+	n=$(sink)
+	awk -v c="${c:-0}" -v t="${span:-0}" -v n="${n:-0}" \
+		'BEGIN { printf "%d %d %d\n", (t > 0 ? c / t : 0), c, n }'
+}
+
 median() { sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : 0 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
 
 rows=(
 	"direct|direct|1|1"
@@ -154,6 +217,7 @@ rows=(
 	"nethook packet --loss 0 (default workers)|cli-pass|1|0"
 	"nethook packet --rewrite-dst (default)|cli-rewrite|1|0"
 )
+if [ "$DRAIN_ONLY" = 0 ]; then
 echo "# $(uname -r), $NCPU CPUs, ${SECS}s samples, median of $REPS" >&2
 for ((rep = 0; rep < REPS; rep++)); do
 	for ((k = 0; k < ${#rows[@]}; k++)); do
@@ -163,7 +227,6 @@ for ((rep = 0; rep < REPS; rep++)); do
 	done
 done
 val() { median <"$TMP/v.$(echo "$1" | md5sum | cut -c1-8)"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
 printf '%-44s %10s %10s\n' "64-byte UDP" "pkt/s" "vs plain"
 plain1=$(val "plain libnetfilter_queue, pass")
 plainr=$(val "plain libnetfilter_queue, rewrite")
@@ -194,3 +257,31 @@ kill -TERM "$p"; wait "$p" 2>/dev/null
 printf '%-44s %10s %10s\n' "TCP stream, Mbit/s: direct" "$d" ""
 printf '%-44s %10s %10s\n' "TCP stream, Mbit/s: nethook --rewrite-dst" "$h" \
 	"$(ratio "$h" "$d") of direct"
+fi
+
+# --- a backlog, drained ---------------------------------------------------
+drows=(
+	"plain libnetfilter_queue, 1 queue|plain|1"
+	"two plain loops, 2 queues|plain2|1"
+	"nethook filter, 1 queue|nh-pass|1"
+	"nethook filter, 2 queues+workers|nh-pass|2"
+)
+for ((rep = 0; rep < REPS; rep++)); do
+	for ((k = 0; k < ${#drows[@]}; k++)); do
+		r=${drows[$(((k + rep) % ${#drows[@]}))]}
+		IFS='|' read -r name kind threads <<<"$r"
+		T=$threads drain "$kind" >>"$TMP/d.$(echo "$name" | md5sum | cut -c1-8)"
+	done
+done
+dval() { awk '{ print $1 }' "$TMP/d.$(echo "$1" | md5sum | cut -c1-8)" | median; }
+dcount() { awk '{ print $2 "/" $3 }' "$TMP/d.$(echo "$1" | md5sum | cut -c1-8)" | tr '\n' ' '; }
+echo
+printf '%-44s %10s %10s  %s\n' "backlog of 64-byte UDP, drained" "pkt/s" "vs plain" "handled/arrived per sample"
+dplain=$(dval "plain libnetfilter_queue, 1 queue")
+for r in "${drows[@]}"; do
+	IFS='|' read -r name kind threads <<<"$r"
+	v=$(dval "$name")
+	base=
+	[ "$kind" = plain ] || base=$dplain
+	printf '%-44s %10s %10s  %s\n' "$name" "$v" "${base:+$(ratio "$v" "$base")}" "$(dcount "$name")"
+done

@@ -3,10 +3,12 @@
  * udpflood: small UDP datagrams as fast as one thread sends them, for
  * bench/packet.sh.
  *
- *	udpflood DST PORT SECONDS [SIZE] [CPU]
+ *	udpflood DST PORT SECONDS [SIZE] [CPU] [SNDBUF]
  *
  * sendmmsg() in batches of 64 to DST:PORT (IPv4) for SECONDS, SIZE bytes
- * of payload each (default 64), pinned to CPU when given.  Prints the
+ * of payload each (default 64), pinned to CPU when given (-1: not), with
+ * a send buffer of SNDBUF bytes when given (packets held in a queue keep
+ * theirs: a backlog of many needs a large one).  Prints the
  * number sent (ENOBUFS / EPERM -- a full or closed queue -- count as not
  * sent and back off briefly).
  */
@@ -38,7 +40,7 @@ int main(int argc, char **argv)
 
 	if (argc < 4) {
 		fprintf(stderr,
-			"usage: udpflood DST PORT SECONDS [SIZE] [CPU]\n");
+			"usage: udpflood DST PORT SECONDS [SIZE] [CPU] [SNDBUF]\n");
 		return 2;
 	}
 	if (inet_pton(AF_INET, argv[1], &sin.sin_addr) != 1)
@@ -49,7 +51,7 @@ int main(int argc, char **argv)
 		size = (size_t)atoi(argv[4]);
 	if (size > sizeof(payload))
 		size = sizeof(payload);
-	if (argc > 5) {
+	if (argc > 5 && atoi(argv[5]) >= 0) {
 		cpu_set_t set;
 
 		CPU_ZERO(&set);
@@ -57,6 +59,11 @@ int main(int argc, char **argv)
 		sched_setaffinity(0, sizeof(set), &set);
 	}
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd >= 0 && argc > 6) {
+		int sb = atoi(argv[6]);
+
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sb, sizeof(sb));
+	}
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
 		perror("udpflood");
 		return 1;

@@ -136,9 +136,9 @@ int main(int argc, char **argv)
 	}
 	nh_ctx_close(ctx);
 	printf("%lu %.6f\n", (unsigned long)atomic_load(&seen),
-	       atomic_load(&seen) ?
-		       (double)(atomic_load(&last_ns) - atomic_load(&first_ns)) /
-			       1e9 :
-		       0.0);
+	       atomic_load(&seen) ? (double)(atomic_load(&last_ns) -
+					     atomic_load(&first_ns)) /
+					    1e9 :
+				    0.0);
 	return 0;
 }

@@ -175,20 +175,26 @@ static int spare_open(struct nh_worker *w)
 }
 
 /* Out of descriptors: the next connection waiting is reset for real, with
- * the spare descriptor given up for it.  False when that cannot be done. */
-static bool refuse_one(struct nh_worker *w, int lfd)
+ * the spare descriptor given up for it.  1: one refused; 0: none was
+ * waiting (accept says EMFILE before it looks); -1: no spare to give. */
+static int refuse_one(struct nh_worker *w, int lfd)
 {
-	int fd;
+	int fd, e;
 
 	if (spare_open(w) < 0)
-		return false;
+		return -1;
 	close(w->spare_fd);
 	w->spare_fd = -1;
-	/* another worker may take the freed number first */
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	e = errno;
 	if (fd >= 0)
 		nh_flow_reset_fd(fd);
-	return fd >= 0 && spare_open(w) >= 0;
+	/* another worker may have taken the freed number first */
+	if (spare_open(w) < 0)
+		return -1;
+	if (fd >= 0)
+		return 1;
+	return e == EAGAIN ? 0 : -1;
 }
 
 static void accept_all(struct nh_worker *w, int lfd)
@@ -209,11 +215,13 @@ static void accept_all(struct nh_worker *w, int lfd)
 				continue;
 			if (e != EMFILE && e != ENFILE)
 				return;
-			if (!refuse_one(w, lfd)) {
+			switch (refuse_one(w, lfd)) {
+			case 1:
+				continue;
+			case -1:
 				listeners_watch(w, false);
-				return;
 			}
-			continue;
+			return;
 		}
 		if (admit(r, fd, &id)) {
 			nh_flow_reset_fd(fd);

@@ -59,12 +59,29 @@ limited() {
 	nh_wait_file "$ready" 10
 	prlimit --pid "$pid" --nofile="$1:$1"
 	touch "$go"
+	[ -z "${3:-}" ] || "$3" "$pid"
 	wait "$pid"
 	rc=$?
 }
 
+# ticks PID: CPU clock ticks PID's threads have used (not its children's)
+ticks() {
+	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null
+}
+# idle_cpu PID: nethook's CPU over a second in the middle of the hold,
+# when every connection is served or refused and the client just waits
+idle_cpu() {
+	local a b
+	sleep 1.2
+	a=$(ticks "$1")
+	sleep 1
+	b=$(ticks "$1")
+	idle_ticks=$((${b:-0} - ${a:-0}))
+}
+
 start=$(nhp_ms)
-limited 192 "python3 $hold 400 $NHP_P4 2; sleep 0.2; curl -sS -m 5 http://$NHP_P4:8080/who"
+idle_ticks=
+limited 192 "python3 $hold 400 $NHP_P4 2.5; sleep 0.2; curl -sS -m 5 http://$NHP_P4:8080/who" idle_cpu
 out=$(cat "$NH_TMP/out")
 elapsed=$(($(nhp_ms) - start))
 served=$(sed -n 's/.*served=\([0-9]*\).*/\1/p' <<<"$out")
@@ -76,6 +93,9 @@ nh_check "at 192 descriptors: the rest refused, not hung ($reset reset)" \
 	test "$((${served:-0} + ${reset:-0}))" -eq 400
 nh_check "at 192 descriptors: all answered within the client's time (${elapsed} ms)" \
 	test "$elapsed" -lt 20000
+# spinning on a listener it cannot accept from would cost ~100 ticks
+nh_check "at 192 descriptors: nethook idles while the client holds on ($idle_ticks ticks of 100 in 1 s)" \
+	test "${idle_ticks:-999}" -le 10
 nh_is "after the client lets go, the relay serves again" \
 	"$(tail -n 1 <<<"$out") $rc" "near 0"
 nh_like "out of descriptors is said once, clearly" "$(cat "$NH_TMP/err")" \

@@ -169,6 +169,15 @@ nh_is "$count connections, 2 filters, 2 threads: counts and order" \
 	"$(nh_kvs "$got" attach detach order_errors thread_switches main_thread_cbs)" \
 	"attach=$((2 * count)) detach=$((2 * count)) order_errors=0 thread_switches=0 main_thread_cbs=0"
 
+got=$(NH_TIMEOUT=150 nh_sflt c --count-data --threads 2 --own-fds \
+	--rewrite-dst "$srv:80" -- \
+	"$NH_PROGS/nh-conn" -n "$count" -c 8 -T 120 -p /who "$far" 80)
+nh_like "$count connections, own descriptor tables per worker: all ok" \
+	"$got" "^ok=$count failed=0 "
+nh_is "$count connections, own descriptor tables: each attached and detached once" \
+	"$(nh_kvs "$got" attach detach order_errors main_thread_cbs)" \
+	"attach=$count detach=$count order_errors=0 main_thread_cbs=0"
+
 nh_is "after the runs: no nethook-* cgroup left" "$(nh_leftover_cgroups)" ""
 nh_sflt_sanitizers
 nh_done

@@ -142,5 +142,30 @@ nh_is "threads 4: every callback of a flow on one worker, none on the dispatchin
 	"$(nh_kvs "$got" detach main_thread_cbs thread_switches)" \
 	"detach=2 main_thread_cbs=0 thread_switches=0"
 
+# NH_CTX_RELAY_OWN_FDS: the workers' sockets in tables of their own; held
+# bytes come back through nh_socket_inject_data_* from the main thread
+got=$(nh_sflt c --threads 2 --own-fds --hold-ms 300 --count-data -- sh -c \
+	"curl -sS -m 10 http://$srv/who & curl -sS -m 10 http://$srv:8080/who & wait")
+nh_is "own descriptor tables, two concurrent held flows: both bodies" \
+	"$(printf '%s\n' "$got" | grep -c '^web$')" 2
+nh_is "own descriptor tables: counters" \
+	"$(nh_kvs "$got" attach detach injected main_thread_cbs thread_switches)" \
+	"attach=2 detach=2 injected=2 main_thread_cbs=0 thread_switches=0"
+out=$NH_TMP/big4.out
+got=$(nh_sflt c --threads 2 --own-fds --in-replace "no-such-bytes:x" -- \
+	curl -sS -m 30 -o "$out" "http://$srv/big.bin")
+nh_same_file "own descriptor tables: a 2 MiB flow with data callbacks intact" \
+	"$out" "$(nh_web_file big.bin)"
+# the context closes while a worker still has a flow open (an idle client
+# outlives the command): the flow ends on its worker, its filter is told once
+t0=$(date +%s%N)
+got=$(nh_sflt c --threads 2 --own-fds --drain-ms 200 -- sh -c \
+	"python3 -c 'import socket, time; s = socket.create_connection((\"$srv\", 80)); time.sleep(30)' & sleep 0.5")
+t1=$(date +%s%N)
+nh_is "own descriptor tables, closed with a flow open: attached and detached once" \
+	"$(nh_kvs "$got" attach detach main_thread_cbs)" "attach=1 detach=1 main_thread_cbs=0"
+nh_check "own descriptor tables, closed with a flow open: no wait for the client ($(((t1 - t0) / 1000000)) ms)" \
+	test $(((t1 - t0) / 1000000)) -lt 4000
+
 nh_sflt_sanitizers
 nh_done

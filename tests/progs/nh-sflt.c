@@ -42,6 +42,7 @@
  *   --notify                 every filter sets sf_notify and counts events
  *   --events                 opts.event: end, block, redirect events on stderr
  *   --threads N              opts.threads
+ *   --own-fds                NH_CTX_RELAY_OWN_FDS: a descriptor table per worker
  *   --proxy URL              opts.proxy
  *   --cgroup PATH            opts.cgroup
  *   --global PATH            NH_SFLT_GLOBAL, NH_CTX_ALLOW_GLOBAL, opts.cgroup
@@ -94,6 +95,7 @@ static struct {
 	int family; /* 4, 6 or 46 */
 	int count_data, notify, lines, verbose, no_add, events;
 	unsigned int threads;
+	int own_fds;
 	const char *proxy, *cgroup;
 	int global;
 	struct sockaddr_storage rewrite;
@@ -861,6 +863,8 @@ int main(int argc, char **argv)
 			cfg.events = 1;
 		else if (!strcmp(a, "--threads"))
 			cfg.threads = (unsigned int)num(ARG());
+		else if (!strcmp(a, "--own-fds"))
+			cfg.own_fds = 1;
 		else if (!strcmp(a, "--proxy"))
 			cfg.proxy = ARG();
 		else if (!strcmp(a, "--cgroup"))
@@ -905,6 +909,8 @@ int main(int argc, char **argv)
 	opts.cgroup = cfg.cgroup;
 	if (cfg.global)
 		opts.flags |= NH_CTX_ALLOW_GLOBAL;
+	if (cfg.own_fds)
+		opts.flags |= NH_CTX_RELAY_OWN_FDS;
 	err = nh_ctx_open(&opts, &ctx);
 	if (err < 0) {
 		fprintf(stderr, "nh-sflt: nh_ctx_open: %s\n", nh_errname(-err));

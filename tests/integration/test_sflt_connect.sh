@@ -160,23 +160,20 @@ nh_like "$count connections through the filter, 4 at a time, all ok" "$got" \
 nh_is "$count connections: attach and detach counted exactly" \
 	"$(nh_kvs "$got" attach detach connect_out unregistered_total)" \
 	"attach=$count detach=$count connect_out=$count unregistered_total=1"
-got=$(NH_TIMEOUT=150 nh_sflt c --filters 2 --count-data --threads 2 \
-	--rewrite-dst "$srv:80" -- \
-	"$NH_PROGS/nh-conn" -n "$count" -c 8 -T 120 -p /who "$far" 80)
-nh_like "$count connections, 2 filters with data callbacks, 2 threads: all ok" \
-	"$got" "^ok=$count failed=0 "
-nh_is "$count connections, 2 filters, 2 threads: counts and order" \
-	"$(nh_kvs "$got" attach detach order_errors thread_switches main_thread_cbs)" \
-	"attach=$((2 * count)) detach=$((2 * count)) order_errors=0 thread_switches=0 main_thread_cbs=0"
-
-got=$(NH_TIMEOUT=150 nh_sflt c --count-data --threads 2 --own-fds \
-	--rewrite-dst "$srv:80" -- \
-	"$NH_PROGS/nh-conn" -n "$count" -c 8 -T 120 -p /who "$far" 80)
-nh_like "$count connections, own descriptor tables per worker: all ok" \
-	"$got" "^ok=$count failed=0 "
-nh_is "$count connections, own descriptor tables: each attached and detached once" \
-	"$(nh_kvs "$got" attach detach order_errors main_thread_cbs)" \
-	"attach=$count detach=$count order_errors=0 main_thread_cbs=0"
+# two filters with data callbacks on two workers; then the same with a
+# descriptor table per worker (NH_CTX_RELAY_OWN_FDS)
+for v in "2 threads|" "2 threads, a descriptor table each|--own-fds"; do
+	IFS='|' read -r what own <<<"$v"
+	# shellcheck disable=SC2086
+	got=$(NH_TIMEOUT=150 nh_sflt c --filters 2 --count-data --threads 2 $own \
+		--rewrite-dst "$srv:80" -- \
+		"$NH_PROGS/nh-conn" -n "$count" -c 8 -T 120 -p /who "$far" 80)
+	nh_like "$count connections, 2 filters with data callbacks, $what: all ok" \
+		"$got" "^ok=$count failed=0 "
+	nh_is "$count connections, 2 filters, $what: counts and order" \
+		"$(nh_kvs "$got" attach detach order_errors thread_switches main_thread_cbs)" \
+		"attach=$((2 * count)) detach=$((2 * count)) order_errors=0 thread_switches=0 main_thread_cbs=0"
+done
 
 nh_is "after the runs: no nethook-* cgroup left" "$(nh_leftover_cgroups)" ""
 nh_sflt_sanitizers

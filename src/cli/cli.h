@@ -26,6 +26,7 @@ struct run_opts {
 	unsigned int connect_timeout_ms;
 	unsigned int idle_timeout_ms;
 	unsigned int max_flows;
+	unsigned int threads; /* relay workers; 0: one per CPU, up to 4 */
 	const char *redirect;
 	struct sockaddr_storage redirect_addr;
 	const char *match[NH_CLI_MAX_SPECS];

@@ -43,6 +43,8 @@ static void usage(FILE *f)
 		"      --connect-timeout S    relay: connect and each handshake (10)\n"
 		"      --idle-timeout S       relay: close flows idle this long (never)\n"
 		"      --max-flows N          relay: concurrent flows (65536)\n"
+		"      --threads N            relay: worker threads (one per CPU, up to 4;\n"
+		"                             1: on nethook's main thread)\n"
 		"      --user USER[:GROUP]    run CMD as that user\n"
 		"      -v, --verbose          say more (twice: debug)\n"
 		"  attach --cgroup PATH [OPTIONS]  the same for an existing cgroup, until\n"

@@ -243,6 +243,8 @@ int cli_session_open(struct run_opts *o, struct cli_session *s)
 	 * filter of its own that would need them on one thread */
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	opts.threads = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (unsigned int)ncpu;
+	if (o->threads)
+		opts.threads = o->threads;
 	/* what runs on the relay's workers (the log) writes to descriptors
 	 * open before the relay starts */
 	opts.flags |= NH_CTX_RELAY_OWN_FDS;

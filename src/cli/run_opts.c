@@ -24,6 +24,7 @@ enum {
 	OPT_IDLE_TIMEOUT,
 	OPT_MAX_FLOWS,
 	OPT_CGROUP,
+	OPT_THREADS,
 };
 
 static const struct option run_options[] = {
@@ -42,6 +43,7 @@ static const struct option run_options[] = {
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
+	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -103,6 +105,25 @@ static int add_spec(const char **list, int *n, const char *opt, const char *val,
 	return 0;
 }
 
+/* A whole number from 1 to max. */
+static int parse_count(const char *opt, const char *s, unsigned long max,
+		       unsigned int *out, FILE *err)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || !v || v > max || *s == '-') {
+		fprintf(err,
+			"nethook: --%s: '%s' is not a number from 1 to %lu\n",
+			opt, s, max);
+		return -1;
+	}
+	*out = (unsigned int)v;
+	return 0;
+}
+
 /* SECONDS, fractions allowed, into milliseconds; 0 < v <= a day */
 static int parse_seconds(const char *opt, const char *s, unsigned int *ms,
 			 FILE *err)
@@ -128,8 +149,6 @@ static int parse(int argc, char **argv, struct run_opts *o, FILE *err,
 		 bool attach)
 {
 	int c;
-	char *end;
-	unsigned long v;
 
 	memset(o, 0, sizeof(*o));
 	o->attach = attach;
@@ -213,15 +232,14 @@ static int parse(int argc, char **argv, struct run_opts *o, FILE *err,
 				return -1;
 			break;
 		case OPT_MAX_FLOWS:
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno || *end || !v || v > 1000000) {
-				fprintf(err,
-					"nethook: --max-flows: '%s' is not a number from 1 to 1000000\n",
-					optarg);
+			if (parse_count("max-flows", optarg, 1000000,
+					&o->max_flows, err))
 				return -1;
-			}
-			o->max_flows = (unsigned int)v;
+			break;
+		case OPT_THREADS:
+			if (parse_count("threads", optarg, 64, &o->threads,
+					err))
+				return -1;
 			break;
 		case OPT_CGROUP:
 			if (!attach) {

@@ -4,8 +4,8 @@
 # nethook run --proxy, the rest of the contract (issue 3): NETHOOK_PROXY
 # and --proxy-file (used, not visible to the command, credentials never
 # logged), usage errors (exit 125), the relay refusing connections nethook
-# did not divert, and UDP: DNS direct and logged, the rest EPERM unless
-# --allow-udp.
+# did not divert, UDP: DNS direct and logged, the rest EPERM unless
+# --allow-udp, and --threads.
 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/logcheck.sh"
@@ -169,5 +169,20 @@ nh_like "UDP with --allow-udp: IPv6 logged" "$(cat "$log")" \
 got=$(nh_nethook c run --allow-udp --proxy "socks5://$NHP_P4:1081" -- \
 	curl -sS -m 10 "$who")
 nh_is "with --allow-udp, TCP is still proxied" "$got" web
+
+# --- --threads: the relay's workers ----------------------------------------
+# 1: the relay runs on nethook's main thread; N: N workers beside it
+for t in 1 3; do
+	got=$(nh_nethook c run --threads "$t" --proxy "socks5://$NHP_P4:1081" -- \
+		sh -c 'n=$(ls /proc/$PPID/task | wc -l); i=0; while [ $i -lt 20 ]; do
+			curl -sS -m 10 '"$who"' & i=$((i + 1)); done; wait; echo "tasks=$n"')
+	nh_is "--threads $t: 20 concurrent fetches through the proxy" \
+		"$(grep -c '^web$' <<<"$got")" 20
+	nh_is "--threads $t: threads in nethook: $((t == 1 ? 1 : t + 1))" \
+		"$(grep '^tasks=' <<<"$got")" "tasks=$((t == 1 ? 1 : t + 1))"
+done
+out=$(nh_nethook c run --threads 0 --proxy direct:// -- true 2>&1)
+nh_is "--threads 0: a usage error (exit 125) that names the range" \
+	"$? $(grep -c 'from 1 to 64' <<<"$out")" "125 1"
 
 nh_done

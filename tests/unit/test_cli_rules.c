@@ -425,6 +425,14 @@ static const struct err_case err_cases[] = {
 	  "--", "true" }, "abc" },
 	{ "--max-flows 0", { "run", P, "--max-flows", "0", "--", "true" },
 	  "--max-flows" },
+	{ "--max-flows -1", { "run", P, "--max-flows", "-1", "--", "true" },
+	  "from 1 to 1000000" },
+	{ "--threads 0", { "run", P, "--threads", "0", "--", "true" },
+	  "--threads" },
+	{ "--threads 65", { "run", P, "--threads", "65", "--", "true" },
+	  "from 1 to 64" },
+	{ "--threads x", { "run", P, "--threads", "x", "--", "true" },
+	  "'x'" },
 };
 /* clang-format on */
 
@@ -628,6 +636,19 @@ static void test_parse_log_json_events(void **state)
 					   NH_EVENT_MASK(NH_EVENT_END));
 	assert_string_equal(o.user, "nobody:nogroup");
 	assert_int_equal(o.verbose, 2);
+	assert_int_equal(o.threads, 0);
+}
+
+static void test_parse_threads(void **state)
+{
+	const char *words[] = { "run", "--proxy", "direct://", "--threads",
+				"3",   "--",	  "true",      NULL };
+	struct run_opts o;
+	struct args a;
+
+	(void)state;
+	parse_ok(words, &o, &a);
+	assert_int_equal(o.threads, 3);
 }
 
 static void test_parse_redirect_no_log(void **state)
@@ -853,6 +874,7 @@ int main(void)
 		     "no options: monitor, log to stderr, no rules");
 	nh_tests_add(&ts, test_parse_log_json_events, NULL,
 		     "--log --json --events --user -v");
+	nh_tests_add(&ts, test_parse_threads, NULL, "--threads 3");
 	nh_tests_add(&ts, test_parse_redirect_no_log, NULL,
 		     "--redirect without --log: no log");
 	nh_tests_add(&ts, test_parse_help, NULL, "--help and -h return 1");

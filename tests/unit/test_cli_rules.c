@@ -649,6 +649,7 @@ static void test_parse_threads(void **state)
 	(void)state;
 	parse_ok(words, &o, &a);
 	assert_int_equal(o.threads, 3);
+	cli_run_opts_free(&o);
 }
 
 static void test_parse_redirect_no_log(void **state)

@@ -255,6 +255,46 @@ nhp_detail() {
 	printf '%s\n' "$1" | sed -n 's/.* detail="\(.*\)"$/\1/p' | head -n 1
 }
 
+# nhp_proxied NAME ROUTE RUN-ARGS...: nethook run RUN-ARGS (in c) fetches
+# small.txt from the web host with curl; checks exit status, body and the
+# one end line (route ROUTE, result ok).  Log in $NH_TMP/log, body in
+# $NH_TMP/out, for the caller's further checks.
+nhp_proxied() {
+	local name=$1 route=$2 log=$NH_TMP/log out=$NH_TMP/out line rc
+	shift 2
+	rm -f "$log" "$out"
+	nh_nethook c run --log "$log" "$@" -- \
+		curl -sS -m 10 -o "$out" "http://$NHP_W4/small.txt"
+	rc=$?
+	nh_is "$name: curl and nethook exit 0" "$rc" 0
+	nh_same_file "$name: body is the served file" "$out" "$(nhp_web_file small.txt)"
+	line=$(nhp_log_end "$log")
+	nh_is "$name: one end line, route $route, result ok" \
+		"$(printf '%s\n' "$line" | awk 'NF { n++ } END { print n + 0 }') $(nh_tfield "$line" route) $(nh_tfield "$line" result)" \
+		"1 $route ok"
+}
+
+# nhp_failing NAME URL DETAIL-ERE ERROR RUN-ARGS...: nethook run RUN-ARGS
+# (in c) fetches URL with curl, which must fail within 3 s; the end line
+# says result=error, error=ERROR and a detail matching DETAIL-ERE.  Log in
+# $NH_TMP/log.
+nhp_failing() {
+	local name=$1 url=$2 re=$3 err=$4 log=$NH_TMP/log t0 t1 rc line
+	shift 4
+	rm -f "$log"
+	t0=$(nhp_ms)
+	nh_nethook c run --log "$log" "$@" -- \
+		curl -sS -m 10 -g -o /dev/null "$url" 2>/dev/null
+	rc=$?
+	t1=$(nhp_ms)
+	nh_check "$name: curl fails within 3 s (exit $rc, $((t1 - t0)) ms)" \
+		test "$rc" -ne 0 -a $((t1 - t0)) -lt 3000
+	line=$(nhp_log_end "$log")
+	nh_is "$name: result=error error=$err" \
+		"$(nh_tfield "$line" result) $(nh_tfield "$line" error)" "error $err"
+	nh_like "$name: detail" "$(nhp_detail "$line")" "$re"
+}
+
 # nhp_concget COUNT ADDR PORT PATH WANT_FILE: python client that opens
 # COUNT connections at once (all connected before any request is sent),
 # then GETs PATH on each and compares each body with WANT_FILE; prints

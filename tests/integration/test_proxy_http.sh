@@ -28,43 +28,8 @@ sget=$NH_PROGS/nh-static-get
 log=$NH_TMP/log
 out=$NH_TMP/out
 
-# proxied NAME ROUTE PROXY-ARGS...: curl small.txt through them, check
-# exit status, body and the end line.
-proxied() {
-	local name=$1 route=$2 line rc
-	shift 2
-	rm -f "$log" "$out"
-	nh_nethook c run --log "$log" "$@" -- \
-		curl -sS -m 10 -o "$out" "http://$NHP_W4/small.txt"
-	rc=$?
-	nh_is "$name: curl and nethook exit 0" "$rc" 0
-	nh_same_file "$name: body is the served file" "$out" "$small"
-	line=$(nhp_log_end "$log")
-	nh_is "$name: one end line, route $route, result ok" \
-		"$(printf '%s\n' "$line" | awk 'NF { n++ } END { print n + 0 }') $(nh_tfield "$line" route) $(nh_tfield "$line" result)" \
-		"1 $route ok"
-}
-
-# failing NAME PROXY-URL URL DETAIL-ERE ERROR: the program's connection
-# fails within 3 s; the end line has result=error, ERROR and a detail.
-failing() {
-	local name=$1 p=$2 url=$3 t0 t1 rc line
-	rm -f "$log"
-	t0=$(nhp_ms)
-	nh_nethook c run --log "$log" --proxy "$p" -- \
-		curl -sS -m 10 -g -o /dev/null "$url" 2>/dev/null
-	rc=$?
-	t1=$(nhp_ms)
-	nh_check "$name: curl fails within 3 s (exit $rc, $((t1 - t0)) ms)" \
-		test "$rc" -ne 0 -a $((t1 - t0)) -lt 3000
-	line=$(nhp_log_end "$log")
-	nh_is "$name: result=error error=$5" \
-		"$(nh_tfield "$line" result) $(nh_tfield "$line" error)" "error $5"
-	nh_like "$name: detail" "$(nhp_detail "$line")" "$4"
-}
-
 # --- tinyproxy ------------------------------------------------------------
-proxied "tinyproxy" "http://$NHP_P4:8888" --proxy "http://$NHP_P4:8888"
+nhp_proxied "tinyproxy" "http://$NHP_P4:8888" --proxy "http://$NHP_P4:8888"
 nh_like "tinyproxy: it got a CONNECT for the destination" \
 	"$(cat "$NH_TMP/tp/tinyproxy.log")" "Request .*: CONNECT $NHP_W4:80 HTTP/1\.1"
 nh_like "tinyproxy: web server saw the proxy host" \
@@ -89,19 +54,22 @@ nh_like "tinyproxy: CONNECT [IPv6]:80" "$(cat "$NH_TMP/tp/tinyproxy.log")" \
 	"CONNECT \[$NHP_W6\]:80 HTTP/1\.1"
 
 # Basic auth (tinyproxy allows only [-a-z0-9._]; '-' percent-encoded).
-proxied "tinyproxy Basic auth" "http://$NHP_P4:8889" \
+nhp_proxied "tinyproxy Basic auth" "http://$NHP_P4:8889" \
 	--proxy "http://tpuser:pa%2Dss.1@$NHP_P4:8889"
 nh_unlike "tinyproxy Basic auth: no credentials in the log" "$(cat "$log")" \
 	"tpuser|pa%2D|pa-ss|dHB1c2Vy"
 # (tinyproxy 1.11 answers wrong credentials with 401, missing ones with 407)
-failing "tinyproxy wrong password" "http://tpuser:bad@$NHP_P4:8889" \
-	"http://$NHP_W4/who" "^http CONNECT status 40[17] .*from $NHP_P4:8889\$" ECONNREFUSED
+nhp_failing "tinyproxy wrong password" "http://$NHP_W4/who" \
+	"^http CONNECT status 40[17] .*from $NHP_P4:8889\$" ECONNREFUSED \
+	--proxy "http://tpuser:bad@$NHP_P4:8889"
 nh_unlike "tinyproxy wrong password: no credentials in the log" \
 	"$(cat "$log")" "tpuser|bad"
-failing "tinyproxy without credentials" "http://$NHP_P4:8889" \
-	"http://$NHP_W4/who" "^http CONNECT status 407 .*from $NHP_P4:8889\$" ECONNREFUSED
-failing "tinyproxy refuses a port (ConnectPort 80)" "http://$NHP_P4:8888" \
-	"http://$NHP_W4:81/who" "^http CONNECT status 403 .*from $NHP_P4:8888\$" ECONNREFUSED
+nhp_failing "tinyproxy without credentials" "http://$NHP_W4/who" \
+	"^http CONNECT status 407 .*from $NHP_P4:8889\$" ECONNREFUSED \
+	--proxy "http://$NHP_P4:8889"
+nhp_failing "tinyproxy refuses a port (ConnectPort 80)" "http://$NHP_W4:81/who" \
+	"^http CONNECT status 403 .*from $NHP_P4:8888\$" ECONNREFUSED \
+	--proxy "http://$NHP_P4:8888"
 
 # --- the static client ------------------------------------------------------
 for p in "http://$NHP_P4:8888" "http://tpuser:pa%2Dss.1@$NHP_P4:8889"; do
@@ -114,15 +82,15 @@ done
 # --- chains -------------------------------------------------------------------
 # microsocks, then tinyproxy on the proxy host's loopback (the client
 # cannot reach it), then the server.
-proxied "chain microsocks -> tinyproxy" \
+nhp_proxied "chain microsocks -> tinyproxy" \
 	"socks5://$NHP_P4:1081,http://127.0.0.1:8890" \
 	--proxy "socks5://$NHP_P4:1081" --proxy "http://127.0.0.1:8890"
 nh_like "chain microsocks -> tinyproxy: tinyproxy saw a loopback client" \
 	"$(cat "$NH_TMP/tplo/tinyproxy.log")" "Connect .*: 127\.0\.0\.1"
-proxied "chain tinyproxy -> dante" \
+nhp_proxied "chain tinyproxy -> dante" \
 	"http://$NHP_P4:8888,socks5://$NHP_P4:1080" \
 	--proxy "http://$NHP_P4:8888" --proxy "socks5://$NHP_P4:1080"
-proxied "chain of three: dante -> tinyproxy (auth) -> microsocks" \
+nhp_proxied "chain of three: dante -> tinyproxy (auth) -> microsocks" \
 	"socks5://$NHP_P4:1080,http://$NHP_P4:8889,socks5://$NHP_P4:1081" \
 	--proxy "socks5://$NHP_P4:1080" --proxy "http://tpuser:pa%2Dss.1@$NHP_P4:8889" \
 	--proxy "socks5://$NHP_P4:1081"

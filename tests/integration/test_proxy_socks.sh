@@ -30,25 +30,8 @@ sget=$NH_PROGS/nh-static-get
 log=$NH_TMP/log
 out=$NH_TMP/out
 
-# proxied NAME URL [PROXY-ARGS...] -- runs curl for small.txt through the
-# proxy args and checks exit status, body and the log's end line.
-proxied() {
-	local name=$1 route=$2 line rc
-	shift 2
-	rm -f "$log" "$out"
-	nh_nethook c run --log "$log" "$@" -- \
-		curl -sS -m 10 -o "$out" "http://$NHP_W4/small.txt"
-	rc=$?
-	nh_is "$name: curl and nethook exit 0" "$rc" 0
-	nh_same_file "$name: body is the served file" "$out" "$small"
-	line=$(nhp_log_end "$log")
-	nh_is "$name: one end line, route $route, result ok" \
-		"$(printf '%s\n' "$line" | awk 'NF { n++ } END { print n + 0 }') $(nh_tfield "$line" route) $(nh_tfield "$line" result)" \
-		"1 $route ok"
-}
-
 # --- dante, SOCKS5 without auth ----------------------------------------
-proxied "dante socks5" "socks5://$NHP_P4:1080" --proxy "socks5://$NHP_P4:1080"
+nhp_proxied "dante socks5" "socks5://$NHP_P4:1080" --proxy "socks5://$NHP_P4:1080"
 line=$(nhp_log_end "$log")
 nh_is "dante socks5: orig_dst and new_dst are the destination" \
 	"$(nh_tfield "$line" orig_dst) $(nh_tfield "$line" new_dst)" \
@@ -77,7 +60,7 @@ nh_nethook c run --proxy "socks5://$NHP_P4:1080" -- \
 nh_same_file "dante socks5: 2 MiB body intact" "$out" "$big"
 
 # The proxy itself may be given by its IPv6 address.
-proxied "dante socks5 at an IPv6 address" "socks5://[$NHP_P6]:1080" \
+nhp_proxied "dante socks5 at an IPv6 address" "socks5://[$NHP_P6]:1080" \
 	--proxy "socks5://[$NHP_P6]:1080"
 
 # --- IPv6 destination through SOCKS5 ------------------------------------
@@ -106,7 +89,7 @@ got=$(nh_nethook c run --proxy "socks5://$NHP_P4:1080" -- \
 nh_like "v4-mapped destination on an AF_INET6 socket via dante" "$got" '^web$'
 
 # --- dante with username/password --------------------------------------
-proxied "dante socks5 user/pass" "socks5://$NHP_P4:1082" \
+nhp_proxied "dante socks5 user/pass" "socks5://$NHP_P4:1082" \
 	--proxy "socks5://$user:$pass_url@$NHP_P4:1082"
 nh_unlike "dante user/pass: neither user nor password in the log" \
 	"$(cat "$log")" "$user|s3cr|%3A|$pass_url"
@@ -136,8 +119,8 @@ nh_like "dante needs auth, none given: detail" "$(nhp_detail "$line")" \
 	"^socks5 no acceptable auth method \(offered none\) at $NHP_P4:1082\$"
 
 # --- microsocks ---------------------------------------------------------
-proxied "microsocks" "socks5://$NHP_P4:1081" --proxy "socks5://$NHP_P4:1081"
-proxied "microsocks -u/-P" "socks5://$NHP_P4:1083" \
+nhp_proxied "microsocks" "socks5://$NHP_P4:1081" --proxy "socks5://$NHP_P4:1081"
+nhp_proxied "microsocks -u/-P" "socks5://$NHP_P4:1083" \
 	--proxy "socks5://msuser:$pass_url@$NHP_P4:1083"
 nh_unlike "microsocks -u/-P: no credentials in the log" "$(cat "$log")" \
 	"msuser|s3cr|$pass_url"
@@ -156,13 +139,13 @@ nh_like "microsocks wrong password: result=error, detail names the hop" \
 
 # --- SOCKS4 and socks4a (dante speaks SOCKS4; socks4a with an address
 # sends the plain SOCKS4 request) ----------------------------------------
-proxied "dante socks4" "socks4://$NHP_P4:1080" --proxy "socks4://$NHP_P4:1080"
+nhp_proxied "dante socks4" "socks4://$NHP_P4:1080" --proxy "socks4://$NHP_P4:1080"
 nh_like "dante socks4: dante logged a SOCKS v4 connect" \
 	"$(tail -n 4 "$NH_TMP/dante/dante.log")" "tcp/connect \[: $NHP_C4\."
-proxied "dante socks4 with a user id" "socks4://$NHP_P4:1080" \
+nhp_proxied "dante socks4 with a user id" "socks4://$NHP_P4:1080" \
 	--proxy "socks4://someone@$NHP_P4:1080"
 nh_unlike "socks4 user id not in the log" "$(cat "$log")" someone
-proxied "dante socks4a (address target)" "socks4a://$NHP_P4:1080" \
+nhp_proxied "dante socks4a (address target)" "socks4a://$NHP_P4:1080" \
 	--proxy "socks4a://$NHP_P4:1080"
 
 rm -f "$log"
@@ -195,10 +178,10 @@ nh_is "static client, IPv6 destination via dante" "$got" web
 # loopback (unreachable from the client), which reaches the server -------
 nhp_microsocks ms2 127.0.0.1 1090
 nhp_microsocks ms3 "$NHP_PW4" 1091 msuser "$pass"
-proxied "chain microsocks -> microsocks on the proxy's loopback" \
+nhp_proxied "chain microsocks -> microsocks on the proxy's loopback" \
 	"socks5://$NHP_P4:1081,socks5://127.0.0.1:1090" \
 	--proxy "socks5://$NHP_P4:1081" --proxy "socks5://127.0.0.1:1090"
-proxied "chain dante (socks4) -> microsocks -u/-P" \
+nhp_proxied "chain dante (socks4) -> microsocks -u/-P" \
 	"socks4://$NHP_P4:1080,socks5://$NHP_PW4:1091" \
 	--proxy "socks4://$NHP_P4:1080" --proxy "socks5://msuser:$pass_url@$NHP_PW4:1091"
 nh_like "chain: dante carried the client to the second proxy" \

@@ -33,7 +33,9 @@ run_suite() {
 		total_fail=$((total_fail + f))
 		total_skip=$((total_skip + ${s:-0}))
 	fi
-	sed -n "/^# failed in this run:/,/^[0-9]* passed/{/^#   /s/^#  /# $label:/p}" "$out" >>"$fails"
+	awk -v label="$label" '/^# failed in this run:/ { on = 1; next }
+		on && /^[0-9]+ passed/ { on = 0 }
+		on && /^#   / { print "# " label ":" substr($0, 4) }' "$out" >>"$fails"
 	rm -f "$out"
 }
 

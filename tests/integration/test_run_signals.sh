@@ -64,11 +64,16 @@ else
 fi
 
 # Ctrl-C on a real terminal (a pty from script(1)): SIGINT once.
-rm -f "$ready"
-out=$({ nh_wait_file "$ready" 10 && sleep 0.2 && printf '\003'; sleep 4; } |
+# The terminal's input stays open until the shell has printed nethook's
+# status: script(1) ends the session when its input closes, and a slow
+# machine may still be cleaning up then.
+done=$NH_TMP/done
+rm -f "$ready" "$done"
+out=$({ nh_wait_file "$ready" 10 && sleep 0.2 && printf '\003'
+	nh_wait_file "$done" 25; } |
 	timeout 30 script -qfec "nsenter --net=/run/netns/$(nh_ns c) -- \
-	$NETHOOK run -- $sigcount -t 3 -r $ready INT; echo rc=\$?" /dev/null |
-	tr -d '\r')
+	$NETHOOK run -- $sigcount -t 3 -r $ready INT; echo rc=\$?; : >$done" \
+	/dev/null | tr -d '\r')
 nh_is "Ctrl-C on a terminal: command got SIGINT once, status 0" \
 	"$(printf '%s\n' "$out" | grep -Eo '^(\^C)?(SIGINT|rc=[0-9]+)' |
 		sed 's/^^C//' | paste -sd ' ')" "SIGINT rc=0"

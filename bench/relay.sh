@@ -3,13 +3,15 @@
 #
 # bench/relay.sh: nethook's relay against the direct path and its peers.
 #
-# In one run, with the same target and the same SOCKS5 server, five ways
+# In one run, with the same target and the same SOCKS5 server, six ways
 # for a client to reach the target:
 #   direct      the client connects to the target itself
 #   nethook     nethook run --proxy socks5://SOCKS -- CMD
 #   proxychains proxychains4 -q -f CONF CMD (LD_PRELOAD; strict_chain)
 #   redsocks    redsocks + iptables -t nat REDIRECT in the client namespace
 #   nh-direct   nethook run --proxy direct:// -- CMD (the relay alone)
+#   nh-handoff  nethook run --handoff --proxy socks5://SOCKS -- CMD (the
+#               tunnel opened on CMD's own socket: no relay hop)
 # Figures, as medians over REPS repetitions (within a repetition every
 # variant runs once per figure, the order rotated each repetition):
 #   iperf3 -t T (1 stream) and -P 4; wrk -c 8 -t 2 --latency on kept-alive
@@ -306,14 +308,16 @@ done
 # ---- variants ----
 NH_SOCKS=("$NETHOOK" run --proxy socks5://$SOCKSADDR:$SOCKSPORT --)
 NH_DIRECT=("$NETHOOK" run --proxy direct:// --)
+NH_HANDOFF=("$NETHOOK" run --handoff --proxy socks5://$SOCKSADDR:$SOCKSPORT --)
 PC=(proxychains4 -q -f "$TMP/proxychains.conf")
-VARIANTS=(direct nethook proxychains redsocks nh-direct)
+VARIANTS=(direct nethook nh-handoff proxychains redsocks nh-direct)
 prefix() {  # sets PRE for variant $1
 	case $1 in
 	direct|redsocks) PRE=() ;;
 	nethook) PRE=("${NH_SOCKS[@]}") ;;
 	proxychains) PRE=("${PC[@]}") ;;
 	nh-direct) PRE=("${NH_DIRECT[@]}") ;;
+	nh-handoff) PRE=("${NH_HANDOFF[@]}") ;;
 	esac
 }
 
@@ -352,7 +356,7 @@ sample() {
 	local name=$1 v=$2 kind=$3 rc=0 val limit=$((SECS + 25)) nh=0
 	shift 3
 	prefix "$v"
-	case $v in nethook|nh-direct) nh=1 ;; esac
+	case $v in nethook|nh-direct|nh-handoff) nh=1 ;; esac
 	[ "$kind" = ttfb ] && limit=$((TTFB_N / 5 + 25))
 	[ "$v" = redsocks ] && rs_on
 	rm -f "$TMP/meter.out"
@@ -457,7 +461,7 @@ idle() {
 	if wait_line "$TMP/hold.out" '^ready pid=' 20; then
 		hpid=$(sed -n 's/^ready pid=//p' "$TMP/hold.out")
 		case $v in
-		nethook|nh-direct) rpid=$(pgrep -P "$CUR" | head -1) ;;
+		nethook|nh-direct|nh-handoff) rpid=$(pgrep -P "$CUR" | head -1) ;;
 		redsocks) rpid=$RS_PID ;;
 		esac
 		sleep 0.3
@@ -514,7 +518,7 @@ for ((REP = 0; REP < REPS; REP++)); do
 	done
 done
 echo "  idle connections ($(($(date +%s) - START))s)" >&2
-for v in nethook nh-direct redsocks proxychains direct; do
+for v in nethook nh-handoff nh-direct redsocks proxychains direct; do
 	idle "$v"
 done
 ELAPSED=$(($(date +%s) - START))
@@ -574,13 +578,13 @@ cpu_rows() {
 
 idle_rows() {
 	local v
-	for v in nethook nh-direct redsocks proxychains direct; do
+	for v in nethook nh-handoff nh-direct redsocks proxychains direct; do
 		[ -f "$TMP/v/idle.$v" ] || { printf '  %-12s no data\n' "$v"; continue; }
 		awk -v l="$v" -v want="${IDLE##*,}" -v fail="$(cat "$TMP/v/idle.$v.fail" 2>/dev/null | head -1)" '
 			NR == 1 { r0 = $2; s0 = $3; f0 = $5; next }
 			{ n[NR] = $1; r[NR] = $2; s[NR] = $3; t[NR] = $4; f[NR] = $5; last = NR }
 			END {
-				hasrel = (l ~ /nethook|nh-direct|redsocks/)
+				hasrel = (l ~ /nethook|nh-direct|nh-handoff|redsocks/)
 				for (i = 2; i <= last; i++) {
 					rss = "-"; rel = "-"; marg = "-"; so = "-"; fd = "-"
 					if (hasrel && n[i] > 0) {

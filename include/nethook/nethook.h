@@ -137,6 +137,29 @@ struct nh_rule {
  * opts.proxy (or directly); its target is ignored. */
 int nh_ctx_add_rule(struct nh_ctx *ctx, const struct nh_rule *rule);
 
+/*
+ * Handoff: diverted connections with no relay on their data path.
+ *
+ * A process calls nh_handoff_listen() before it execs the program (as
+ * root, or with no_new_privs set): from then on every connect() of it and
+ * of its descendants waits for whoever holds the returned descriptor (a
+ * seccomp user notification).  It passes that descriptor to
+ * nh_ctx_add_handoff(), which takes it.  For each TCP connect() that the
+ * context's rules divert, nethook connects the program's own socket to
+ * the first proxy of opts.proxy and opens the tunnel through the chain
+ * on it; then connect() returns 0 (or the error: a proxy that refuses
+ * fails connect() with ECONNREFUSED, say), and the program talks to the
+ * proxy itself, as under an LD_PRELOAD proxifier, static and Go programs
+ * included.  Every other connect() goes on untouched and meets the rules
+ * in the kernel as usual; a connect seccomp cannot see (io_uring, a
+ * 32-bit program) still reaches the relay.  Needs a proxy (not
+ * direct://) and no socket filters; Linux 5.19 or later
+ * (nh_handoff_listen() fails with -EOPNOTSUPP before).  Descriptors
+ * are close-on-exec: the listener does not leak into the program.
+ */
+int nh_handoff_listen(void);
+int nh_ctx_add_handoff(struct nh_ctx *ctx, int listen_fd);
+
 /* Route a connection took, as in the log's "route". */
 enum nh_route {
 	NH_ROUTE_DIRECT = 0,

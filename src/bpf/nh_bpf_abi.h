@@ -54,6 +54,11 @@ struct nh_bpf_rule {
 #define NH_FAM_INET 0x1
 #define NH_FAM_INET6 0x2
 
+/* nh_sk_info.handoff: while the tunnel is being opened, user space
+ * reports how the connection ends; once open, the kernel does. */
+#define NH_HANDOFF_OPENING 1
+#define NH_HANDOFF_OPEN 2
+
 /* Per-socket record kept in sk_storage: the socket filter's cookie. */
 struct nh_sk_info {
 	__u64 created_ns;
@@ -69,6 +74,14 @@ struct nh_sk_info {
 	__u8 proto; /* IPPROTO_TCP / IPPROTO_UDP */
 	__u8 family; /* 4 or 6: the socket's family */
 	__s32 err;
+	/* handed off (NH_HANDOFF_*): connected to the first proxy by
+	 * nethook, which writes the handshake's bytes here once the tunnel
+	 * is open, so the end event counts only the program's bytes */
+	__u8 handoff;
+	__u8 pad[3];
+	__u32 hs_out;
+	__u32 hs_in;
+	__u32 pad2;
 };
 
 enum nh_ev_type {

@@ -34,8 +34,14 @@ struct nh_bpf_addr relay4 = {};
 struct nh_bpf_addr relay6 = {};
 __u32 relay_tgid = 0;
 __u64 relay_netns = 0;
+/* Handoff: the relay connects a program's own socket, which it holds a
+ * copy of, to the first proxy (handoff_to) and opens the tunnel on it;
+ * 0 when nethook does not catch connect() that way. */
+__u32 handoff_on = 0;
+struct nh_bpf_addr handoff_to = {};
 
 #define ENETUNREACH 101
+#define EXDEV 18
 #define RCV_SHUTDOWN 1
 #define SEND_SHUTDOWN 2
 
@@ -311,6 +317,53 @@ static __always_inline int divert(struct bpf_sock_addr *ctx, int is6,
 	return 1;
 }
 
+/* connect() of a program's socket called by the relay, for a handoff:
+ * a connection the rules divert goes to the first proxy; anything else
+ * fails with EXDEV, and the relay lets the program's own connect() run,
+ * which meets the rules as usual.  Nothing escapes through this path. */
+static __always_inline int handoff_connect(struct bpf_sock_addr *ctx, int is6,
+					   __u8 proto)
+{
+	struct nh_sk_info *si = info_get(ctx->sk, 0);
+	struct nh_bpf_addr dst;
+	struct nh_bpf_rule *r;
+	int again;
+
+	if (si && si->pid == relay_tgid)
+		return 1; /* the relay's own socket */
+	if (!si || proto != NH_PROTO_TCP || !handoff_to.family ||
+	    bpf_get_netns_cookie(ctx) != relay_netns)
+		goto not_mine;
+	addr_from_ctx(ctx, is6, &dst);
+	r = rules_lookup(&dst, nh_rule_proto(proto, is6 ? 6 : 4));
+	if (!r || r->action != NH_ACT_DIVERT)
+		goto not_mine;
+	if (addr_to_ctx(ctx, is6, &handoff_to))
+		goto not_mine;
+	again = si->start_ns && addr_eq(&dst, &si->orig);
+	if (!again) {
+		si->start_ns = bpf_ktime_get_ns();
+		si->established = 0;
+		si->orig = dst;
+	}
+	si->proto = 6;
+	si->family = is6 ? 6 : 4;
+	si->err = 0;
+	si->action = NH_ACT_DIVERT;
+	si->handoff = NH_HANDOFF_OPENING;
+	si->hs_out = 0;
+	si->hs_in = 0;
+	si->dst = handoff_to;
+	if (!again)
+		emit(NH_EV_REDIRECT, si, bpf_get_socket_cookie(ctx), 0, 0);
+	/* the end event names where the tunnel went, as the relay's does */
+	si->dst = dst;
+	return 1;
+not_mine:
+	bpf_set_retval(-EXDEV);
+	return 0;
+}
+
 static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 {
 	struct nh_bpf_rule *r;
@@ -319,8 +372,10 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 	__u8 proto = ctx_proto(ctx);
 	int err, again;
 
-	if (!proto || is_relay())
+	if (!proto)
 		return 1;
+	if (is_relay())
+		return handoff_on ? handoff_connect(ctx, is6, proto) : 1;
 	addr_from_ctx(ctx, is6, &dst);
 	r = rules_lookup(&dst, nh_rule_proto(proto, is6 ? 6 : 4));
 	/* nothing to change and nobody asking: leave the socket untouched,
@@ -347,6 +402,7 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 	si->err = 0;
 	si->dst = dst;
 	si->action = NH_ACT_PASS;
+	si->handoff = 0;
 
 	if (!r || r->action == NH_ACT_PASS) {
 		if (!again)
@@ -496,7 +552,8 @@ static __always_inline void sockops_state(struct bpf_sock_ops *skops,
 	struct bpf_sock *sk = skops->sk;
 	struct tcp_sock *tp;
 
-	if (skops->args[1] != BPF_TCP_CLOSE || !sk)
+	if (skops->args[1] != BPF_TCP_CLOSE || !sk ||
+	    si->handoff == NH_HANDOFF_OPENING)
 		return;
 	/* the kernel counts sequence space: the SYN, and each FIN, take
 	 * one; the log counts bytes of data */
@@ -511,6 +568,10 @@ static __always_inline void sockops_state(struct bpf_sock_ops *skops,
 			out--;
 		if (in && (shut & RCV_SHUTDOWN))
 			in--;
+	}
+	if (si->handoff) {
+		out = out > si->hs_out ? out - si->hs_out : 0;
+		in = in > si->hs_in ? in - si->hs_in : 0;
 	}
 	emit(NH_EV_END, si, 0, out, in);
 }
@@ -564,7 +625,7 @@ int nh_sockops(struct bpf_sock_ops *skops)
 	switch (skops->op) {
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
 		si = info_get(skops->sk, 0);
-		if (si && si->action == NH_ACT_DIVERT) {
+		if (si && si->action == NH_ACT_DIVERT && !si->handoff) {
 			/* the relay reports this one's end, with its route */
 			flow_record(skops, si);
 			break;

@@ -27,6 +27,7 @@ struct run_opts {
 	unsigned int idle_timeout_ms;
 	unsigned int max_flows;
 	unsigned int threads; /* relay workers; 0: one per CPU, up to 4 */
+	bool handoff; /* connect() caught with seccomp: no relay hop */
 	const char *redirect;
 	struct sockaddr_storage redirect_addr;
 	const char *match[NH_CLI_MAX_SPECS];
@@ -55,6 +56,11 @@ void cli_run_opts_free(struct run_opts *o);
 int cli_run_rules(const struct run_opts *o, struct nh_rule *rules, int max,
 		  FILE *err);
 int cli_parse_events(const char *s, unsigned int *mask);
+
+/* --handoff: in the child, before exec (exits on failure); in nethook,
+ * after fork: -1 with a line on stderr */
+void cli_handoff_child(int sock);
+int cli_handoff_take(int sock, struct nh_ctx *ctx);
 
 int cmd_run(int argc, char **argv);
 int cmd_attach(int argc, char **argv);

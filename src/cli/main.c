@@ -45,6 +45,8 @@ static void usage(FILE *f)
 		"      --max-flows N          relay: concurrent flows (65536)\n"
 		"      --threads N            relay: worker threads (one per CPU, up to 4;\n"
 		"                             1: on nethook's main thread)\n"
+		"      --handoff              with --proxy: open the tunnel on CMD's own\n"
+		"                             socket, then step out (no relay hop)\n"
 		"      --user USER[:GROUP]    run CMD as that user\n"
 		"      -v, --verbose          say more (twice: debug)\n"
 		"  attach --cgroup PATH [OPTIONS]  the same for an existing cgroup, until\n"

@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -91,11 +92,13 @@ static int resolve_user(const char *spec, struct creds *c)
 }
 
 /* The child: wait until it is in the scope, then become COMMAND. */
-static void child(char **argv, int go_fd, const struct creds *c,
+static void child(char **argv, int go_fd, int hf_fd, const struct creds *c,
 		  const sigset_t *mask)
 {
 	char b;
 
+	if (hf_fd >= 0)
+		cli_handoff_child(hf_fd);
 	if (read(go_fd, &b, 1) != 1)
 		_exit(NH_EXIT_ERROR); /* nethook failed before releasing us */
 	close(go_fd);
@@ -286,7 +289,8 @@ void cli_session_close(struct cli_session *s)
 
 int cmd_run(int argc, char **argv)
 {
-	int go[2] = { -1, -1 }, sfd = -1, pfd = -1, status = NH_EXIT_ERROR;
+	int go[2] = { -1, -1 }, hf[2] = { -1, -1 }, sfd = -1, pfd = -1;
+	int status = NH_EXIT_ERROR;
 	struct creds creds = { 0 };
 	struct cli_session sess = { 0 };
 	struct run_opts o;
@@ -318,6 +322,11 @@ int cmd_run(int argc, char **argv)
 		goto cleanup;
 	if (pipe2(go, O_CLOEXEC))
 		goto cleanup;
+	if (o.handoff &&
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, hf)) {
+		fprintf(stderr, "nethook: socketpair: %s\n", strerror(errno));
+		goto cleanup;
+	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
@@ -326,10 +335,18 @@ int cmd_run(int argc, char **argv)
 	}
 	if (pid == 0) {
 		close(go[1]);
-		child(o.argv, go[0], &creds, &orig);
+		if (hf[0] >= 0)
+			close(hf[0]);
+		child(o.argv, go[0], hf[1], &creds, &orig);
 	}
 	close(go[0]);
 	go[0] = -1;
+	if (hf[1] >= 0) {
+		close(hf[1]);
+		hf[1] = -1;
+		if (cli_handoff_take(hf[0], sess.ctx))
+			goto cleanup;
+	}
 	if (nh_ctx_add_pid(sess.ctx, pid) < 0)
 		goto cleanup;
 	pfd = pidfd_open_(pid);
@@ -345,6 +362,10 @@ int cmd_run(int argc, char **argv)
 	pid = -1;
 	nh_ctx_end_scope(sess.ctx, 2000);
 cleanup:
+	if (hf[0] >= 0)
+		close(hf[0]);
+	if (hf[1] >= 0)
+		close(hf[1]);
 	if (go[1] >= 0)
 		close(go[1]); /* an unreleased child sees EOF and leaves */
 	if (go[0] >= 0)

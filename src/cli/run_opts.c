@@ -25,6 +25,7 @@ enum {
 	OPT_MAX_FLOWS,
 	OPT_CGROUP,
 	OPT_THREADS,
+	OPT_HANDOFF,
 };
 
 static const struct option run_options[] = {
@@ -44,6 +45,7 @@ static const struct option run_options[] = {
 	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "handoff", no_argument, NULL, OPT_HANDOFF },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -241,6 +243,14 @@ static int parse(int argc, char **argv, struct run_opts *o, FILE *err,
 					err))
 				return -1;
 			break;
+		case OPT_HANDOFF:
+			if (attach) {
+				fprintf(err,
+					"nethook attach: --handoff is for run: it catches COMMAND's connect() from the start\n");
+				return -1;
+			}
+			o->handoff = true;
+			break;
 		case OPT_CGROUP:
 			if (!attach) {
 				fprintf(err,
@@ -281,6 +291,11 @@ static int parse(int argc, char **argv, struct run_opts *o, FILE *err,
 	if (o->redirect && (o->nproxy || o->proxy_file)) {
 		fprintf(err,
 			"nethook: --redirect and --proxy exclude each other: --redirect rewrites in the kernel, --proxy goes through the relay\n");
+		return -1;
+	}
+	if (o->handoff && o->redirect) {
+		fprintf(err,
+			"nethook: --handoff is for --proxy: --redirect has no relay to step out of\n");
 		return -1;
 	}
 	if (o->nproxy && o->proxy_file) {

@@ -264,3 +264,14 @@ void nh_bpf_set_relay(struct nh_bpf *b, const struct nh_bpf_addr *a4,
 	b->skel->bss->relay_netns = netns;
 	__atomic_store_n(&b->skel->bss->relay_tgid, tgid, __ATOMIC_RELEASE);
 }
+
+void nh_bpf_set_handoff(struct nh_bpf *b, const struct nh_bpf_addr *to)
+{
+	b->skel->bss->handoff_to = *to;
+	__atomic_store_n(&b->skel->bss->handoff_on, 1, __ATOMIC_RELEASE);
+}
+
+int nh_bpf_sk_info_fd(const struct nh_bpf *b)
+{
+	return bpf_map__fd(b->skel->maps.sk_info);
+}

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include "nh_handoff.h"
 #include "nh_internal.h"
 #include "nh_ipf_int.h" /* IP filter hook */
 #include "nh_relay.h"
@@ -44,6 +45,7 @@ struct nh_ctx {
 	int nhops;
 	unsigned int connect_timeout_ms, idle_timeout_ms, max_flows;
 	struct nh_relay *relay;
+	struct nh_handoff *handoff; /* connect() caught with seccomp */
 	/* its reports, from its threads to the dispatching one */
 	pthread_mutex_t rep_lock;
 	struct nh_relay_report *reps;
@@ -136,6 +138,10 @@ static int on_record(void *user, void *data, size_t len)
 	if (len < sizeof(*be) || !ctx->event)
 		return 0;
 	nh_event_from_bpf(be, ctx->mono_to_real, &ev);
+	/* the kernel reports the end of a handed-off connection */
+	if (ev.type == NH_EVENT_END && ev.route == NH_ROUTE_DIVERT &&
+	    ctx->relay)
+		ev.route_desc = nh_relay_route(ctx->relay);
 	memcpy(comm, be->comm, NH_COMM_LEN);
 	comm[NH_COMM_LEN] = '\0';
 	ev.comm = comm;
@@ -246,8 +252,9 @@ static void report_log(struct nh_ctx *ctx, const struct nh_relay_report *r)
 	nh_sockaddr_format((const void *)&ss, dst, sizeof(dst));
 	memcpy(comm, r->id.comm, NH_COMM_LEN);
 	comm[NH_COMM_LEN] = '\0';
-	nh_logf(&ctx->lg, LOG_NOTICE, "relay: %s (pid %u %s) reset: %s", dst,
-		r->id.pid, comm, r->detail);
+	nh_logf(&ctx->lg, LOG_NOTICE, "%s: %s (pid %u %s) %s: %s",
+		r->handoff ? "handoff" : "relay", dst, r->id.pid, comm,
+		r->handoff ? "connect() failed" : "reset", r->detail);
 }
 
 static void reports_dispatch(struct nh_ctx *ctx)
@@ -540,6 +547,8 @@ NH_API void nh_ctx_close(struct nh_ctx *ctx)
 		nh_ctx_end_scope(ctx, 2000);
 	nh_ipf_close(ctx->ipf); /* IP filter hook: rules, queues, detach */
 	ctx->ipf = NULL;
+	nh_handoff_stop(ctx->handoff);
+	ctx->handoff = NULL;
 	nh_relay_stop(ctx->relay);
 	if (ctx->sflt_ready)
 		nh_sflt_set_fini(&ctx->sflt); /* sf_unregistered for each */
@@ -826,6 +835,14 @@ NH_API int nh_sflt_register(struct nh_ctx *ctx,
 			filter->sf_name ? filter->sf_name : "?");
 		return nh_err(-EPROTONOSUPPORT);
 	}
+	if (ctx->handoff) {
+		/* a filter sees a connection on the relay, which a handed-off
+		 * one never reaches */
+		nh_logf(&ctx->lg, LOG_ERR,
+			"socket filter %s: not with a handoff (nh_ctx_add_handoff)",
+			filter->sf_name ? filter->sf_name : "?");
+		return nh_err(-EBUSY);
+	}
 	err = nh_sflt_add(&ctx->sflt, filter, domain,
 			  ctx->flags & NH_CTX_ALLOW_GLOBAL);
 	if (err)
@@ -858,5 +875,62 @@ NH_API int nh_sflt_unregister(struct nh_ctx *ctx, nh_sflt_handle handle)
 		return nh_err(err);
 	}
 	auto_divert_put(ctx, domain);
+	return 0;
+}
+
+NH_API int nh_ctx_add_handoff(struct nh_ctx *ctx, int lfd)
+{
+	struct nh_handoff_opts ho = { 0 };
+	struct nh_bpf_addr to;
+	struct stat st;
+	const char *why = NULL;
+	int err;
+
+	if (!ctx || lfd < 0) {
+		if (lfd >= 0)
+			close(lfd);
+		return nh_err(-EINVAL);
+	}
+	err = -EINVAL;
+	if (ctx->handoff) {
+		why = "there is one already";
+		err = -EBUSY;
+	} else if (!ctx->nhops) {
+		why = "it needs a proxy to hand connections to (not direct://)";
+	} else if (ctx->sflt.head) {
+		why = "socket filters see connections on the relay";
+		err = -EBUSY;
+	} else if (nh_addr_from_sockaddr((void *)&ctx->hops[0].addr, &to)) {
+		why = "the first proxy has no address";
+	}
+	if (why) {
+		nh_logf(&ctx->lg, LOG_ERR, "handoff: %s", why);
+		close(lfd);
+		return nh_err(err);
+	}
+	err = relay_ensure(ctx);
+	if (err) {
+		close(lfd);
+		return nh_err(err);
+	}
+	ho.hops = ctx->hops;
+	ho.nhops = ctx->nhops;
+	ho.timeout_ms = ctx->connect_timeout_ms ? ctx->connect_timeout_ms :
+						  10000;
+	ho.sk_info_fd = nh_bpf_sk_info_fd(ctx->bpf);
+	/* a cgroup's id is its directory's inode number */
+	if (!fstat(ctx->cgroup_fd, &st))
+		ho.cgroup_id = st.st_ino;
+	ho.lg = &ctx->lg;
+	ho.report = on_report;
+	ho.user = ctx;
+	err = nh_handoff_start(&ho, lfd, &ctx->handoff);
+	if (err) {
+		nh_logf(&ctx->lg, LOG_ERR, "handoff: %s", strerror(-err));
+		return nh_err(err);
+	}
+	nh_bpf_set_handoff(ctx->bpf, &to);
+	nh_logf(&ctx->lg, LOG_DEBUG, "handoff: connect() of the scope via %s",
+		nh_relay_route(ctx->relay));
 	return 0;
 }

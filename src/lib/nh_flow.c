@@ -20,6 +20,7 @@
 #include <limits.h>
 #include <unistd.h>
 #include "nh_flow.h"
+#include "nh_hs_io.h"
 #include "nh_spec.h"
 
 /* epoll tags; the relay's own are 1..3 */
@@ -395,65 +396,28 @@ static int step_connect(struct nh_flow_list *l, struct nh_flow *f)
 /* Talk to the current hop until it wants more, is done, or failed. */
 static int step_handshake(struct nh_flow_list *l, struct nh_flow *f)
 {
-	uint8_t buf[8192];
-	const uint8_t *out;
-	size_t len, used;
-	ssize_t n;
+	struct nh_hs_io_count c = { 0, 0 };
 	char w[300];
+	bool io;
 	int r;
 
 	for (;;) {
-		r = nh_proxy_hs_output(f->hs, &out, &len);
+		r = nh_hs_io_step(f->u.fd, f->hs, &c, &io);
+		if (r == 0)
+			return 1;
 		if (r < 0)
-			goto failed;
-		if (len) {
-			n = send(f->u.fd, out, len, MSG_NOSIGNAL);
-			if (n < 0 && errno == EAGAIN)
-				return 1;
-			if (n < 0)
-				goto io_error;
-			nh_proxy_hs_sent(f->hs, (size_t)n);
-			continue;
-		}
-		/* peek, so bytes past the reply stay for the program */
-		n = recv(f->u.fd, buf, sizeof(buf), MSG_PEEK);
-		if (n < 0 && errno == EAGAIN)
-			return 1;
-		if (n < 0)
-			goto io_error;
-		if (n == 0) {
-			/* says how much of the reply came: "truncated after
-			 * 3 bytes", or nothing at all */
-			r = nh_proxy_hs_eof(f->hs);
-			finish(l, f, r < 0 ? -r : ECONNRESET, "%s",
-			       nh_proxy_hs_error(f->hs));
-			return -1;
-		}
-		used = 0;
-		r = nh_proxy_hs_input(f->hs, buf, (size_t)n, &used);
-		if (used && recv(f->u.fd, buf, used, 0) != (ssize_t)used)
-			goto io_error;
-		if (r < 0) {
-			finish(l, f, -r, "%s", nh_proxy_hs_error(f->hs));
-			return -1;
-		}
-		if (r == 0) {
-			if (used)
-				continue;
-			return 1;
-		}
+			break;
 		/* this hop's tunnel is open: on to the next, or relay */
 		if (++f->hop >= l->nhops)
 			return enter_relay(l, f);
 		hs_begin(l, f);
 	}
-failed:
-	finish(l, f, -r, "%s", nh_proxy_hs_error(f->hs));
-	return -1;
-io_error:
-	r = errno;
+	if (!io) {
+		finish(l, f, -r, "%s", nh_proxy_hs_error(f->hs));
+		return -1;
+	}
 	where(l, f, f->hop, w, sizeof(w));
-	finish(l, f, r, "handshake with %s failed: %s", w, strerror(r));
+	finish(l, f, -r, "handshake with %s failed: %s", w, strerror(-r));
 	return -1;
 }
 

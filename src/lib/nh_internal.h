@@ -93,6 +93,9 @@ int nh_bpf_attach_cgroup(struct nh_bpf *b, int cgroup_fd);
 void nh_bpf_set_relay(struct nh_bpf *b, const struct nh_bpf_addr *a4,
 		      const struct nh_bpf_addr *a6, uint32_t tgid,
 		      uint64_t netns);
+/* connect() of a program's socket by the relay goes to the first proxy */
+void nh_bpf_set_handoff(struct nh_bpf *b, const struct nh_bpf_addr *to);
+int nh_bpf_sk_info_fd(const struct nh_bpf *b);
 
 /* rules (nh_rule.c) */
 int nh_rule_compile(const struct nh_rule *rule, struct nh_bpf_rule *out);

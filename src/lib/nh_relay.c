@@ -12,6 +12,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,11 @@ struct nh_relay {
 	atomic_bool emfile_logged; /* said once, not per connection */
 	atomic_uint active;
 	char route[NH_RELAY_MAX_HOPS * 80];
+	/* own_fds: a worker's table is copied when it starts; start returns
+	 * after every copy, so no descriptor the caller opens later (a pipe
+	 * to a child, say) stays open in a worker's table */
+	sem_t unshared;
+	bool sem_ok;
 };
 
 uint64_t nh_now_ns(void)
@@ -305,6 +311,7 @@ static void *worker_main(void *arg)
 			nh_logf(r->o.lg, LOG_INFO,
 				"relay: worker shares the descriptor table: %s",
 				strerror(errno));
+		sem_post(&r->unshared);
 	}
 	while (!atomic_load(&r->stop))
 		if (worker_step(w, -1) < 0)
@@ -458,12 +465,20 @@ int nh_relay_start(const struct nh_relay_opts *o, struct nh_relay **out)
 			strerror(errno));
 		goto cleanup;
 	}
+	if (sem_init(&r->unshared, 0, 0)) {
+		err = -errno;
+		goto cleanup;
+	}
+	r->sem_ok = true;
 	for (i = 0; i < r->nw && !r->o.inline_loop; i++) {
 		err = -pthread_create(&r->w[i].thread, NULL, worker_main,
 				      &r->w[i]);
 		if (err)
 			goto cleanup;
 		r->w[i].started = true;
+		if (r->o.own_fds)
+			while (sem_wait(&r->unshared) && errno == EINTR)
+				;
 	}
 	*out = r;
 	return 0;
@@ -513,6 +528,8 @@ void nh_relay_stop(struct nh_relay *r)
 		if (w->own_table ? w->spare0 >= 0 : w->spare_fd >= 0)
 			close(w->own_table ? w->spare0 : w->spare_fd);
 	}
+	if (r->sem_ok)
+		sem_destroy(&r->unshared);
 	free(r->w);
 	free(r);
 }

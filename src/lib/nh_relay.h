@@ -3,6 +3,7 @@
 #ifndef NH_RELAY_H
 #define NH_RELAY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "nh_internal.h"
 #include "nh_proxy.h"
@@ -20,6 +21,7 @@ struct nh_relay_report {
 	int err; /* positive errno, 0 = none */
 	char detail[192]; /* which hop failed and why */
 	struct sockaddr_storage to; /* where it went, after socket filters */
+	bool handoff; /* from the handoff: connect() itself failed */
 };
 
 struct nh_relay_opts {

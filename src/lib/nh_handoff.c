@@ -1,0 +1,646 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Handoff: a program's connect() waits (seccomp user notification) while
+ * nethook connects the program's own socket to the first proxy, through a
+ * copy of its descriptor (pidfd_getfd), and opens the tunnel through the
+ * chain on it.  Then connect() returns 0 and the bytes go between the
+ * program and the proxy with no relay in between: the same path an
+ * LD_PRELOAD proxifier takes, for static and Go programs too.
+ *
+ * The rules stay in the kernel: our connect() of the copy meets the same
+ * cgroup hook, which sends a diverted connection to the first proxy and
+ * refuses anything else with EXDEV.  Then we let the program's own
+ * connect() run (SECCOMP_USER_NOTIF_FLAG_CONTINUE) and it meets the rules
+ * as usual: whatever this file gets wrong, nothing leaves unproxied.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "nh_handoff.h"
+#include "nh_hs_io.h"
+#include "nh_spec.h"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+
+#if defined(__x86_64__)
+#define NH_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define NH_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#elif defined(__i386__)
+#define NH_AUDIT_ARCH AUDIT_ARCH_I386
+#endif
+
+/* Connects waiting at once; past this they go the relay's way. */
+#define HF_MAX_JOBS 4096
+
+enum { TAG_LISTENER = 1, TAG_STOP = 2, TAG_TICK = 3 };
+
+struct hf_job {
+	struct hf_job *next, *prev;
+	uint64_t id; /* the notification */
+	uint64_t deadline;
+	int fd; /* our copy of the program's socket */
+	int fl; /* its file status flags, given back before the answer */
+	int hop;
+	bool connecting;
+	socklen_t dlen;
+	struct sockaddr_storage dst; /* what the program asked for */
+	struct nh_sk_info si; /* who: the kernel's record of the socket */
+	struct nh_hs_io_count hs_bytes;
+	struct nh_proxy_hs hs;
+};
+
+struct nh_handoff {
+	struct nh_handoff_opts o;
+	int lfd, ep, stop_fd, tick_fd;
+	pthread_t th;
+	bool th_ok;
+	struct seccomp_notif *req;
+	struct seccomp_notif_resp *resp;
+	size_t req_sz, resp_sz;
+	struct hf_job *jobs;
+	unsigned int njobs;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int seccomp_(unsigned int op, unsigned int flags, void *arg)
+{
+	return (int)syscall(SYS_seccomp, op, flags, arg);
+}
+
+NH_API int nh_handoff_listen(void)
+{
+#ifdef NH_AUDIT_ARCH
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, arch)),
+		/* another ABI (a 32-bit program): its connects reach the
+		 * relay, through the cgroup hook */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NH_AUDIT_ARCH, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_connect, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+	int fd;
+
+	/* killable only: a signal must not cut a connect() short while we
+	 * talk on its socket, or the program could send before the tunnel
+	 * is open (Go retries an interrupted connect by polling) */
+	fd = seccomp_(SECCOMP_SET_MODE_FILTER,
+		      SECCOMP_FILTER_FLAG_NEW_LISTENER |
+			      SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+		      &prog);
+	if (fd < 0 && errno == EINVAL)
+		return nh_err(-EOPNOTSUPP);
+	if (fd < 0)
+		return nh_err(-errno);
+	return fd;
+#else
+	return nh_err(-EOPNOTSUPP);
+#endif
+}
+
+static int pidfd_of(pid_t tid)
+{
+	char path[64], line[128];
+	pid_t tgid = 0;
+	FILE *f;
+	int fd;
+
+	fd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+	if (fd >= 0 || errno != EINVAL)
+		return fd;
+	fd = (int)syscall(SYS_pidfd_open, tid, 0);
+	if (fd >= 0 || errno != EINVAL)
+		return fd;
+	/* before Linux 6.9, only a thread-group leader has a pidfd */
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid > 0 ? (int)syscall(SYS_pidfd_open, tgid, 0) : -1;
+}
+
+/* The answer: val 0 and error 0 for success, error -errno, or on with
+ * the program's own connect(). */
+static void answer(struct nh_handoff *h, uint64_t id, int error, bool go_on)
+{
+	memset(h->resp, 0, h->resp_sz);
+	h->resp->id = id;
+	h->resp->error = error;
+	h->resp->flags = go_on ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;
+	/* ENOENT: the program was killed meanwhile */
+	ioctl(h->lfd, SECCOMP_IOCTL_NOTIF_SEND, h->resp);
+}
+
+static void job_free(struct nh_handoff *h, struct hf_job *j)
+{
+	if (j->prev)
+		j->prev->next = j->next;
+	else
+		h->jobs = j->next;
+	if (j->next)
+		j->next->prev = j->prev;
+	h->njobs--;
+	/* the program's descriptor keeps the file open: closing ours alone
+	 * would leave it in the epoll set */
+	epoll_ctl(h->ep, EPOLL_CTL_DEL, j->fd, NULL);
+	close(j->fd);
+	free(j);
+}
+
+/* The tunnel is open: the kernel's record learns what the handshake
+ * took, so its end event counts only the program's bytes. */
+static void job_done(struct nh_handoff *h, struct hf_job *j)
+{
+	struct nh_sk_info si;
+
+	if (!bpf_map_lookup_elem(h->o.sk_info_fd, &j->fd, &si)) {
+		si.hs_out = (uint32_t)j->hs_bytes.out;
+		si.hs_in = (uint32_t)j->hs_bytes.in;
+		si.handoff = NH_HANDOFF_OPEN;
+		bpf_map_update_elem(h->o.sk_info_fd, &j->fd, &si, BPF_EXIST);
+	}
+	fcntl(j->fd, F_SETFL, j->fl);
+	answer(h, j->id, 0, false);
+	job_free(h, j);
+}
+
+static void job_fail(struct nh_handoff *h, struct hf_job *j, int err,
+		     const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* connect() fails with err, and the socket is as before it: unconnected
+ * (a program may try again).  The end is ours to report, with why. */
+static void job_fail(struct nh_handoff *h, struct hf_job *j, int err,
+		     const char *fmt, ...)
+{
+	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+	struct nh_relay_report rep;
+	struct nh_sk_info si = j->si;
+	socklen_t len = sizeof(rep.id.cookie);
+	va_list ap;
+
+	memset(&rep, 0, sizeof(rep));
+	va_start(ap, fmt);
+	vsnprintf(rep.detail, sizeof(rep.detail), fmt, ap);
+	va_end(ap);
+	bpf_map_lookup_elem(h->o.sk_info_fd, &j->fd, &si); /* start_ns */
+	rep.id.orig = si.orig;
+	getsockopt(j->fd, SOL_SOCKET, SO_COOKIE, &rep.id.cookie, &len);
+	rep.id.cgroup_id = si.cgroup_id;
+	rep.id.start_ns = si.start_ns;
+	rep.id.pid = si.pid;
+	rep.id.uid = si.uid;
+	memcpy(rep.id.comm, si.comm, sizeof(rep.id.comm));
+	rep.id.family = si.family;
+	rep.end_ns = now_ns();
+	rep.err = err;
+	rep.handoff = true;
+	memcpy(&rep.to, &j->dst, sizeof(j->dst));
+	connect(j->fd, &unspec, sizeof(unspec));
+	fcntl(j->fd, F_SETFL, j->fl);
+	answer(h, j->id, -err, false);
+	job_free(h, j);
+	if (h->o.report)
+		h->o.report(h->o.user, &rep);
+}
+
+static void hop_name(const struct nh_handoff *h, int hop, char *buf, size_t len)
+{
+	nh_proxy_hop_format(&h->o.hops[hop], buf, len);
+}
+
+static void hs_begin(struct nh_handoff *h, struct hf_job *j)
+{
+	const struct sockaddr_in6 *s6 = (const void *)&j->dst;
+	const struct sockaddr_in *s4 = (const void *)&j->dst;
+	int next = j->hop + 1;
+
+	if (next < h->o.nhops)
+		nh_proxy_hs_init_hop(&j->hs, &h->o.hops[j->hop],
+				     &h->o.hops[next]);
+	else
+		nh_proxy_hs_init(
+			&j->hs, &h->o.hops[j->hop], (void *)&j->dst, NULL,
+			ntohs(j->dst.ss_family == AF_INET6 ? s6->sin6_port :
+							     s4->sin_port));
+}
+
+/* Move a job on as far as its socket allows. */
+static void job_step(struct nh_handoff *h, struct hf_job *j)
+{
+	struct epoll_event ee = { .events = EPOLLIN, .data.ptr = j };
+	socklen_t len = sizeof(int);
+	char w[300];
+	bool io;
+	int r, e = 0;
+
+	if (j->connecting) {
+		getsockopt(j->fd, SOL_SOCKET, SO_ERROR, &e, &len);
+		if (e) {
+			hop_name(h, 0, w, sizeof(w));
+			job_fail(h, j, e, "connect to %s failed: %s", w,
+				 strerror(e));
+			return;
+		}
+		j->connecting = false;
+		hs_begin(h, j);
+	}
+	for (;;) {
+		r = nh_hs_io_step(j->fd, &j->hs, &j->hs_bytes, &io);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			if (!io) {
+				job_fail(h, j, -r, "%s",
+					 nh_proxy_hs_error(&j->hs));
+				return;
+			}
+			hop_name(h, j->hop, w, sizeof(w));
+			job_fail(h, j, -r, "handshake with %s failed: %s", w,
+				 strerror(-r));
+			return;
+		}
+		if (++j->hop >= h->o.nhops) {
+			job_done(h, j);
+			return;
+		}
+		hs_begin(h, j);
+	}
+	/* a request that did not fit waits for room, a reply for bytes */
+	if (!nh_proxy_hs_want_input(&j->hs))
+		ee.events = EPOLLOUT;
+	epoll_ctl(h->ep, EPOLL_CTL_MOD, j->fd, &ee);
+}
+
+/* What the program passed to connect(), read from its memory. */
+static int read_dst(pid_t pid, uint64_t ptr, uint64_t len,
+		    struct sockaddr_storage *ss, socklen_t *ssl)
+{
+	struct iovec local = { ss, sizeof(*ss) }, remote;
+	ssize_t n;
+
+	if (len < sizeof(struct sockaddr_in) || len > sizeof(*ss))
+		return -1;
+	remote.iov_base = (void *)(uintptr_t)ptr;
+	remote.iov_len = (size_t)len;
+	local.iov_len = (size_t)len;
+	memset(ss, 0, sizeof(*ss));
+	n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	if (n != (ssize_t)len)
+		return -1;
+	if (ss->ss_family == AF_INET6 && len < sizeof(struct sockaddr_in6))
+		return -1;
+	if (ss->ss_family != AF_INET && ss->ss_family != AF_INET6)
+		return -1;
+	*ssl = (socklen_t)len;
+	return 0;
+}
+
+/*
+ * The kernel's record of the socket, made here when the program has not
+ * connected it yet (identity is taken at connect(), and this connect()
+ * is ours): who from /proc, as the kernel would have had it.
+ */
+static int record_get(struct nh_handoff *h, int fd, pid_t tid,
+		      struct nh_sk_info *si)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	if (!bpf_map_lookup_elem(h->o.sk_info_fd, &fd, si))
+		return 0;
+	if (errno != ENOENT)
+		return -errno;
+	memset(si, 0, sizeof(*si));
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "Name:\t", 6)) {
+			line[strcspn(line, "\n")] = '\0';
+			memcpy(si->comm, line + 6,
+			       strnlen(line + 6, sizeof(si->comm) - 1));
+		}
+		sscanf(line, "Tgid: %u", &si->pid);
+		sscanf(line, "Uid: %u", &si->uid);
+	}
+	fclose(f);
+	if (!si->pid)
+		return -ESRCH;
+	si->cgroup_id = h->o.cgroup_id;
+	si->proto = 6;
+	if (!bpf_map_update_elem(h->o.sk_info_fd, &fd, si, BPF_NOEXIST))
+		return 0;
+	return bpf_map_lookup_elem(h->o.sk_info_fd, &fd, si) ? -errno : 0;
+}
+
+static bool is_tcp(int fd)
+{
+	int type = 0, proto = 0;
+	socklen_t l = sizeof(int);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) ||
+	    type != SOCK_STREAM)
+		return false;
+	l = sizeof(int);
+	return !getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) &&
+	       proto == IPPROTO_TCP;
+}
+
+/* One connect(): ours to open, or on as if we had not looked. */
+static void on_notify(struct nh_handoff *h)
+{
+	struct epoll_event ee = { .events = EPOLLOUT };
+	struct seccomp_notif *q = h->req;
+	struct sockaddr_storage dst;
+	struct hf_job *j = NULL;
+	const char *why = NULL;
+	socklen_t dlen = 0;
+	int pfd = -1, fd = -1, e = 0;
+
+	memset(q, 0, h->req_sz);
+	if (ioctl(h->lfd, SECCOMP_IOCTL_NOTIF_RECV, q))
+		return; /* the caller is gone already */
+	if (h->njobs >= HF_MAX_JOBS) {
+		why = "too many at once";
+		goto go_on;
+	}
+	/* the pidfd first, then the id check: the pid is the caller's and
+	 * not a reused one, so what we read and take is the caller's */
+	pfd = pidfd_of((pid_t)q->pid);
+	if (pfd < 0 || ioctl(h->lfd, SECCOMP_IOCTL_NOTIF_ID_VALID, &q->id)) {
+		why = "pidfd_open";
+		e = errno;
+		goto go_on;
+	}
+	if (read_dst((pid_t)q->pid, q->data.args[1], q->data.args[2], &dst,
+		     &dlen))
+		goto go_on; /* not IP: nothing to say */
+	fd = (int)syscall(SYS_pidfd_getfd, pfd, (int)q->data.args[0], 0);
+	if (fd < 0) {
+		why = "pidfd_getfd";
+		e = errno;
+		goto go_on;
+	}
+	if (!is_tcp(fd))
+		goto go_on;
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		why = "out of memory";
+		goto go_on;
+	}
+	j->fd = fd;
+	j->fl = fcntl(fd, F_GETFL);
+	if (j->fl < 0) {
+		why = "fcntl";
+		e = errno;
+		goto go_on;
+	}
+	e = -record_get(h, fd, (pid_t)q->pid, &j->si);
+	if (e) {
+		why = "the socket's record";
+		goto go_on;
+	}
+	/* the program's file: non-blocking while we hold it */
+	if (!(j->fl & O_NONBLOCK) && fcntl(fd, F_SETFL, j->fl | O_NONBLOCK)) {
+		why = "fcntl";
+		e = errno;
+		goto go_on;
+	}
+	if (connect(fd, (void *)&dst, dlen) && errno != EINPROGRESS) {
+		/* EXDEV: not diverted; EISCONN, EALREADY: not a new
+		 * connection: the program's own connect() goes on.  Any
+		 * other error after the kernel sent it to the proxy is the
+		 * proxy's: connect() fails with it. */
+		e = errno;
+		if (e == EXDEV || record_get(h, fd, (pid_t)q->pid, &j->si) ||
+		    j->si.handoff != NH_HANDOFF_OPENING) {
+			why = e == EXDEV ? NULL : "connect";
+			fcntl(fd, F_SETFL, j->fl);
+			goto go_on;
+		}
+	}
+	close(pfd);
+	j->id = q->id;
+	j->dst = dst;
+	j->dlen = dlen;
+	j->connecting = true;
+	j->deadline = now_ns() + (uint64_t)h->o.timeout_ms * 1000000ull;
+	ee.data.ptr = j;
+	j->next = h->jobs;
+	if (h->jobs)
+		h->jobs->prev = j;
+	h->jobs = j;
+	h->njobs++;
+	if (e) {
+		char w[300];
+
+		hop_name(h, 0, w, sizeof(w));
+		job_fail(h, j, e, "connect to %s failed: %s", w, strerror(e));
+	} else if (epoll_ctl(h->ep, EPOLL_CTL_ADD, fd, &ee)) {
+		job_fail(h, j, ENOMEM, "epoll: %s", strerror(errno));
+	}
+	return;
+go_on:
+	if (why)
+		nh_logf(h->o.lg, LOG_DEBUG,
+			"handoff: pid %u: connect() left to the relay: %s%s%s",
+			q->pid, why, e ? ": " : "", e ? strerror(e) : "");
+	free(j);
+	if (fd >= 0)
+		close(fd);
+	if (pfd >= 0)
+		close(pfd);
+	answer(h, q->id, 0, true);
+}
+
+static void on_tick(struct nh_handoff *h)
+{
+	struct hf_job *j, *next;
+	uint64_t now = now_ns(), v;
+	char w[300];
+
+	if (read(h->tick_fd, &v, sizeof(v)) < 0) {
+		/* a tick is a tick */
+	}
+	for (j = h->jobs; j; j = next) {
+		next = j->next;
+		if (now <= j->deadline)
+			continue;
+		hop_name(h, j->connecting ? 0 : j->hop, w, sizeof(w));
+		job_fail(h, j, ETIMEDOUT, "%s %s timed out after %u ms",
+			 j->connecting ? "connect to" : "handshake with", w,
+			 h->o.timeout_ms);
+	}
+}
+
+static void *loop(void *arg)
+{
+	struct nh_handoff *h = arg;
+	struct epoll_event evs[64];
+	int n, i;
+
+	for (;;) {
+		n = epoll_wait(h->ep, evs, 64, -1);
+		if (n < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < n; i++) {
+			uintptr_t tag = (uintptr_t)evs[i].data.ptr;
+
+			if (tag == TAG_STOP)
+				return NULL;
+			if (tag == TAG_LISTENER) {
+				if (evs[i].events & (EPOLLHUP | EPOLLERR))
+					return NULL; /* nobody left to ask */
+				on_notify(h);
+			} else if (tag == TAG_TICK) {
+				on_tick(h);
+			} else {
+				job_step(h, evs[i].data.ptr);
+			}
+		}
+	}
+	return NULL;
+}
+
+static int watch(int ep, int fd, uintptr_t tag)
+{
+	struct epoll_event ee = { .events = EPOLLIN, .data.ptr = (void *)tag };
+
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ee) ? -errno : 0;
+}
+
+int nh_handoff_start(const struct nh_handoff_opts *o, int lfd,
+		     struct nh_handoff **out)
+{
+	struct itimerspec it = { { 0, 100000000L }, { 0, 100000000L } };
+	struct seccomp_notif_sizes sz;
+	struct nh_handoff *h;
+	int err;
+
+	*out = NULL;
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		close(lfd);
+		return -ENOMEM;
+	}
+	h->o = *o;
+	h->lfd = lfd;
+	h->ep = h->stop_fd = h->tick_fd = -1;
+	err = -EINVAL;
+	if (o->nhops < 1 || o->hops[0].scheme == NH_PROXY_DIRECT)
+		goto cleanup;
+	if (seccomp_(SECCOMP_GET_NOTIF_SIZES, 0, &sz)) {
+		err = -errno;
+		goto cleanup;
+	}
+	/* the kernel's structs may be larger than ours */
+	h->req_sz = sz.seccomp_notif > sizeof(*h->req) ? sz.seccomp_notif :
+							 sizeof(*h->req);
+	h->resp_sz = sz.seccomp_notif_resp > sizeof(*h->resp) ?
+			     sz.seccomp_notif_resp :
+			     sizeof(*h->resp);
+	err = -ENOMEM;
+	h->req = calloc(1, h->req_sz);
+	h->resp = calloc(1, h->resp_sz);
+	if (!h->req || !h->resp)
+		goto cleanup;
+	h->ep = epoll_create1(EPOLL_CLOEXEC);
+	h->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	h->tick_fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (h->ep < 0 || h->stop_fd < 0 || h->tick_fd < 0 ||
+	    timerfd_settime(h->tick_fd, 0, &it, NULL)) {
+		err = -errno;
+		goto cleanup;
+	}
+	err = watch(h->ep, lfd, TAG_LISTENER);
+	if (!err)
+		err = watch(h->ep, h->stop_fd, TAG_STOP);
+	if (!err)
+		err = watch(h->ep, h->tick_fd, TAG_TICK);
+	if (err)
+		goto cleanup;
+	err = -pthread_create(&h->th, NULL, loop, h);
+	if (err)
+		goto cleanup;
+	h->th_ok = true;
+	*out = h;
+	return 0;
+cleanup:
+	nh_handoff_stop(h);
+	return err;
+}
+
+void nh_handoff_stop(struct nh_handoff *h)
+{
+	uint64_t one = 1;
+
+	if (!h)
+		return;
+	if (h->th_ok) {
+		if (write(h->stop_fd, &one, sizeof(one)) < 0) {
+			/* cannot fail on a fresh eventfd */
+		}
+		pthread_join(h->th, NULL);
+	}
+	while (h->jobs)
+		job_fail(h, h->jobs, ENETUNREACH, "nethook is stopping");
+	if (h->lfd >= 0)
+		close(h->lfd);
+	if (h->ep >= 0)
+		close(h->ep);
+	if (h->stop_fd >= 0)
+		close(h->stop_fd);
+	if (h->tick_fd >= 0)
+		close(h->tick_fd);
+	free(h->req);
+	free(h->resp);
+	free(h);
+}

@@ -115,6 +115,30 @@ got=$(nh_nethook c run --handoff --proxy "$s5" -- "$peer" -6 \
 	-s 'GET /who HTTP/1.0\r\n\r\n' "$NHP_W4" 80 | tail -n 1)
 nh_is "handoff, AF_INET6 socket to an IPv4 destination" "$got" web
 
+# An IPv6-only socket to an IPv6 destination, the proxy at an IPv4
+# address the socket cannot reach: left to the relay, which can.
+got=$(nh_nethook c run --handoff --proxy "$s5" -- python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+s.settimeout(10)
+s.connect((sys.argv[1], 80))
+s.sendall(b"GET /who HTTP/1.0\r\n\r\n")
+r = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    r += d
+print(r.split(b"\r\n\r\n", 1)[-1].decode().strip())' "$NHP_W6" 2>&1)
+nh_is "handoff: an IPv6-only socket, an IPv4 proxy: through the relay" "$got" web
+
+# As another user: nethook (root) still opens the tunnel on its socket.
+got=$(nh_nethook c run --handoff --user nobody --proxy "$s5" -- \
+	sh -c "id -u; $sget -t 10 http://$NHP_W4/who")
+nh_is "handoff, --user nobody" "$(printf '%s\n' "$got" | tr '\n' ' ')" \
+	"$(id -u nobody) web "
+
 # A proxy that sends the first bytes of the tunnel in the same segment as
 # its reply: they are the program's, not the handshake's.
 got=$(nh_nethook c run --handoff --proxy "socks5://$NHP_P4:1090" -- \

@@ -433,6 +433,8 @@ static const struct err_case err_cases[] = {
 	  "from 1 to 64" },
 	{ "--threads x", { "run", P, "--threads", "x", "--", "true" },
 	  "'x'" },
+	{ "--handoff with --redirect", { "run", "--handoff", R, "--",
+	  "true" }, "--handoff" },
 };
 /* clang-format on */
 
@@ -649,6 +651,44 @@ static void test_parse_threads(void **state)
 	(void)state;
 	parse_ok(words, &o, &a);
 	assert_int_equal(o.threads, 3);
+	assert_false(o.handoff);
+	cli_run_opts_free(&o);
+}
+
+static void test_attach_handoff(void **state)
+{
+	const char *words[] = { "attach",    "--cgroup", "/sys/fs/cgroup/x",
+				"--handoff", P,		 NULL };
+	struct run_opts o;
+	struct args a;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	make_args(&a, words);
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	assert_int_equal(cli_attach_parse(a.argc, a.argv, &o, f), -1);
+	cli_run_opts_free(&o);
+	fclose(f);
+	assert_non_null(strstr(out, "--handoff is for run"));
+	free(out);
+}
+
+static void test_parse_handoff(void **state)
+{
+	const char *words[] = { "run",	   "--handoff",
+				"--proxy", "socks5://192.0.2.10:1080",
+				"--",	   "true",
+				NULL };
+	struct run_opts o;
+	struct args a;
+
+	(void)state;
+	parse_ok(words, &o, &a);
+	assert_true(o.handoff);
+	assert_string_equal(o.proxy_chain, "socks5://192.0.2.10:1080");
 	cli_run_opts_free(&o);
 }
 
@@ -876,6 +916,9 @@ int main(void)
 	nh_tests_add(&ts, test_parse_log_json_events, NULL,
 		     "--log --json --events --user -v");
 	nh_tests_add(&ts, test_parse_threads, NULL, "--threads 3");
+	nh_tests_add(&ts, test_parse_handoff, NULL, "--handoff");
+	nh_tests_add(&ts, test_attach_handoff, NULL,
+		     "attach --handoff: refused, it is for run");
 	nh_tests_add(&ts, test_parse_redirect_no_log, NULL,
 		     "--redirect without --log: no log");
 	nh_tests_add(&ts, test_parse_help, NULL, "--help and -h return 1");

@@ -367,8 +367,10 @@ static int record_get(struct nh_handoff *h, int fd, pid_t tid,
 			memcpy(si->comm, line + 6,
 			       strnlen(line + 6, sizeof(si->comm) - 1));
 		}
-		sscanf(line, "Tgid: %u", &si->pid);
-		sscanf(line, "Uid: %u", &si->uid);
+		if (!strncmp(line, "Tgid:", 5))
+			sscanf(line + 5, "%u", &si->pid);
+		else if (!strncmp(line, "Uid:", 4))
+			sscanf(line + 4, "%u", &si->uid);
 	}
 	fclose(f);
 	if (!si->pid)

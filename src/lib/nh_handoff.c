@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "nh_flow.h" /* nh_now_ns */
 #include "nh_handoff.h"
 #include "nh_hs_io.h"
 #include "nh_spec.h"
@@ -90,14 +91,6 @@ struct nh_handoff {
 	struct hf_job *jobs;
 	unsigned int njobs;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static int seccomp_(unsigned int op, unsigned int flags, void *arg)
 {
@@ -237,7 +230,7 @@ static void job_fail(struct nh_handoff *h, struct hf_job *j, int err,
 	rep.id.uid = si.uid;
 	memcpy(rep.id.comm, si.comm, sizeof(rep.id.comm));
 	rep.id.family = si.family;
-	rep.end_ns = now_ns();
+	rep.end_ns = nh_now_ns();
 	rep.err = err;
 	rep.handoff = true;
 	memcpy(&rep.to, &j->dst, sizeof(j->dst));
@@ -487,7 +480,7 @@ static void on_notify(struct nh_handoff *h)
 	j->dst = dst;
 	j->dlen = dlen;
 	j->connecting = true;
-	j->deadline = now_ns() + (uint64_t)h->o.timeout_ms * 1000000ull;
+	j->deadline = nh_now_ns() + (uint64_t)h->o.timeout_ms * 1000000ull;
 	ee.data.ptr = j;
 	j->next = h->jobs;
 	if (h->jobs)
@@ -519,7 +512,7 @@ go_on:
 static void on_tick(struct nh_handoff *h)
 {
 	struct hf_job *j, *next;
-	uint64_t now = now_ns(), v;
+	uint64_t now = nh_now_ns(), v;
 	char w[300];
 
 	if (read(h->tick_fd, &v, sizeof(v)) < 0) {
@@ -542,10 +535,13 @@ static void *loop(void *arg)
 	struct epoll_event evs[64];
 	int n, i;
 
+	bool tick;
+
 	for (;;) {
 		n = epoll_wait(h->ep, evs, 64, -1);
 		if (n < 0 && errno != EINTR)
 			break;
+		tick = false;
 		for (i = 0; i < n; i++) {
 			uintptr_t tag = (uintptr_t)evs[i].data.ptr;
 
@@ -556,11 +552,14 @@ static void *loop(void *arg)
 					return NULL; /* nobody left to ask */
 				on_notify(h);
 			} else if (tag == TAG_TICK) {
-				on_tick(h);
+				tick = true;
 			} else {
 				job_step(h, evs[i].data.ptr);
 			}
 		}
+		/* last: a job it ends may have an event in this batch */
+		if (tick)
+			on_tick(h);
 	}
 	return NULL;
 }

@@ -27,6 +27,7 @@ nhp_tinyproxy tp "$NHP_P4" 8888
 nhp_tinyproxy tplo 127.0.0.1 8890
 nhp_fake eager "$NHP_P4" 1090 eager 120
 nhp_fake refonce "$NHP_P4" 1091 s5-reply-refused,good 120
+nhp_fake stall "$NHP_P4" 1092 stall 120
 
 small=$(nhp_web_file small.txt)
 big=$(nhp_web_file big.bin)
@@ -172,6 +173,19 @@ got=$(nh_nethook c run --log "$log" --handoff \
 nh_is "handoff, wrong password: connect() fails with EACCES" "$got" errno=EACCES
 nh_like "handoff, wrong password: detail" \
 	"$(nhp_detail "$(nhp_log_end "$log")")" "auth"
+
+rm -f "$log"
+t0=$(nhp_ms)
+got=$(nh_nethook c run --log "$log" --handoff --connect-timeout 1 \
+	--proxy "socks5://$NHP_P4:1092" -- "$peer" "$NHP_W4" 80)
+t1=$(nhp_ms)
+nh_is "handoff, proxy never answers: connect() fails with ETIMEDOUT" "$got" \
+	errno=ETIMEDOUT
+nh_check "handoff, proxy never answers: after the 1 s timeout, within 3 s ($((t1 - t0)) ms)" \
+	test $((t1 - t0)) -ge 1000 -a $((t1 - t0)) -lt 3000
+nh_is "handoff, proxy never answers: detail" \
+	"$(nhp_detail "$(nhp_log_end "$log")")" \
+	"handshake with socks5://$NHP_P4:1092 timed out after 1000 ms"
 
 # a proxy refusing once, then serving: the next connect goes through
 got=$(nh_nethook c run --handoff --proxy "socks5://$NHP_P4:1091" -- \

@@ -116,6 +116,23 @@ got=$(nh_nethook c run --handoff --proxy "$s5" -- "$peer" -6 \
 	-s 'GET /who HTTP/1.0\r\n\r\n' "$NHP_W4" 80 | tail -n 1)
 nh_is "handoff, AF_INET6 socket to an IPv4 destination" "$got" web
 
+# Go: non-blocking connects from many threads at once, with the runtime
+# preempting them by signal; none may be cut off halfway through.
+goget=$NH_PROGS/nh-goget
+if [ -x "$goget" ]; then
+	n=100
+	nh_quick && n=30
+	got=$(nh_nethook c run --handoff --proxy "$s5" -- "$goget" -n $n "$NHP_W4:80" /who)
+	nh_is "handoff, Go client, $n connections at once" \
+		"$(printf '%s\n' "$got" | tr '\n' ' ')" "peer=$NHP_W4:80 web ok=$n bad=0 "
+	got=$(nh_nethook c run --handoff --proxy "socks5://$NHP_P4:1999" -- \
+		"$goget" "$NHP_W4:80" /who)
+	nh_like "handoff, Go client, proxy down: Go sees connection refused" \
+		"$got" "^error: .*connection refused"
+else
+	nh_skip "handoff, Go client" "no Go (scripts/deps.sh test installs golang-go)"
+fi
+
 # An IPv6-only socket to an IPv6 destination, the proxy at an IPv4
 # address the socket cannot reach: left to the relay, which can.
 got=$(nh_nethook c run --handoff --proxy "$s5" -- python3 -c '

@@ -4,7 +4,8 @@
 # nethook run --proxy through real SOCKS servers (issue 3): dante as
 # SOCKS5 without and with username/password, and as SOCKS4 (and socks4a
 # with an address); microsocks without and with -u/-P; IPv4 and IPv6
-# destinations; curl and the static client; getpeername(); the log's end
+# destinations; curl, the static client and a Go client; getpeername();
+# the log's end
 # line.  The client reaches only the proxy host, so a body proves the
 # proxy carried it.
 
@@ -173,6 +174,17 @@ done
 got=$(nh_nethook c run --proxy "socks5://$NHP_P4:1080" -- \
 	"$sget" -t 10 "http://[$NHP_W6]/who")
 nh_is "static client, IPv6 destination via dante" "$got" web
+
+# --- a Go client (static, its own system calls) ---------------------------
+goget=$NH_PROGS/nh-goget
+if [ -x "$goget" ]; then
+	got=$(nh_nethook c run --proxy "socks5://$NHP_P4:1080" -- \
+		"$goget" -n 20 "$NHP_W4:80" /who)
+	nh_is "Go client, 20 connections at once via dante" \
+		"$(printf '%s\n' "$got" | tr '\n' ' ')" "peer=$NHP_W4:80 web ok=20 bad=0 "
+else
+	nh_skip "Go client via dante" "no Go (scripts/deps.sh test installs golang-go)"
+fi
 
 # --- a chain: microsocks reaches the second proxy on the proxy host's
 # loopback (unreachable from the client), which reaches the server -------

@@ -420,17 +420,20 @@ static void on_notify(struct nh_handoff *h)
 		why = "too many at once";
 		goto go_on;
 	}
-	/* the pidfd first, then the id check: the pid is the caller's and
-	 * not a reused one, so what we read and take is the caller's */
+	/* not IP (a unix socket, say): on at once.  What is read here is
+	 * trusted only once the id check below has passed: the caller was
+	 * alive all along, so the pid was not reused */
+	if (read_dst((pid_t)q->pid, q->data.args[1], q->data.args[2], &dst,
+		     &dlen))
+		goto go_on;
+	/* the pidfd first, then the id check: the descriptor taken below is
+	 * the caller's */
 	pfd = pidfd_of((pid_t)q->pid);
 	if (pfd < 0 || ioctl(h->lfd, SECCOMP_IOCTL_NOTIF_ID_VALID, &q->id)) {
 		why = "pidfd_open";
 		e = errno;
 		goto go_on;
 	}
-	if (read_dst((pid_t)q->pid, q->data.args[1], q->data.args[2], &dst,
-		     &dlen))
-		goto go_on; /* not IP: nothing to say */
 	fd = (int)syscall(SYS_pidfd_getfd, pfd, (int)q->data.args[0], 0);
 	if (fd < 0) {
 		why = "pidfd_getfd";

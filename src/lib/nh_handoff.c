@@ -51,6 +51,12 @@
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
 #endif
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
 
 #if defined(__x86_64__)
 #define NH_AUDIT_ARCH AUDIT_ARCH_X86_64
@@ -618,6 +624,12 @@ int nh_handoff_start(const struct nh_handoff_opts *o, int lfd,
 		err = -errno;
 		goto cleanup;
 	}
+	/* Linux 6.6: the program and this thread wake each other on one
+	 * CPU (it waits while we work): no cross-CPU wake-up either way */
+	if (ioctl(lfd, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+		  SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP))
+		nh_logf(o->lg, LOG_DEBUG, "handoff: no synchronous wake-up: %s",
+			strerror(errno));
 	err = watch(h->ep, lfd, TAG_LISTENER);
 	if (!err)
 		err = watch(h->ep, h->stop_fd, TAG_STOP);

@@ -5,6 +5,7 @@
 #   - a web server at 198.51.100.7 that only the proxy host can reach,
 #   - curl (dynamic) and busybox wget (static) fetch from the web server
 #     through the proxy under `nethook run --proxy`, unchanged and unaware;
+#   - the same with `--handoff`: the tunnel opened on wget's own socket;
 #   - the same fetch redirected in the kernel with `--redirect`;
 #   - a blocked destination, one program's packets delayed, and the
 #     monitor's per-connection log.
@@ -85,6 +86,10 @@ in_ns c "$N" run --proxy socks5://192.0.2.10:1080 --log - -- \
 say "a static binary (busybox wget) is caught the same way"
 file -L "$(command -v busybox)" | sed 's/,.*static.*/: statically linked/'
 in_ns c "$N" run --proxy socks5://192.0.2.10:1080 -- \
+	busybox wget -q -O - http://198.51.100.7/
+
+say "nethook run --handoff --proxy ...: the tunnel opened on the program's own socket, no relay hop"
+in_ns c "$N" run --handoff --proxy socks5://192.0.2.10:1080 --log - -- \
 	busybox wget -q -O - http://198.51.100.7/
 
 say "nethook run --redirect 192.0.2.10:8080 -- curl http://198.51.100.7/  (rewritten in the kernel)"

@@ -378,6 +378,12 @@ static int scope_cgroup(struct nh_ctx *ctx, const char *want, bool global)
 			     "%.3900s/nethook-%d-%u", self, (int)getpid(), seq);
 	if (n >= (int)sizeof(ctx->cgroup) || strlen(self) > 3900)
 		return -ENAMETOOLONG;
+	/* the run's lock first: another nethook's clean-up takes a
+	 * nethook-* cgroup with no live lock for a dead run's, and removes
+	 * it (the supervisor is forked before any BPF fd exists) */
+	err = nh_run_begin(&ctx->lg, ctx->cgroup, &ctx->run);
+	if (err)
+		return err;
 	err = nh_cgroup_create(ctx->cgroup);
 	if (err) {
 		nh_logf(&ctx->lg, LOG_ERR, "cannot create cgroup %s: %s",
@@ -447,12 +453,6 @@ NH_API int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **out)
 			   flags & NH_CTX_ALLOW_GLOBAL);
 	if (err)
 		goto cleanup;
-	/* the supervisor is forked before any BPF fd exists */
-	if (ctx->own_cgroup) {
-		err = nh_run_begin(&ctx->lg, ctx->cgroup, &ctx->run);
-		if (err)
-			goto cleanup;
-	}
 	ctx->cgroup_fd = open(ctx->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ctx->cgroup_fd < 0) {
 		err = -errno;

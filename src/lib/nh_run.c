@@ -42,6 +42,7 @@ int nh_run_begin(const struct nh_logger *lg, const char *cgroup,
 		 struct nh_run *run)
 {
 	int pfd[2] = { -1, -1 }, ret;
+	char tmp[sizeof(run->lock_path)];
 	const char *base;
 	pid_t pid;
 
@@ -58,17 +59,21 @@ int nh_run_begin(const struct nh_logger *lg, const char *cgroup,
 		return nh_err(-EINVAL);
 	snprintf(run->lock_path, sizeof(run->lock_path), NH_RUN_DIR "/%s.lock",
 		 base + 9);
-	run->lock_fd = open(run->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (run->lock_fd < 0 || flock(run->lock_fd, LOCK_EX | LOCK_NB)) {
+	/* made under another name, locked and filled, then renamed into
+	 * place: a clean-up never finds it there unlocked or empty */
+	snprintf(tmp, sizeof(tmp), NH_RUN_DIR "/.%s.new", base + 9);
+	run->lock_fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (run->lock_fd < 0 || flock(run->lock_fd, LOCK_EX | LOCK_NB) ||
+	    write(run->lock_fd, cgroup, strlen(cgroup)) < 0 ||
+	    rename(tmp, run->lock_path)) {
 		ret = -errno;
 		nh_logf(lg, LOG_ERR, "cannot lock %s: %s", run->lock_path,
 			strerror(errno));
-		goto cleanup;
-	}
-	if (ftruncate(run->lock_fd, 0) ||
-	    write(run->lock_fd, cgroup, strlen(cgroup)) < 0) {
-		ret = -errno;
-		goto cleanup;
+		unlink(tmp);
+		if (run->lock_fd >= 0)
+			close(run->lock_fd);
+		run->lock_fd = -1;
+		return nh_err(ret);
 	}
 	if (pipe2(pfd, O_CLOEXEC)) {
 		ret = -errno;
@@ -159,6 +164,17 @@ static int clean_lock(const struct nh_logger *lg, const char *path)
 	return ret;
 }
 
+/* A lock a run died making, before it was renamed into place: its name
+ * holds the pid (".PID.new", ".PID-SEQ.new").  Not by flock: a live run
+ * locks it only after making it. */
+static void clean_new(const char *path, const char *name)
+{
+	long pid = strtol(name + 1, NULL, 10);
+
+	if (pid > 0 && kill((pid_t)pid, 0) && errno == ESRCH)
+		unlink(path);
+}
+
 /* A nethook-PID cgroup whose run holds no lock is a dead run's. */
 static int clean_orphan_cgroups(const struct nh_logger *lg)
 {
@@ -213,9 +229,14 @@ NH_API int nh_cleanup(nh_log_fn log, void *user)
 		while ((de = readdir(d))) {
 			size_t l = strlen(de->d_name);
 
+			snprintf(p, sizeof(p), NH_RUN_DIR "/%s", de->d_name);
+			if (de->d_name[0] == '.' && l > 5 &&
+			    !strcmp(de->d_name + l - 4, ".new")) {
+				clean_new(p, de->d_name);
+				continue;
+			}
 			if (l < 6 || strcmp(de->d_name + l - 5, ".lock"))
 				continue;
-			snprintf(p, sizeof(p), NH_RUN_DIR "/%s", de->d_name);
 			n += clean_lock(&lg, p);
 		}
 		closedir(d);

@@ -311,6 +311,7 @@ NH_DIRECT=("$NETHOOK" run --proxy direct:// --)
 NH_HANDOFF=("$NETHOOK" run --handoff --proxy socks5://$SOCKSADDR:$SOCKSPORT --)
 PC=(proxychains4 -q -f "$TMP/proxychains.conf")
 VARIANTS=(direct nethook nh-handoff proxychains redsocks nh-direct)
+IDLE_ORDER=(nethook nh-handoff nh-direct redsocks proxychains direct)
 prefix() {  # sets PRE for variant $1
 	case $1 in
 	direct|redsocks) PRE=() ;;
@@ -518,7 +519,7 @@ for ((REP = 0; REP < REPS; REP++)); do
 	done
 done
 echo "  idle connections ($(($(date +%s) - START))s)" >&2
-for v in nethook nh-handoff nh-direct redsocks proxychains direct; do
+for v in "${IDLE_ORDER[@]}"; do
 	idle "$v"
 done
 ELAPSED=$(($(date +%s) - START))
@@ -578,7 +579,7 @@ cpu_rows() {
 
 idle_rows() {
 	local v
-	for v in nethook nh-handoff nh-direct redsocks proxychains direct; do
+	for v in "${IDLE_ORDER[@]}"; do
 		[ -f "$TMP/v/idle.$v" ] || { printf '  %-12s no data\n' "$v"; continue; }
 		awk -v l="$v" -v want="${IDLE##*,}" -v fail="$(cat "$TMP/v/idle.$v.fail" 2>/dev/null | head -1)" '
 			NR == 1 { r0 = $2; s0 = $3; f0 = $5; next }

@@ -395,16 +395,17 @@ static bool is_tcp(int fd)
 }
 
 /* An IPv6-only socket cannot reach an IPv4 proxy; the relay, on ::1,
- * can take it. */
-static bool v6only_to_v4(const struct nh_handoff *h, int fd)
+ * can take it.  (An AF_INET6 address is connect()ed only by an AF_INET6
+ * socket.) */
+static bool v6only_to_v4(const struct nh_handoff *h, int fd,
+			 const struct sockaddr_storage *dst)
 {
-	int dom = 0, only = 0;
+	int only = 0;
 	socklen_t l = sizeof(int);
 
 	if (h->o.hops[0].addr.ss_family != AF_INET ||
-	    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l) || dom != AF_INET6)
+	    dst->ss_family != AF_INET6)
 		return false;
-	l = sizeof(int);
 	return !getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &only, &l) && only;
 }
 
@@ -446,7 +447,7 @@ static void on_notify(struct nh_handoff *h)
 		e = errno;
 		goto go_on;
 	}
-	if (!is_tcp(fd) || v6only_to_v4(h, fd))
+	if (!is_tcp(fd) || v6only_to_v4(h, fd, &dst))
 		goto go_on;
 	j = calloc(1, sizeof(*j));
 	if (!j) {

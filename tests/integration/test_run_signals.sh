@@ -66,12 +66,16 @@ fi
 # Ctrl-C on a real terminal (a pty from script(1)): SIGINT once.
 # The terminal's input stays open until the shell has printed nethook's
 # status: script(1) ends the session when its input closes, and a slow
-# machine may still be cleaning up then.
+# machine may still be cleaning up then.  script(1) runs $SHELL, which
+# shares the terminal's process group and so gets the ^C too: dash (CI's
+# /bin/sh when SHELL is unset) dies of it before printing the status,
+# bash waits for its child.  The shell's own trap keeps it alive whatever
+# shell it is; a caught signal is back at its default in the child.
 done=$NH_TMP/done
 rm -f "$ready" "$done"
 out=$({ nh_wait_file "$ready" 10 && sleep 0.2 && printf '\003'
 	nh_wait_file "$done" 25; } |
-	timeout 30 script -qfec "nsenter --net=/run/netns/$(nh_ns c) -- \
+	timeout 30 script -qfec "trap : INT; nsenter --net=/run/netns/$(nh_ns c) -- \
 	$NETHOOK run -- $sigcount -t 3 -r $ready INT; echo rc=\$?; : >$done" \
 	/dev/null | tr -d '\r')
 nh_is "Ctrl-C on a terminal: command got SIGINT once, status 0" \

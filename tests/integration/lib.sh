@@ -280,13 +280,15 @@ nh_wait_port() {
 
 # nh_nginx NS NAME ADDR:PORT...: start nginx in NS listening on each
 # address (IPv6 as [ADDR]:PORT), serving $(nh_www NAME), which holds
-# "who" (containing "NAME\n") and index.html.  Access log:
+# "who" (containing "NAME\n") and index.html; a PUT to /up/FILE stores
+# the body there ($(nh_www NAME)/up/FILE) and answers only once all of it
+# has come (201).  Access log:
 # $NH_TMP/nginx-NAME/access.log ("$remote_addr $server_addr:$server_port
 # $request $status $body_bytes_sent").
 nh_nginx() {
 	local ns=$1 name=$2 dir=$NH_TMP/nginx-$2 l listen="" npid hp
 	shift 2
-	mkdir -p "$dir/www" "$dir/tmp" || nh_bail "cannot make $dir"
+	mkdir -p "$dir/www/up" "$dir/tmp" || nh_bail "cannot make $dir"
 	for l in "$@"; do
 		listen+="		listen $l;"$'\n'
 	done
@@ -314,6 +316,10 @@ nh_nginx() {
 		server {
 	$listen
 			root $dir/www;
+			location /up/ {
+				dav_methods PUT;
+				client_max_body_size 64m;
+			}
 		}
 	}
 	EOF

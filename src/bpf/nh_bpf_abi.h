@@ -58,6 +58,7 @@ struct nh_bpf_rule {
  * reports how the connection ends; once open, the kernel does. */
 #define NH_HANDOFF_OPENING 1
 #define NH_HANDOFF_OPEN 2
+#define NH_HANDOFF_ENDED 3 /* the kernel reported the end */
 
 /* Per-socket record kept in sk_storage: the socket filter's cookie. */
 struct nh_sk_info {

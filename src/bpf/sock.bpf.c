@@ -560,6 +560,12 @@ static __always_inline void sockops_state(struct bpf_sock_ops *skops,
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (tp) {
 		__u8 shut = tp->inet_conn.icsk_inet.sk.sk_shutdown;
+		int sk_err = tp->inet_conn.icsk_inet.sk.sk_err;
+
+		/* reset by the peer, or timed out: set before the state
+		 * changes, and not yet taken by the program */
+		if (si->established && !si->err && sk_err > 0)
+			si->err = sk_err;
 
 		if (out && si->established)
 			out--;
@@ -572,6 +578,9 @@ static __always_inline void sockops_state(struct bpf_sock_ops *skops,
 	if (si->handoff) {
 		out = out > si->hs_out ? out - si->hs_out : 0;
 		in = in > si->hs_in ? in - si->hs_in : 0;
+		/* before the state is stored: nethook, seeing it closed,
+		 * knows whether the end was told */
+		si->handoff = NH_HANDOFF_ENDED;
 	}
 	emit(NH_EV_END, si, 0, out, in);
 }

@@ -254,7 +254,8 @@ static void report_log(struct nh_ctx *ctx, const struct nh_relay_report *r)
 	comm[NH_COMM_LEN] = '\0';
 	nh_logf(&ctx->lg, LOG_NOTICE, "%s: %s (pid %u %s) %s: %s",
 		r->handoff ? "handoff" : "relay", dst, r->id.pid, comm,
-		r->handoff ? "connect() failed" : "reset", r->detail);
+		r->handoff && !r->established ? "connect() failed" : "reset",
+		r->detail);
 }
 
 static void reports_dispatch(struct nh_ctx *ctx)

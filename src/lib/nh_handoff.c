@@ -28,6 +28,7 @@
 #include <netinet/in.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/tcp.h> /* tcpi_bytes_received */
 #include <linux/seccomp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -70,6 +71,9 @@
 #define HF_MAX_JOBS 4096
 
 enum { TAG_LISTENER = 1, TAG_STOP = 2, TAG_TICK = 3 };
+
+/* include/net/tcp_states.h: not in the uapi headers */
+#define NH_TCP_CLOSE 7
 
 struct hf_job {
 	struct hf_job *next, *prev;
@@ -193,19 +197,79 @@ static void job_free(struct nh_handoff *h, struct hf_job *j)
 
 /* The tunnel is open: the kernel's record learns what the handshake
  * took, so its end event counts only the program's bytes. */
+/* The end of a job's connection as the relay would report it. */
+static void job_report_fill(const struct nh_handoff *h, const struct hf_job *j,
+			    int err, struct nh_relay_report *rep)
+{
+	struct nh_sk_info si = j->si;
+	socklen_t len = sizeof(rep->id.cookie);
+
+	bpf_map_lookup_elem(h->o.sk_info_fd, &j->fd, &si); /* start_ns */
+	rep->id.orig = si.orig;
+	getsockopt(j->fd, SOL_SOCKET, SO_COOKIE, &rep->id.cookie, &len);
+	rep->id.cgroup_id = si.cgroup_id;
+	rep->id.start_ns = si.start_ns;
+	rep->id.pid = si.pid;
+	rep->id.uid = si.uid;
+	memcpy(rep->id.comm, si.comm, sizeof(rep->id.comm));
+	rep->id.family = si.family;
+	rep->end_ns = nh_now_ns();
+	rep->err = err;
+	rep->handoff = true;
+	memcpy(&rep->to, &j->dst, sizeof(j->dst));
+}
+
+/*
+ * A proxy that resets the tunnel as it opens: if the socket closed before
+ * its record said "open", the kernel did not report the end (it would
+ * have marked the record ended before storing the state we read).
+ */
+static bool died_untold(const struct nh_handoff *h, int fd, struct tcp_info *ti)
+{
+	socklen_t l = sizeof(*ti);
+	struct nh_sk_info si;
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, ti, &l) ||
+	    ti->tcpi_state != NH_TCP_CLOSE)
+		return false;
+	return !bpf_map_lookup_elem(h->o.sk_info_fd, &fd, &si) &&
+	       si.handoff != NH_HANDOFF_ENDED;
+}
+
+/* The tunnel is open: the program's connect() succeeds.  From here the
+ * kernel reports the end, less the handshake's bytes. */
 static void job_done(struct nh_handoff *h, struct hf_job *j)
 {
+	struct nh_relay_report rep;
 	struct nh_sk_info si;
+	struct tcp_info ti;
+	bool died = false;
+	char hop[128];
 
 	if (!bpf_map_lookup_elem(h->o.sk_info_fd, &j->fd, &si)) {
 		si.hs_out = (uint32_t)j->hs_bytes.out;
 		si.hs_in = (uint32_t)j->hs_bytes.in;
 		si.handoff = NH_HANDOFF_OPEN;
 		bpf_map_update_elem(h->o.sk_info_fd, &j->fd, &si, BPF_EXIST);
+		died = died_untold(h, j->fd, &ti);
+	}
+	if (died) {
+		/* the error stays the program's to read: not taken here */
+		memset(&rep, 0, sizeof(rep));
+		job_report_fill(h, j, ECONNRESET, &rep);
+		rep.established = true;
+		rep.bytes_in = ti.tcpi_bytes_received > j->hs_bytes.in ?
+				       ti.tcpi_bytes_received - j->hs_bytes.in :
+				       0;
+		nh_proxy_hop_format(&h->o.hops[0], hop, sizeof(hop));
+		snprintf(rep.detail, sizeof(rep.detail),
+			 "reset by %s as the tunnel opened", hop);
 	}
 	fcntl(j->fd, F_SETFL, j->fl);
 	answer(h, j->id, 0, false);
 	job_free(h, j);
+	if (died && h->o.report)
+		h->o.report(h->o.user, &rep);
 }
 
 static void job_fail(struct nh_handoff *h, struct hf_job *j, int err,
@@ -219,27 +283,13 @@ static void job_fail(struct nh_handoff *h, struct hf_job *j, int err,
 {
 	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
 	struct nh_relay_report rep;
-	struct nh_sk_info si = j->si;
-	socklen_t len = sizeof(rep.id.cookie);
 	va_list ap;
 
 	memset(&rep, 0, sizeof(rep));
 	va_start(ap, fmt);
 	vsnprintf(rep.detail, sizeof(rep.detail), fmt, ap);
 	va_end(ap);
-	bpf_map_lookup_elem(h->o.sk_info_fd, &j->fd, &si); /* start_ns */
-	rep.id.orig = si.orig;
-	getsockopt(j->fd, SOL_SOCKET, SO_COOKIE, &rep.id.cookie, &len);
-	rep.id.cgroup_id = si.cgroup_id;
-	rep.id.start_ns = si.start_ns;
-	rep.id.pid = si.pid;
-	rep.id.uid = si.uid;
-	memcpy(rep.id.comm, si.comm, sizeof(rep.id.comm));
-	rep.id.family = si.family;
-	rep.end_ns = nh_now_ns();
-	rep.err = err;
-	rep.handoff = true;
-	memcpy(&rep.to, &j->dst, sizeof(j->dst));
+	job_report_fill(h, j, err, &rep);
 	connect(j->fd, &unspec, sizeof(unspec));
 	fcntl(j->fd, F_SETFL, j->fl);
 	answer(h, j->id, -err, false);

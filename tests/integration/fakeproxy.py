@@ -25,6 +25,8 @@ request as the protocol says and answers as its name says:
   s5-reply-refused    proper greeting, then connect reply 05 05 00 01 ...
   s5-reply-truncated  proper greeting, then 05 00 00 01 c0 00 (6 of 10 bytes), close
   s5-bad-atyp         proper greeting, then 05 00 00 09 ...
+  s5-reset            proper greeting, the success reply, then reset at once
+                      (SO_LINGER 0): a tunnel that dies as it opens
   s5-garbage          greeting reply: "\\xde\\xad\\xbe\\xef" x 16
   s4-reject           SOCKS4 reply 00 5b ...
   s4-bad-version      SOCKS4 reply 05 5a ...
@@ -269,6 +271,11 @@ def serve(mode, c, n):
             return c.send(b"\x05\x00\x00\x01\xc0\x00")
         if mode == "s5-bad-atyp":
             return c.send(b"\x05\x00\x00\x09\0\0\0\0\0\0")
+        if mode == "s5-reset":
+            c.send(S5_OK)
+            c.s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                           struct.pack("ii", 1, 0))
+            return
         if mode == "eager":
             body = b"eager\n"
             c.send(S5_OK + b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n"

@@ -28,6 +28,7 @@ nhp_tinyproxy tplo 127.0.0.1 8890
 nhp_fake eager "$NHP_P4" 1090 eager 120
 nhp_fake refonce "$NHP_P4" 1091 s5-reply-refused,good 120
 nhp_fake stall "$NHP_P4" 1092 stall 120
+nhp_fake rst "$NHP_P4" 1093 s5-reset 120
 
 small=$(nhp_web_file small.txt)
 big=$(nhp_web_file big.bin)
@@ -163,6 +164,17 @@ got=$(nh_nethook c run --handoff --proxy "socks5://$NHP_P4:1090" -- \
 	curl -sS -m 10 "http://$NHP_W4/who")
 nh_is "handoff: bytes right after the proxy's reply reach the program" \
 	"$got" eager
+
+# A proxy that resets the tunnel as soon as it has said yes: the reset
+# may come before nethook has marked the socket open.  Every connection
+# still has its end line, and it tells the reset.
+rm -f "$log"
+nh_nethook c run --log "$log" --handoff --proxy "socks5://$NHP_P4:1093" -- \
+	sh -c "i=0; while [ \$i -lt 20 ]; do curl -sS -m 5 http://$NHP_W4/who
+		i=\$((i + 1)); done" >/dev/null 2>&1
+nh_is "handoff, proxy resets as the tunnel opens: 20 end lines, each error=ECONNRESET" \
+	"$(nhp_log_end "$log" | awk 'NF { n++ } / result=error error=ECONNRESET/ { e++ }
+		END { print n + 0, e + 0 }')" "20 20"
 
 # --- concurrency ---------------------------------------------------------
 n=200

@@ -144,6 +144,22 @@ line=$(nh_tevents "$log" end)
 nh_is "refused connection: end line, result failed" \
 	"$(nh_tfield "$line" orig_dst) $(nh_tfield "$line" result)" "$NH_SERVER4:81 failed"
 
+# A server that accepts, then resets: the connection was made, and failed.
+rm -f "$NH_TMP/rst-ready"
+nh_bg rst_pid nsenter "--net=/run/netns/$(nh_ns s)" -- python3 \
+	"$NH_SRCDIR/tests/integration/fakeproxy.py" --listen "$NH_SERVER4:82" \
+	--script refuse --lifetime 60 --ready "$NH_TMP/rst-ready" \
+	</dev/null >/dev/null 2>&1
+nh_wait_file "$NH_TMP/rst-ready" 10 || nh_bail "the resetting server did not start"
+rm -f "$log"
+got=$(nh_nethook c run --log "$log" -- \
+	"$NH_PROGS/nh-peer" -s 'hello\n' "$NH_SERVER4" 82 2>&1)
+nh_like "reset by the server: the client saw it" "$got" ECONNRESET
+line=$(nh_tevents "$log" end)
+nh_is "reset by the server: end line, result error, error ECONNRESET" \
+	"$(nh_tfield "$line" orig_dst) $(nh_tfield "$line" result) $(nh_tfield "$line" error)" \
+	"$NH_SERVER4:82 error ECONNRESET"
+
 rm -f "$log"
 nh_nethook c run --events all --log "$log" -- \
 	curl -sS -m 10 -o /dev/null "http://$NH_SERVER4/who"

@@ -17,6 +17,7 @@ struct nh_bpf {
 	struct bpf_link *links[32];
 	int nr_links;
 	bool tracing_refused;
+	bool create_on; /* nh_sock_create attached */
 	const struct nh_logger *lg;
 };
 
@@ -83,13 +84,21 @@ static int attach(struct nh_bpf *b, struct bpf_program *p, int cgroup_fd)
 	return 0;
 }
 
+/* A program per socket made runs only for those who asked to see each
+ * one, or who need its maker's identity before it connects. */
+static bool attach_now(const struct nh_bpf *b, const struct bpf_program *p)
+{
+	return bpf_program__autoload(p) &&
+	       (p != b->skel->progs.nh_sock_create || b->create_on);
+}
+
 int nh_bpf_attach_cgroup(struct nh_bpf *b, int cgroup_fd)
 {
 	struct bpf_program *p;
 	int err;
 
 	bpf_object__for_each_program(p, b->skel->obj) {
-		if (!bpf_program__autoload(p) ||
+		if (!attach_now(b, p) ||
 		    bpf_program__type(p) == BPF_PROG_TYPE_TRACING)
 			continue;
 		if (b->nr_links >=
@@ -116,10 +125,9 @@ static int load(struct nh_bpf *b, unsigned int ev_mask, bool exec_tracking)
 		return err;
 	}
 	b->skel->bss->ev_mask = ev_mask;
-	/* identity is taken at connect(); a program per socket made only
-	 * for those who asked to see each one */
-	if (!(ev_mask & NH_EVMASK(NH_EV_CREATE)))
-		bpf_program__set_autoload(b->skel->progs.nh_sock_create, false);
+	/* identity is taken at connect(), or when the socket is made if
+	 * nh_sock_create is attached */
+	b->create_on = ev_mask & NH_EVMASK(NH_EV_CREATE);
 	if (!exec_tracking) {
 		bpf_program__set_autoload(b->skel->progs.nh_exec, false);
 		bpf_program__set_autoload(b->skel->progs.nh_fork, false);
@@ -171,7 +179,7 @@ int nh_bpf_open(const struct nh_logger *lg, int cgroup_fd, unsigned int ev_mask,
 		goto cleanup;
 	}
 	bpf_object__for_each_program(p, b->skel->obj) {
-		if (!bpf_program__autoload(p))
+		if (!attach_now(b, p))
 			continue;
 		err = attach(b, p, cgroup_fd);
 		if (err)
@@ -263,6 +271,21 @@ void nh_bpf_set_relay(struct nh_bpf *b, const struct nh_bpf_addr *a4,
 	b->skel->bss->relay6 = *a6;
 	b->skel->bss->relay_netns = netns;
 	__atomic_store_n(&b->skel->bss->relay_tgid, tgid, __ATOMIC_RELEASE);
+}
+
+int nh_bpf_attach_create(struct nh_bpf *b, int cgroup_fd)
+{
+	int err;
+
+	if (b->create_on)
+		return 0;
+	if (b->nr_links >= (int)(sizeof(b->links) / sizeof(b->links[0])))
+		return nh_err(-ENOSPC);
+	err = attach(b, b->skel->progs.nh_sock_create, cgroup_fd);
+	if (err)
+		return nh_err(err);
+	b->create_on = true;
+	return 0;
 }
 
 void nh_bpf_set_handoff(struct nh_bpf *b, const struct nh_bpf_addr *to)

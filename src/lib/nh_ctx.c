@@ -910,6 +910,9 @@ NH_API int nh_ctx_add_handoff(struct nh_ctx *ctx, int lfd)
 		return nh_err(err);
 	}
 	err = relay_ensure(ctx);
+	if (!err)
+		/* its identity without a /proc read per connect */
+		err = nh_bpf_attach_create(ctx->bpf, ctx->cgroup_fd);
 	if (err) {
 		close(lfd);
 		return nh_err(err);

@@ -152,11 +152,17 @@ while True:
 print(r.split(b"\r\n\r\n", 1)[-1].decode().strip())' "$NHP_W6" 2>&1)
 nh_is "handoff: an IPv6-only socket, an IPv4 proxy: through the relay" "$got" web
 
-# As another user: nethook (root) still opens the tunnel on its socket.
-got=$(nh_nethook c run --handoff --user nobody --proxy "$s5" -- \
-	sh -c "id -u; $sget -t 10 http://$NHP_W4/who")
-nh_is "handoff, --user nobody" "$(printf '%s\n' "$got" | tr '\n' ' ')" \
+# As another user: nethook (root) still opens the tunnel on its socket,
+# and the end line names the program that made it, not nethook.
+rm -f "$log"
+got=$(nh_nethook c run --log "$log" --handoff --user nobody --proxy "$s5" -- \
+	sh -c "id -u; echo \$\$; exec curl -sS -m 10 http://$NHP_W4/who")
+nh_is "handoff, --user nobody" "$(printf '%s\n' "$got" | sed 2d | tr '\n' ' ')" \
 	"$(id -u nobody) web "
+line=$(nhp_log_end "$log")
+nh_is "handoff, --user nobody: end line's pid, comm, exe, uid are curl's" \
+	"$(nh_tfield "$line" pid) $(nh_tfield "$line" comm) $(nh_tfield "$line" exe) $(nh_tfield "$line" uid)" \
+	"$(printf '%s\n' "$got" | sed -n 2p) curl $(readlink -f "$(command -v curl)") $(id -u nobody)"
 
 # A proxy that sends the first bytes of the tunnel in the same segment as
 # its reply: they are the program's, not the handshake's.

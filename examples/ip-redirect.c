@@ -166,6 +166,7 @@ int main(int argc, char **argv)
 	static struct redirect r;
 	struct nh_ipf_filter f = { 0 };
 	char match[64];
+	sigset_t stop;
 	int i = 1, err;
 
 	if (argc > 2 && !strcmp(argv[1], "--netns")) {
@@ -210,6 +211,12 @@ int main(int argc, char **argv)
 	printf("ready\n");
 	fflush(stdout);
 	err = nh_ctx_run(ctx);
+	/* a late signal must not reach a context being closed: blocked
+	 * here, it cannot run anywhere (nethook's threads take none) */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
 	fprintf(stderr,
 		"ip-redirect: %lu packets redirected, %lu replies translated\n",
 		r.out, r.in);

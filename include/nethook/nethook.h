@@ -95,7 +95,10 @@ int nh_ctx_fd(const struct nh_ctx *ctx);
 int nh_ctx_dispatch(struct nh_ctx *ctx, int timeout_ms);
 /* Dispatch until nh_ctx_stop(). */
 int nh_ctx_run(struct nh_ctx *ctx);
-/* Safe from a signal handler and from other threads. */
+/* Safe from a signal handler and from other threads.  nethook's own
+ * threads block every signal, so handlers run only on the caller's
+ * threads: block the signal there before nh_ctx_close() and no handler
+ * can call this on a context being freed. */
 void nh_ctx_stop(struct nh_ctx *ctx);
 /* Events the kernel dropped because the ring buffer was full. */
 uint64_t nh_ctx_lost_events(const struct nh_ctx *ctx);

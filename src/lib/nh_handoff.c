@@ -688,7 +688,7 @@ int nh_handoff_start(const struct nh_handoff_opts *o, int lfd,
 		err = watch(h->ep, h->tick_fd, TAG_TICK);
 	if (err)
 		goto cleanup;
-	err = -pthread_create(&h->th, NULL, loop, h);
+	err = nh_thread_start(&h->th, loop, h);
 	if (err)
 		goto cleanup;
 	h->th_ok = true;

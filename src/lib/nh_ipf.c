@@ -355,6 +355,10 @@ static int run_ipt(const struct nh_logger *lg, int nsfd, int family,
 	if (pid == 0) {
 		char *argv[4] = { path, NULL, NULL, NULL };
 
+		/* out of the caller's process group: a signal to the group
+		 * (^C, timeout(1), a supervisor) that stops the caller must
+		 * not kill the tool that removes its rules */
+		setpgid(0, 0);
 		if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET))
 			_exit(126);
 		if (input) {
@@ -903,7 +907,6 @@ static void *worker_main(void *arg)
 static int worker_start(struct ipf_worker *w)
 {
 	struct epoll_event ee = { .events = EPOLLIN };
-	sigset_t all, old;
 	int err;
 
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -916,13 +919,9 @@ static int worker_start(struct ipf_worker *w)
 	ee.data.u32 = 1;
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->stopfd, &ee))
 		return -errno;
-	/* signals stay the caller's threads' */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&w->thr, NULL, worker_main, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	err = nh_thread_start(&w->thr, worker_main, w);
 	if (err)
-		return -err;
+		return err;
 	w->started = true;
 	return 0;
 }

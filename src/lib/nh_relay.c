@@ -471,8 +471,7 @@ int nh_relay_start(const struct nh_relay_opts *o, struct nh_relay **out)
 	}
 	r->sem_ok = true;
 	for (i = 0; i < r->nw && !r->o.inline_loop; i++) {
-		err = -pthread_create(&r->w[i].thread, NULL, worker_main,
-				      &r->w[i]);
+		err = nh_thread_start(&r->w[i].thread, worker_main, &r->w[i]);
 		if (err)
 			goto cleanup;
 		r->w[i].started = true;

@@ -58,6 +58,28 @@ nh_is "ip-redirect: its rules are gone" "$(nh_ipf_rules c)" ""
 got=$(nh_in c curl -sS -m 10 "http://$NH_SERVER4/who")
 nh_is "ip-redirect: after it, web again" "$got" web
 
+# A program using the library, stopped by a signal to its whole process
+# group (^C, timeout(1)), again while it removes its rules: the iptables
+# tools it runs for that are out of the group's reach, and finish.
+ex=
+rm -f "$NH_TMP/ex.out"
+nh_bg ex timeout -k 5 60 nsenter "--net=/run/netns/$(nh_ns c)" -- \
+	"$NH_EXAMPLES/ip-redirect" "$NH_SERVER4:80" 203.0.113.2:8080 \
+	>"$NH_TMP/ex.out" 2>"$NH_TMP/ex.err"
+for ((i = 0; i < 100; i++)); do
+	grep -q ready "$NH_TMP/ex.out" 2>/dev/null && break
+	sleep 0.1
+done
+pg=$(ps -o pgid= -p "$ex" | tr -d ' ')
+for ((i = 0; i < 100; i++)); do
+	kill -TERM -- "-$pg" 2>/dev/null || break
+	sleep 0.002
+done
+nh_wait_gone "$ex" 10
+wait "$ex"
+nh_is "ip-redirect, TERM to its process group again and again: exit 0, rules gone" \
+	"$? $(nh_ipf_rules c)" "0 "
+
 # --- nethook packet --rewrite-dst ------------------------------------------
 pk=
 if nh_pkt_bg pk "$NH_TMP/rw.err" c --rewrite-dst 203.0.113.2:8080 \

@@ -195,8 +195,6 @@ static void job_free(struct nh_handoff *h, struct hf_job *j)
 	free(j);
 }
 
-/* The tunnel is open: the kernel's record learns what the handshake
- * took, so its end event counts only the program's bytes. */
 /* The end of a job's connection as the relay would report it. */
 static void job_report_fill(const struct nh_handoff *h, const struct hf_job *j,
 			    int err, struct nh_relay_report *rep)
@@ -236,8 +234,9 @@ static bool died_untold(const struct nh_handoff *h, int fd, struct tcp_info *ti)
 	       si.handoff != NH_HANDOFF_ENDED;
 }
 
-/* The tunnel is open: the program's connect() succeeds.  From here the
- * kernel reports the end, less the handshake's bytes. */
+/* The tunnel is open: the program's connect() succeeds.  The kernel's
+ * record learns what the handshake took, so its end event counts only
+ * the program's bytes. */
 static void job_done(struct nh_handoff *h, struct hf_job *j)
 {
 	struct nh_relay_report rep;

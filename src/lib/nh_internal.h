@@ -3,9 +3,9 @@
 #define NH_INTERNAL_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -94,15 +94,15 @@ int nh_bpf_attach_cgroup(struct nh_bpf *b, int cgroup_fd);
 void nh_bpf_set_relay(struct nh_bpf *b, const struct nh_bpf_addr *a4,
 		      const struct nh_bpf_addr *a6, uint32_t tgid,
 		      uint64_t netns);
+/* Who made each socket, from the kernel, before it connects. */
+int nh_bpf_attach_create(struct nh_bpf *b, int cgroup_fd);
 /* connect() of a program's socket by the relay goes to the first proxy */
+void nh_bpf_set_handoff(struct nh_bpf *b, const struct nh_bpf_addr *to);
+int nh_bpf_sk_info_fd(const struct nh_bpf *b);
+
 /* pthread_create with every signal blocked in the new thread (nh_thread.c);
  * -errno */
 int nh_thread_start(pthread_t *th, void *(*fn)(void *), void *arg);
-
-/* Who made each socket, from the kernel, before it connects. */
-int nh_bpf_attach_create(struct nh_bpf *b, int cgroup_fd);
-void nh_bpf_set_handoff(struct nh_bpf *b, const struct nh_bpf_addr *to);
-int nh_bpf_sk_info_fd(const struct nh_bpf *b);
 
 /* rules (nh_rule.c) */
 int nh_rule_compile(const struct nh_rule *rule, struct nh_bpf_rule *out);

@@ -49,6 +49,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -316,6 +317,42 @@ static const char *find_tool(const char *name, char *buf, size_t len)
 }
 
 /*
+ * The tool runs under a waiter of ours, so that its exit status reaches
+ * us whatever the caller did with SIGCHLD.  A program that ignores it (a
+ * daemon's habit) has the kernel reap its children as they end, status
+ * and all.  The waiter is made with no exit signal, which keeps it for
+ * waitpid(__WALL); it never execs, since exec restores SIGCHLD as the
+ * exit signal.  It waits for the tool with SIGCHLD at its default and
+ * ends with the tool's exit status (128 + N if killed by signal N).
+ * Both children make only system calls, as after a fork from a threaded
+ * program: clone, not glibc's fork with its handlers and locks.
+ */
+static __attribute__((noreturn)) void ipt_waiter(const char *path,
+						 char *const argv[])
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	pid_t pid;
+	int st;
+
+	sigaction(SIGCHLD, &dfl, NULL);
+	/* it never execs: the pipes' other ends, closed on exec in the
+	 * tool, must close here, or the tool never sees its input end */
+	close_range(3, ~0U, 0);
+	pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL,
+			     NULL, 0UL);
+	if (pid == 0) {
+		execv(path, argv);
+		_exit(127);
+	}
+	if (pid < 0)
+		_exit(125);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			_exit(125);
+	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
+/*
  * Run "iptables-restore --noflush" (input given) or "iptables-save"
  * (out given) of the family in the namespace nsfd (-1: ours).  The
  * output is malloc'd into *out.  0, or -errno / -EIO with the tool's
@@ -347,7 +384,7 @@ static int run_ipt(const struct nh_logger *lg, int nsfd, int family,
 		ret = -errno;
 		goto out;
 	}
-	pid = fork();
+	pid = (pid_t)syscall(SYS_clone, 0UL, NULL, NULL, NULL, 0UL);
 	if (pid < 0) {
 		ret = -errno;
 		goto out;
@@ -368,8 +405,7 @@ static int run_ipt(const struct nh_logger *lg, int nsfd, int family,
 		dup2(in[0], 0);
 		dup2(op[1], 1);
 		dup2(ep[1], 2);
-		execv(path, argv);
-		_exit(127);
+		ipt_waiter(path, argv);
 	}
 	close(in[0]);
 	close(op[1]);
@@ -415,7 +451,7 @@ static int run_ipt(const struct nh_logger *lg, int nsfd, int family,
 		if (n > 0)
 			elen += (size_t)n;
 	errbuf[elen] = '\0';
-	while (waitpid(pid, &st, 0) < 0)
+	while (waitpid(pid, &st, __WALL) < 0)
 		if (errno != EINTR) {
 			st = -1;
 			break;

@@ -42,6 +42,23 @@ nh_like "nh_ipf_remove: ipf_detach called, one packet dropped" \
 	"$(cat "$NH_TMP/inj.out")" '^removed ok dropped=1$'
 nh_like "nh_ipf_remove: detach" "$(cat "$NH_TMP/inj.out")" '^detached$'
 
+# The same from a program that ignores SIGCHLD, as daemons often do: the
+# kernel reaps such a program's children as they end, and the iptables
+# tools' exit status must still reach the library.
+r1=
+nh_bg r1 nh_udp_recv s "$NH_SERVER4" 9999 5 >"$NH_TMP/chld.udp"
+sleep 0.5
+timeout -k 5 30 nsenter "--net=/run/netns/$(nh_ns c)" -- python3 -c '
+import os, signal, sys
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+os.execv(sys.argv[1], sys.argv[1:])' "$NH_EXAMPLES/ip-inject" \
+	"$NH_CLIENT4" "$NH_SERVER4" 9999 crafted-chld 500 \
+	>"$NH_TMP/chld.out" 2>"$NH_TMP/chld.err"
+nh_is "ip-inject ignoring SIGCHLD: exit status 0" "$?" 0
+wait "$r1"
+nh_is "ip-inject ignoring SIGCHLD: the crafted datagram arrived, rules gone" \
+	"$(cat "$NH_TMP/chld.udp") $(nh_ipf_rules c)" "crafted-chld "
+
 # --- inject_input: a crafted datagram arrives, as if just received ---------
 r2=
 nh_bg r2 nh_udp_recv c "$NH_CLIENT4" 9998 6 >"$NH_TMP/inin.udp"

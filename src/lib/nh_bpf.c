@@ -70,6 +70,8 @@ static int attach(struct nh_bpf *b, struct bpf_program *p, int cgroup_fd)
 	struct bpf_link *l;
 	int err;
 
+	if (b->nr_links >= (int)(sizeof(b->links) / sizeof(b->links[0])))
+		return -ENOSPC;
 	if (bpf_program__type(p) == BPF_PROG_TYPE_TRACING)
 		l = bpf_program__attach(p);
 	else
@@ -101,9 +103,6 @@ int nh_bpf_attach_cgroup(struct nh_bpf *b, int cgroup_fd)
 		if (!attach_now(b, p) ||
 		    bpf_program__type(p) == BPF_PROG_TYPE_TRACING)
 			continue;
-		if (b->nr_links >=
-		    (int)(sizeof(b->links) / sizeof(b->links[0])))
-			return nh_err(-ENOSPC);
 		err = attach(b, p, cgroup_fd);
 		if (err)
 			return nh_err(err);
@@ -279,8 +278,6 @@ int nh_bpf_attach_create(struct nh_bpf *b, int cgroup_fd)
 
 	if (b->create_on)
 		return 0;
-	if (b->nr_links >= (int)(sizeof(b->links) / sizeof(b->links[0])))
-		return nh_err(-ENOSPC);
 	err = attach(b, b->skel->progs.nh_sock_create, cgroup_fd);
 	if (err)
 		return nh_err(err);

@@ -592,9 +592,8 @@ static void *loop(void *arg)
 {
 	struct nh_handoff *h = arg;
 	struct epoll_event evs[64];
-	int n, i;
-
 	bool tick;
+	int n, i;
 
 	for (;;) {
 		n = epoll_wait(h->ep, evs, 64, -1);

@@ -384,6 +384,8 @@ static int run_ipt(const struct nh_logger *lg, int nsfd, int family,
 		ret = -errno;
 		goto out;
 	}
+	/* flags first, no stack (the child runs on a copy of ours), as on
+	 * x86-64 and arm64; s390 would want the first two swapped */
 	pid = (pid_t)syscall(SYS_clone, 0UL, NULL, NULL, NULL, 0UL);
 	if (pid < 0) {
 		ret = -errno;

@@ -25,16 +25,23 @@ head -c 1000 /dev/urandom >"$(nh_www other)/small.txt"
 
 other_file() { echo "$(nh_www other)/$1"; }
 
+# ex_start: examples/ip-redirect in c, moving web:80 to other:8080, in
+# the background ($ex: timeout's pid); returns once it says "ready" (or
+# after 10 s).
+ex_start() {
+	ex=
+	rm -f "$NH_TMP/ex.out"
+	nh_bg ex timeout -k 5 60 nsenter "--net=/run/netns/$(nh_ns c)" -- \
+		"$NH_EXAMPLES/ip-redirect" "$NH_SERVER4:80" 203.0.113.2:8080 \
+		>"$NH_TMP/ex.out" 2>"$NH_TMP/ex.err"
+	for ((i = 0; i < 100; i++)); do
+		grep -q ready "$NH_TMP/ex.out" 2>/dev/null && break
+		sleep 0.1
+	done
+}
+
 # --- the example ---------------------------------------------------------
-ex=
-nh_bg ex timeout -k 5 60 nsenter "--net=/run/netns/$(nh_ns c)" -- \
-	"$NH_EXAMPLES/ip-redirect" "$NH_SERVER4:80" 203.0.113.2:8080 \
-	>"$NH_TMP/ex.out" 2>"$NH_TMP/ex.err"
-nh_wait_file "$NH_TMP/ex.out" 5
-for ((i = 0; i < 100; i++)); do
-	grep -q ready "$NH_TMP/ex.out" && break
-	sleep 0.1
-done
+ex_start
 nh_is "ip-redirect: ready" "$(cat "$NH_TMP/ex.out")" ready
 got=$(nh_in c curl -sS -m 10 "http://$NH_SERVER4/who")
 nh_is "ip-redirect: curl to web reaches other" "$got" other
@@ -61,15 +68,7 @@ nh_is "ip-redirect: after it, web again" "$got" web
 # A program using the library, stopped by a signal to its whole process
 # group (^C, timeout(1)), again while it removes its rules: the iptables
 # tools it runs for that are out of the group's reach, and finish.
-ex=
-rm -f "$NH_TMP/ex.out"
-nh_bg ex timeout -k 5 60 nsenter "--net=/run/netns/$(nh_ns c)" -- \
-	"$NH_EXAMPLES/ip-redirect" "$NH_SERVER4:80" 203.0.113.2:8080 \
-	>"$NH_TMP/ex.out" 2>"$NH_TMP/ex.err"
-for ((i = 0; i < 100; i++)); do
-	grep -q ready "$NH_TMP/ex.out" 2>/dev/null && break
-	sleep 0.1
-done
+ex_start
 pg=$(ps -o pgid= -p "$ex" | tr -d ' ')
 for ((i = 0; i < 100; i++)); do
 	kill -TERM -- "-$pg" 2>/dev/null || break

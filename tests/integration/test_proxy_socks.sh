@@ -5,9 +5,8 @@
 # SOCKS5 without and with username/password, and as SOCKS4 (and socks4a
 # with an address); microsocks without and with -u/-P; IPv4 and IPv6
 # destinations; curl, the static client and a Go client; getpeername();
-# the log's end
-# line.  The client reaches only the proxy host, so a body proves the
-# proxy carried it.
+# the log's end line.  The client reaches only the proxy host, so a body
+# proves the proxy carried it.
 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/logcheck.sh"

@@ -81,6 +81,13 @@ static int step(struct pair *p, bool *io)
 	return nh_hs_io_step(p->us, &p->hs, &p->c, io);
 }
 
+/* the proxy takes no-auth: the step answers it and asks to connect */
+static void greeted(struct pair *p, bool *io)
+{
+	proxy_says(p, B("\x05\x00"));
+	assert_int_equal(step(p, io), 0);
+}
+
 /* The whole reply and the first bytes of the tunnel in one go: the step
  * takes the reply, the tunnel's bytes stay in the socket. */
 static void test_reply_then_data(void **state)
@@ -91,8 +98,7 @@ static void test_reply_then_data(void **state)
 
 	(void)state;
 	pair_open(&p);
-	proxy_says(&p, B("\x05\x00"));
-	assert_int_equal(step(&p, &io), 0); /* greeting answered, asked */
+	greeted(&p, &io);
 	proxy_got(&p, "050100"
 		      "050100"
 		      "01c6336407"
@@ -117,7 +123,6 @@ static void test_reply_in_pieces(void **state)
 	struct pair p;
 	size_t i;
 	bool io;
-	int r = 0;
 
 	(void)state;
 	pair_open(&p);
@@ -125,8 +130,7 @@ static void test_reply_in_pieces(void **state)
 		assert_int_equal(step(&p, &io), 0);
 		proxy_says(&p, &reply[i], 1);
 	}
-	r = step(&p, &io);
-	assert_int_equal(r, 1);
+	assert_int_equal(step(&p, &io), 1);
 	assert_int_equal(p.c.in, sizeof(reply));
 	pair_close(&p);
 }
@@ -138,8 +142,7 @@ static void test_refused(void **state)
 
 	(void)state;
 	pair_open(&p);
-	proxy_says(&p, B("\x05\x00"));
-	assert_int_equal(step(&p, &io), 0);
+	greeted(&p, &io);
 	proxy_says(&p, B("\x05\x05\x00\x01\xc0\x00\x02\x0a\x04\x38"));
 	assert_int_equal(step(&p, &io), -ECONNREFUSED);
 	assert_false(io);
@@ -167,8 +170,7 @@ static void test_truncated(void **state)
 
 	(void)state;
 	pair_open(&p);
-	proxy_says(&p, B("\x05\x00"));
-	assert_int_equal(step(&p, &io), 0);
+	greeted(&p, &io);
 	proxy_says(&p, B("\x05\x00\x00"));
 	shutdown(p.proxy, SHUT_WR);
 	assert_int_equal(step(&p, &io), -EPROTO);

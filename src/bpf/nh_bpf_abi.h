@@ -59,6 +59,10 @@ struct nh_bpf_rule {
 #define NH_HANDOFF_OPENING 1
 #define NH_HANDOFF_OPEN 2
 #define NH_HANDOFF_ENDED 3 /* the kernel reported the end */
+/* nethook asks, just before its connect() of the copy to the first proxy,
+ * that the connection to `asked` be handed off: only the kernel's rules
+ * say yes (NH_HANDOFF_OPENING) */
+#define NH_HANDOFF_ASKED 4
 
 /* Per-socket record kept in sk_storage: the socket filter's cookie. */
 struct nh_sk_info {
@@ -83,6 +87,8 @@ struct nh_sk_info {
 	__u32 hs_out;
 	__u32 hs_in;
 	__u32 pad2;
+	struct nh_bpf_addr asked; /* NH_HANDOFF_ASKED: where the program
+				   * wants to go */
 };
 
 enum nh_ev_type {

@@ -212,8 +212,10 @@ static __always_inline __u8 ctx_proto(struct bpf_sock_addr *ctx)
 	return 0;
 }
 
-static __always_inline int addr_eq(const struct nh_bpf_addr *a,
-				   const struct nh_bpf_addr *b)
+/* Same address and port, whatever the family tag says (a v4 proxy reached
+ * from an IPv6 socket is ::ffff:a.b.c.d, tagged 6). */
+static __always_inline int addr_same_ip(const struct nh_bpf_addr *a,
+					const struct nh_bpf_addr *b)
 {
 	__u64 a0, a1, b0, b1;
 
@@ -221,8 +223,13 @@ static __always_inline int addr_eq(const struct nh_bpf_addr *a,
 	__builtin_memcpy(&a1, a->addr + 8, 8);
 	__builtin_memcpy(&b0, b->addr, 8);
 	__builtin_memcpy(&b1, b->addr + 8, 8);
-	return a0 == b0 && a1 == b1 && a->port == b->port &&
-	       a->family == b->family;
+	return a0 == b0 && a1 == b1 && a->port == b->port;
+}
+
+static __always_inline int addr_eq(const struct nh_bpf_addr *a,
+				   const struct nh_bpf_addr *b)
+{
+	return addr_same_ip(a, b) && a->family == b->family;
 }
 
 struct lookup_ctx {
@@ -317,35 +324,42 @@ static __always_inline int divert(struct bpf_sock_addr *ctx, int is6,
 	return 1;
 }
 
-/* connect() of a program's socket called by the relay, for a handoff:
- * a connection the rules divert goes to the first proxy; anything else
- * fails with EXDEV, and the relay lets the program's own connect() run,
- * which meets the rules as usual.  Nothing escapes through this path. */
+/*
+ * connect() of a program's socket by nethook, for a handoff.  nethook
+ * connects its copy to the first proxy itself, never to where the program
+ * asked, and says in the record where the program asked to go: the rules
+ * decide on that.  A diverted connection goes on; anything else fails with
+ * EXDEV, and nethook lets the program's own connect() run, which meets
+ * the rules as usual.  A socket this scope did not make has no record:
+ * nethook refuses it before it gets here.
+ */
 static __always_inline int handoff_connect(struct bpf_sock_addr *ctx, int is6,
 					   __u8 proto)
 {
 	struct nh_sk_info *si = info_get(ctx->sk, 0);
-	struct nh_bpf_addr dst;
+	struct nh_bpf_addr to, dst;
 	struct nh_bpf_rule *r;
-	int again;
 
 	if (si && si->pid == relay_tgid)
 		return 1; /* the relay's own socket */
-	if (!si || proto != NH_PROTO_TCP || !handoff_to.family ||
+	if (!si || si->handoff != NH_HANDOFF_ASKED)
+		goto not_mine;
+	si->handoff = 0; /* one answer per question */
+	if (proto != NH_PROTO_TCP || !handoff_to.family ||
 	    bpf_get_netns_cookie(ctx) != relay_netns)
 		goto not_mine;
-	addr_from_ctx(ctx, is6, &dst);
+	addr_from_ctx(ctx, is6, &to);
+	if (!addr_same_ip(&to, &handoff_to))
+		goto not_mine;
+	dst = si->asked;
 	r = rules_lookup(&dst, nh_rule_proto(proto, is6 ? 6 : 4));
 	if (!r || r->action != NH_ACT_DIVERT)
 		goto not_mine;
-	if (addr_to_ctx(ctx, is6, &handoff_to))
-		goto not_mine;
-	again = si->start_ns && addr_eq(&dst, &si->orig);
-	if (!again) {
-		si->start_ns = bpf_ktime_get_ns();
-		si->established = 0;
-		si->orig = dst;
-	}
+	/* each handoff is a connection of its own (after a failed one, the
+	 * socket was disconnected): a new start and a redirect line */
+	si->start_ns = bpf_ktime_get_ns();
+	si->established = 0;
+	si->orig = dst;
 	si->proto = 6;
 	si->family = is6 ? 6 : 4;
 	si->err = 0;
@@ -354,8 +368,7 @@ static __always_inline int handoff_connect(struct bpf_sock_addr *ctx, int is6,
 	si->hs_out = 0;
 	si->hs_in = 0;
 	si->dst = handoff_to;
-	if (!again)
-		emit(NH_EV_REDIRECT, si, bpf_get_socket_cookie(ctx), 0, 0);
+	emit(NH_EV_REDIRECT, si, bpf_get_socket_cookie(ctx), 0, 0);
 	/* the end event names where the tunnel went, as the relay's does */
 	si->dst = dst;
 	return 1;

@@ -214,17 +214,17 @@ static void report_event(struct nh_ctx *ctx, const struct nh_relay_report *r)
 
 	memset(&ev, 0, sizeof(ev));
 	ev.sz = sizeof(ev);
-	ev.type = NH_EVENT_END;
+	ev.type = r->blocked ? NH_EVENT_BLOCK : NH_EVENT_END;
 	ev.ts_ns = (uint64_t)((int64_t)r->end_ns + ctx->mono_to_real);
 	ev.pid = (pid_t)r->id.pid;
 	ev.uid = r->id.uid;
 	ev.cgroup_id = r->id.cgroup_id;
 	ev.cookie = r->id.cookie;
-	ev.proto = IPPROTO_TCP;
+	ev.proto = r->proto ? r->proto : IPPROTO_TCP;
 	nh_addr_to_sockaddr(&r->id.orig, &ev.orig_dst);
 	ev.new_dst = r->to.ss_family ? r->to : ev.orig_dst;
-	ev.route = NH_ROUTE_DIVERT;
-	ev.route_desc = nh_relay_route(ctx->relay);
+	ev.route = r->blocked ? NH_ROUTE_BLOCK : NH_ROUTE_DIVERT;
+	ev.route_desc = r->blocked ? NULL : nh_relay_route(ctx->relay);
 	ev.bytes_out = r->bytes_out;
 	ev.bytes_in = r->bytes_in;
 	ev.duration_ns = r->id.start_ns && r->end_ns > r->id.start_ns ?
@@ -254,7 +254,9 @@ static void report_log(struct nh_ctx *ctx, const struct nh_relay_report *r)
 	comm[NH_COMM_LEN] = '\0';
 	nh_logf(&ctx->lg, LOG_NOTICE, "%s: %s (pid %u %s) %s: %s",
 		r->handoff ? "handoff" : "relay", dst, r->id.pid, comm,
-		r->handoff && !r->established ? "connect() failed" : "reset",
+		r->blocked		       ? "connect() refused" :
+		r->handoff && !r->established ? "connect() failed" :
+						"reset",
 		r->detail);
 }
 
@@ -282,7 +284,8 @@ static void reports_dispatch(struct nh_ctx *ctx)
 		if (r.err && r.detail[0])
 			report_log(ctx, &r);
 		if (ctx->event &&
-		    (NH_EVENT_MASK(NH_EVENT_END) & ctx->event_mask))
+		    (NH_EVENT_MASK(r.blocked ? NH_EVENT_BLOCK : NH_EVENT_END) &
+		     ctx->event_mask))
 			report_event(ctx, &r);
 	}
 }

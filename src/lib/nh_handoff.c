@@ -7,11 +7,15 @@
  * program and the proxy with no relay in between: the same path an
  * LD_PRELOAD proxifier takes, for static and Go programs too.
  *
- * The rules stay in the kernel: our connect() of the copy meets the same
- * cgroup hook, which sends a diverted connection to the first proxy and
- * refuses anything else with EXDEV.  Then we let the program's own
- * connect() run (SECCOMP_USER_NOTIF_FLAG_CONTINUE) and it meets the rules
- * as usual: whatever this file gets wrong, nothing leaves unproxied.
+ * The rules stay in the kernel.  We connect the copy to the first proxy
+ * only, never to where the program asked, after writing that destination
+ * into the socket's record; the cgroup hook lets the connect go on only
+ * when its rules divert that destination, and refuses anything else with
+ * EXDEV.  Then we let the program's own connect() run
+ * (SECCOMP_USER_NOTIF_FLAG_CONTINUE) and it meets the rules as usual.  A
+ * socket with no record was not made in the scope (passed in, taken from
+ * another process): no hook of ours would run on it, so its connect() is
+ * refused.  The proxy's credentials go nowhere but to the proxy.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -389,22 +393,13 @@ static int read_dst(pid_t pid, uint64_t ptr, uint64_t len,
 	return 0;
 }
 
-/*
- * The kernel's record of the socket, made here when the program has not
- * connected it yet (identity is taken at connect(), and this connect()
- * is ours): who from /proc, as the kernel would have had it.
- */
-static int record_get(struct nh_handoff *h, int fd, pid_t tid,
-		      struct nh_sk_info *si)
+/* Who holds a socket the scope did not make, for the block line: from
+ * /proc, since the kernel has no record of it. */
+static int proc_identity(pid_t tid, struct nh_sk_info *si)
 {
 	char path[64], line[256];
 	FILE *f;
 
-	if (!bpf_map_lookup_elem(h->o.sk_info_fd, &fd, si))
-		return 0;
-	if (errno != ENOENT)
-		return -errno;
-	memset(si, 0, sizeof(*si));
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
 	f = fopen(path, "re");
 	if (!f)
@@ -421,26 +416,146 @@ static int record_get(struct nh_handoff *h, int fd, pid_t tid,
 			sscanf(line + 4, "%u", &si->uid);
 	}
 	fclose(f);
-	if (!si->pid)
-		return -ESRCH;
-	si->cgroup_id = h->o.cgroup_id;
-	si->proto = 6;
-	if (!bpf_map_update_elem(h->o.sk_info_fd, &fd, si, BPF_NOEXIST))
-		return 0;
-	return bpf_map_lookup_elem(h->o.sk_info_fd, &fd, si) ? -errno : 0;
+	return si->pid ? 0 : -ESRCH;
+}
+
+static int sock_type(int fd)
+{
+	int type = 0;
+	socklen_t l = sizeof(int);
+
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) ? -1 : type;
 }
 
 static bool is_tcp(int fd)
 {
-	int type = 0, proto = 0;
+	int proto = 0;
 	socklen_t l = sizeof(int);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) ||
-	    type != SOCK_STREAM)
-		return false;
-	l = sizeof(int);
-	return !getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) &&
+	return sock_type(fd) == SOCK_STREAM &&
+	       !getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) &&
 	       proto == IPPROTO_TCP;
+}
+
+/* A new connection: a socket already connected or connecting gets its
+ * EISCONN or EALREADY from the kernel, on its own connect(). */
+static bool is_closed(int fd)
+{
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+
+	return !getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) &&
+	       ti.tcpi_state == NH_TCP_CLOSE;
+}
+
+/*
+ * A TCP or UDP socket the scope did not make: passed in (SCM_RIGHTS),
+ * taken from a process outside (pidfd_getfd), or made after the program
+ * left the scope's cgroup.  No hook of ours runs on it, so its connect()
+ * would go wherever it asks: refused, and told as a block.
+ */
+static void refuse_foreign(struct nh_handoff *h, const struct seccomp_notif *q,
+			   int fd, const struct sockaddr_storage *dst)
+{
+	struct nh_relay_report rep;
+	struct nh_sk_info si;
+	socklen_t len = sizeof(rep.id.cookie);
+
+	memset(&rep, 0, sizeof(rep));
+	memset(&si, 0, sizeof(si));
+	proc_identity((pid_t)q->pid, &si);
+	rep.id.pid = si.pid ? si.pid : q->pid;
+	rep.id.uid = si.uid;
+	memcpy(rep.id.comm, si.comm, sizeof(rep.id.comm));
+	rep.id.cgroup_id = h->o.cgroup_id;
+	rep.id.start_ns = rep.end_ns = nh_now_ns();
+	rep.id.family = dst->ss_family == AF_INET6 ? 6 : 4;
+	nh_addr_from_sockaddr((const void *)dst, &rep.id.orig);
+	getsockopt(fd, SOL_SOCKET, SO_COOKIE, &rep.id.cookie, &len);
+	rep.proto = sock_type(fd) == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
+	rep.err = EPERM;
+	rep.blocked = true;
+	rep.handoff = true;
+	snprintf(rep.detail, sizeof(rep.detail),
+		 "a socket not made in nethook's scope (passed in or taken "
+		 "from another process): refused");
+	answer(h, q->id, -EPERM, false);
+	if (h->o.report)
+		h->o.report(h->o.user, &rep);
+}
+
+/* The first proxy, as the program's socket reaches it: an IPv4 proxy from
+ * an IPv6 socket as ::ffff:a.b.c.d.  -EAFNOSUPPORT for an IPv6 proxy
+ * from an IPv4 socket (the relay, on 127.0.0.1, takes that one). */
+static int proxy_addr(const struct nh_handoff *h, int family,
+		      struct sockaddr_storage *ss, socklen_t *len)
+{
+	const struct sockaddr_storage *p = &h->o.hops[0].addr;
+	const struct sockaddr_in *p4 = (const void *)p;
+	struct sockaddr_in6 *s6 = (void *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (p->ss_family == family) {
+		*len = family == AF_INET ? sizeof(struct sockaddr_in) :
+					   sizeof(struct sockaddr_in6);
+		memcpy(ss, p, *len);
+		return 0;
+	}
+	if (family != AF_INET6)
+		return -EAFNOSUPPORT;
+	s6->sin6_family = AF_INET6;
+	s6->sin6_port = p4->sin_port;
+	s6->sin6_addr.s6_addr[10] = 0xff;
+	s6->sin6_addr.s6_addr[11] = 0xff;
+	memcpy(&s6->sin6_addr.s6_addr[12], &p4->sin_addr, 4);
+	*len = sizeof(*s6);
+	return 0;
+}
+
+/*
+ * Ask the kernel to hand this connection off, then connect our copy to
+ * the first proxy, and nowhere else.  0: the kernel's rules said yes and
+ * the connection is under way (or failed with *err, the proxy's answer);
+ * -EXDEV: not ours, the program's own connect() goes on.
+ */
+static int handoff_ask(struct nh_handoff *h, struct hf_job *j, int *err)
+{
+	struct sockaddr_storage to;
+	struct nh_sk_info si;
+	socklen_t tolen;
+	int e;
+
+	if (proxy_addr(h, j->dst.ss_family, &to, &tolen) || !is_closed(j->fd))
+		return -EXDEV;
+	si = j->si;
+	nh_addr_from_sockaddr((void *)&j->dst, &si.asked);
+	si.handoff = NH_HANDOFF_ASKED;
+	if (bpf_map_update_elem(h->o.sk_info_fd, &j->fd, &si, BPF_EXIST))
+		return -EXDEV;
+	e = connect(j->fd, (void *)&to, tolen) && errno != EINPROGRESS ? errno :
+									0;
+	/* the hook ran and said yes, or the question is taken back: a
+	 * connect() that failed before the hook (the socket changed under
+	 * us) must not leave it for the program's own */
+	if (bpf_map_lookup_elem(h->o.sk_info_fd, &j->fd, &j->si))
+		return -EXDEV;
+	if (j->si.handoff == NH_HANDOFF_ASKED) {
+		j->si.handoff = 0;
+		bpf_map_update_elem(h->o.sk_info_fd, &j->fd, &j->si, BPF_EXIST);
+	}
+	if (j->si.handoff != NH_HANDOFF_OPENING) {
+		/* connected without the kernel's yes (it cannot be: the
+		 * record shows our hooks run on this socket): undone
+		 * before a byte is sent */
+		if (!e) {
+			struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+
+			connect(j->fd, &unspec, sizeof(unspec));
+		}
+		return -EXDEV;
+	}
+	*err = e;
+	return 0;
 }
 
 /* An IPv6-only socket cannot reach an IPv4 proxy; the relay, on ::1,
@@ -496,6 +611,16 @@ static void on_notify(struct nh_handoff *h)
 		e = errno;
 		goto go_on;
 	}
+	if (sock_type(fd) == SOCK_STREAM || sock_type(fd) == SOCK_DGRAM) {
+		struct nh_sk_info si;
+
+		if (bpf_map_lookup_elem(h->o.sk_info_fd, &fd, &si)) {
+			refuse_foreign(h, q, fd, &dst);
+			close(fd);
+			close(pfd);
+			return;
+		}
+	}
 	if (!is_tcp(fd) || v6only_to_v4(h, fd, &dst))
 		goto go_on;
 	j = calloc(1, sizeof(*j));
@@ -504,15 +629,16 @@ static void on_notify(struct nh_handoff *h)
 		goto go_on;
 	}
 	j->fd = fd;
+	j->dst = dst;
 	j->fl = fcntl(fd, F_GETFL);
 	if (j->fl < 0) {
 		why = "fcntl";
 		e = errno;
 		goto go_on;
 	}
-	e = -record_get(h, fd, (pid_t)q->pid, &j->si);
-	if (e) {
+	if (bpf_map_lookup_elem(h->o.sk_info_fd, &fd, &j->si)) {
 		why = "the socket's record";
+		e = errno;
 		goto go_on;
 	}
 	/* the program's file: non-blocking while we hold it */
@@ -521,22 +647,15 @@ static void on_notify(struct nh_handoff *h)
 		e = errno;
 		goto go_on;
 	}
-	if (connect(fd, (void *)&dst, dlen) && errno != EINPROGRESS) {
-		/* EXDEV: not diverted; EISCONN, EALREADY: not a new
-		 * connection: the program's own connect() goes on.  Any
-		 * other error after the kernel sent it to the proxy is the
-		 * proxy's: connect() fails with it. */
-		e = errno;
-		if (e == EXDEV || record_get(h, fd, (pid_t)q->pid, &j->si) ||
-		    j->si.handoff != NH_HANDOFF_OPENING) {
-			why = e == EXDEV ? NULL : "connect";
-			fcntl(fd, F_SETFL, j->fl);
-			goto go_on;
-		}
+	if (handoff_ask(h, j, &e)) {
+		/* not diverted, or not a new connection: the program's
+		 * own connect() goes on and meets the rules */
+		fcntl(fd, F_SETFL, j->fl);
+		e = 0;
+		goto go_on;
 	}
 	close(pfd);
 	j->id = q->id;
-	j->dst = dst;
 	j->dlen = dlen;
 	j->connecting = true;
 	j->deadline = nh_now_ns() + (uint64_t)h->o.timeout_ms * 1000000ull;

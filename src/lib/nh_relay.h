@@ -22,6 +22,8 @@ struct nh_relay_report {
 	char detail[192]; /* which hop failed and why */
 	struct sockaddr_storage to; /* where it went, after socket filters */
 	bool handoff; /* from the handoff: connect() itself failed */
+	bool blocked; /* refused before it began: a block, not an end */
+	int proto; /* IPPROTO_*; 0: TCP */
 };
 
 struct nh_relay_opts {

@@ -49,6 +49,8 @@ struct run_opts {
 int cli_run_parse(int argc, char **argv, struct run_opts *o, FILE *err);
 int cli_attach_parse(int argc, char **argv, struct run_opts *o, FILE *err);
 int cli_proxy_chain(struct run_opts *o, const char *env_proxy, FILE *err);
+/* Blank the user names and passwords of proxy URLs, in place. */
+void cli_proxy_blank(char *url);
 void cli_run_opts_free(struct run_opts *o);
 /* The rule table for the kernel, in precedence order: --block first, then
  * --exclude, then --match (default: all but loopback).  Returns the count

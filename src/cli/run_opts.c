@@ -361,6 +361,28 @@ static char *read_file(const char *path, FILE *err)
 	return buf;
 }
 
+/* The user:pass of each proxy URL in our argv becomes stars:
+ * ps(1) and /proc/PID/cmdline read argv where the kernel left it, and
+ * the supervisor, forked later, shares what is left. */
+void cli_proxy_blank(char *url)
+{
+	char *p, *at;
+
+	while (*url) {
+		p = strstr(url, "://");
+		if (!p || p > url + strcspn(url, ","))
+			p = url;
+		else
+			p += 3;
+		at = p + strcspn(p, "@/,");
+		if (*at == '@')
+			memset(p, '*', (size_t)(at - p));
+		url = at + strcspn(at, ",");
+		if (*url)
+			url++;
+	}
+}
+
 /*
  * The proxy chain from --proxy, --proxy-file or NETHOOK_PROXY (in that
  * order), checked now so that a typo is a usage error, not a surprise at
@@ -383,6 +405,8 @@ int cli_proxy_chain(struct run_opts *o, const char *env_proxy, FILE *err)
 			if (i)
 				strcat(o->proxy_chain, ",");
 			strcat(o->proxy_chain, o->proxy[i]);
+			/* argv's own memory, writable */
+			cli_proxy_blank((char *)o->proxy[i]);
 		}
 	} else if (o->proxy_file) {
 		o->proxy_chain = read_file(o->proxy_file, err);

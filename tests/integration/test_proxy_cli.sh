@@ -43,6 +43,30 @@ nh_is "NETHOOK_PROXY with a bad URL: exit 125" "$?" 125
 nh_like "NETHOOK_PROXY with a bad URL: says why" "$(cat "$NH_TMP/err")" \
 	'^nethook: proxy: .*scheme'
 
+# --- --proxy with credentials: blanked in argv, so ps(1) shows no password
+# of nethook or of its supervisor (the wrappers the test runs nethook
+# under, nsenter and timeout, still show theirs: the README says so)
+nh_bg npid nh_nethook c run --proxy "socks5://envuser:Pw%3A0rd@$NHP_P4:1083" -- sleep 3
+cl= n=0
+for ((i = 0; i < 50 && n < 2; i++)); do
+	sleep 0.1
+	cl= n=0
+	for p in $(pgrep -x nethook); do
+		q=$p
+		while [ -n "$q" ] && [ "$q" -gt 1 ] && [ "$q" != $$ ]; do
+			q=$(awk '$1 == "PPid:" { print $2 }' "/proc/$q/status" 2>/dev/null)
+		done
+		[ "$q" = $$ ] || continue
+		n=$((n + 1))
+		cl+="$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null);"
+	done
+done
+nh_is "--proxy user:pass@: nethook and its supervisor found" "$n" 2
+nh_unlike "--proxy user:pass@: not in their command lines" "$cl" 'envuser|Pw|0rd'
+nh_like "--proxy user:pass@: the command line still shows the proxy" "$cl" \
+	"socks5://\*+@$NHP_P4:1083"
+wait "$npid" 2>/dev/null
+
 # --- --proxy-file ----------------------------------------------------------
 pf=$NH_TMP/proxies
 printf '# the chain, in order\n\n  socks5://envuser:Pw%%3A0rd@%s:1083\nhttp://127.0.0.1:8890\n' "$NHP_P4" >"$pf"

@@ -853,6 +853,28 @@ static const struct events_case events_cases[] = {
 };
 /* clang-format on */
 
+/* ps(1) shows argv: user names and passwords leave it once parsed */
+static void test_proxy_blanked(void **state)
+{
+	char a1[] = "socks5://alice:s3cret@192.0.2.10:1080";
+	char a2[] = "http://bob:pw@192.0.2.11:3128,socks5://192.0.2.12:1080,"
+		    "socks4://carol@192.0.2.13:1080";
+	char run[] = "run", p[] = "--proxy", dd[] = "--", cmd[] = "true";
+	char *argv[] = { run, p, a1, p, a2, dd, cmd, NULL };
+	struct run_opts o;
+
+	(void)state;
+	assert_int_equal(parse_all(7, argv, &o, NULL, stderr), 0);
+	assert_string_equal(a1, "socks5://************@192.0.2.10:1080");
+	assert_string_equal(a2, "http://******@192.0.2.11:3128,"
+				"socks5://192.0.2.12:1080,"
+				"socks4://*****@192.0.2.13:1080");
+	/* the chain itself keeps them */
+	assert_non_null(strstr(o.proxy_chain, "alice:s3cret@"));
+	assert_non_null(strstr(o.proxy_chain, "carol@"));
+	cli_run_opts_free(&o);
+}
+
 static void test_events(void **state)
 {
 	const struct events_case *c = *state;
@@ -928,6 +950,8 @@ int main(void)
 		     "NETHOOK_PROXY diverts unless --redirect is given");
 	nh_tests_add(&ts, test_parse_twice, NULL,
 		     "parsing twice starts afresh");
+	nh_tests_add(&ts, test_proxy_blanked, NULL,
+		     "--proxy credentials blanked in argv, kept in the chain");
 	for (i = 0; i < sizeof(events_cases) / sizeof(events_cases[0]); i++)
 		nh_tests_add(&ts, test_events, (void *)&events_cases[i],
 			     "cli_parse_events %s: %s",

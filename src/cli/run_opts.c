@@ -336,6 +336,7 @@ int cli_attach_parse(int argc, char **argv, struct run_opts *o, FILE *err)
 
 static char *read_file(const char *path, FILE *err)
 {
+	const char *why = NULL;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = fopen(path, "re");
@@ -349,13 +350,18 @@ static char *read_file(const char *path, FILE *err)
 	if (buf) {
 		len = fread(buf, 1, 65535, f);
 		buf[len] = '\0';
-		if (!feof(f)) {
-			fprintf(err,
-				"nethook: --proxy-file %s: larger than 64 KiB\n",
-				path);
-			free(buf);
-			buf = NULL;
-		}
+		if (ferror(f))
+			why = strerror(errno); /* a directory: EISDIR */
+		else if (!feof(f))
+			why = "larger than 64 KiB";
+		else if (memchr(buf, '\0', len))
+			/* what follows it would be dropped unseen */
+			why = "has a NUL byte: not a text file";
+	}
+	if (why) {
+		fprintf(err, "nethook: --proxy-file %s: %s\n", path, why);
+		free(buf);
+		buf = NULL;
 	}
 	fclose(f);
 	return buf;

@@ -172,9 +172,15 @@ static int parse_proxy(struct nh_ctx *ctx, const char *proxy)
 			continue;
 		err = nh_proxy_hop_resolve(&ctx->hops[i]);
 		if (err) {
+			/* getaddrinfo's answers, in its words, not as the
+			 * errno nh_proxy_hop_resolve() maps them to */
 			nh_logf(&ctx->lg, LOG_ERR,
 				"proxy: cannot resolve %s: %s",
-				ctx->hops[i].host, strerror(-err));
+				ctx->hops[i].host,
+				err == -EHOSTUNREACH ? "no address for this name" :
+				err == -EAGAIN ?
+						       "the resolver did not answer (try again)" :
+						       strerror(-err));
 			return err;
 		}
 	}

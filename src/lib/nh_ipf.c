@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/if_tun.h>
+#include <linux/nsfs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
@@ -885,6 +886,15 @@ static int open_state(struct nh_ctx *ctx, struct nh_ipf_state **out)
 				"cannot open network namespace %s: %s", ns,
 				strerror(errno));
 			return err;
+		}
+		/* a file, a directory, /dev/null: said now, not by a
+		 * setns() that fails later with a bare EINVAL */
+		if (ioctl(st->nsfd, NS_GET_NSTYPE) != CLONE_NEWNET) {
+			nh_logf(st->lg, LOG_ERR,
+				"%s is not a network namespace (such as "
+				"/run/netns/NAME or /proc/PID/ns/net)",
+				ns);
+			return -EINVAL;
 		}
 	}
 	return 0;

@@ -147,4 +147,11 @@ nh_like "no action: says so" "$out" 'no action'
 nh_is "after all: no rules left" "$(nh_ipf_rules c)" ""
 nh_is "after all: no nethook-* cgroup left" "$(nh_leftover_cgroups)" ""
 
+# --- --netns that is not one ----------------------------------------------
+for ns in /etc/hostname "$NH_TMP" /dev/null; do
+	err=$(timeout -k 5 30 "$NETHOOK" packet --netns "$ns" --drop 2>&1)
+	nh_is "--netns $ns: exit 125, says it is not a network namespace" \
+		"$? $err" "125 nethook: $ns is not a network namespace (such as /run/netns/NAME or /proc/PID/ns/net)"
+done
+
 nh_done

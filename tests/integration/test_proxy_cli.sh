@@ -88,6 +88,20 @@ nh_is "--proxy-file missing: exit 125" "$?" 125
 nh_like "--proxy-file missing: names the file" "$(cat "$NH_TMP/err")" nonexistent
 nh_nethook c run --proxy-file "$pf" --proxy "socks5://$NHP_P4:1081" -- true 2>/dev/null
 nh_is "--proxy-file with --proxy: exit 125" "$?" 125
+# bad files are named for what they are, nothing of them silently dropped
+printf 'socks5://%s:1081\0socks5://%s:1999\n' "$NHP_P4" "$NHP_P4" >"$NH_TMP/nul"
+nh_nethook c run --proxy-file "$NH_TMP/nul" -- true 2>"$NH_TMP/err"
+nh_is "--proxy-file with a NUL byte: exit 125, says so" \
+	"$? $(cat "$NH_TMP/err")" "125 nethook: --proxy-file $NH_TMP/nul: has a NUL byte: not a text file"
+nh_nethook c run --proxy-file "$NH_TMP" -- true 2>"$NH_TMP/err"
+nh_is "--proxy-file a directory: exit 125, says so" \
+	"$? $(cat "$NH_TMP/err")" "125 nethook: --proxy-file $NH_TMP: Is a directory"
+nh_nethook c run --proxy socks5://no-such-host.invalid:1080 -- true 2>"$NH_TMP/err"
+# (no resolver answers in c: either word is the truth, "No route to
+# host" was not)
+nh_like "a proxy name that does not resolve: exit 125, says so" \
+	"$? $(cat "$NH_TMP/err")" \
+	"^125 nethook: proxy: cannot resolve no-such-host.invalid: (no address for this name|the resolver did not answer \(try again\))$"
 
 # --- usage errors ----------------------------------------------------------------
 nh_nethook c run --redirect "$NHP_P4:80" --proxy "socks5://$NHP_P4:1081" -- \

@@ -59,6 +59,7 @@ struct popts {
 	const char *netns;
 	const char *filter;
 	bool dir[2];
+	bool dir_set; /* --dir given: else out, or both with --rate */
 	const char *log;
 	bool json;
 	const char *pcap;
@@ -489,7 +490,7 @@ static void packet_usage(FILE *f)
 		"usage: nethook packet [--netns PATH] [--filter EXPR] [--dir out|in|both]\n"
 		"                      ACTION... [-- COMMAND [ARGS...]]\n"
 		"  --filter EXPR        pcap-filter expression (\"tcp dst port 80\"); default all\n"
-		"  --dir out|in|both    which packets (default out)\n"
+		"  --dir out|in|both    which packets (default out; with --rate, both)\n"
 		"  --netns PATH         the network namespace (COMMAND runs there too)\n"
 		"  --fail open|closed   when nethook is gone: packets pass (default) or drop\n"
 		"  --threads N          N workers, each reading its own queues (1: one thread;\n"
@@ -500,7 +501,8 @@ static void packet_usage(FILE *f)
 		"  --drop               drop them\n"
 		"  --loss PCT           drop this share, at random\n"
 		"  --delay MS[:JITTER]  hold each this long (+- jitter)\n"
-		"  --rate RATE          at most this rate (tc units: 10mbit, 512kbit)\n"
+		"  --rate RATE          at most this rate each way hooked (tc units: 10mbit,\n"
+		"                       512kbit): a download is slowed too\n"
 		"  --rewrite-dst ADDR[:PORT]  new destination; replies are translated back\n"
 		"With COMMAND only its packets are hooked (its connections' replies by a\n"
 		"conntrack mark; connections it did not start are not hooked), and the\n"
@@ -524,6 +526,7 @@ static int parse(int argc, char **argv, struct popts *o)
 			o->filter = optarg;
 			break;
 		case O_DIR:
+			o->dir_set = true;
 			o->dir[D_OUT] = !strcmp(optarg, "out") ||
 					!strcmp(optarg, "both");
 			o->dir[D_IN] = !strcmp(optarg, "in") ||
@@ -608,6 +611,10 @@ static int parse(int argc, char **argv, struct popts *o)
 			"nethook packet: no action (--log, --pcap, --drop, --loss, --delay, --rate, --rewrite-dst)\n");
 		return -1;
 	}
+	/* "a program's rate" is what it sends and what it receives: the
+	 * bulk of a download comes in */
+	if (o->rate && !o->dir_set)
+		o->dir[D_IN] = true;
 	if (o->drop && (o->loss || o->delay || o->rate || o->rewrite)) {
 		fprintf(stderr,
 			"nethook packet: --drop goes with --log and --pcap only\n");
@@ -644,9 +651,15 @@ static int setup_actions(struct pstate *s)
 	so.seed = (uint64_t)getpid() ^ now_ns();
 	if (o->loss || o->delay || o->rate) {
 		for (d = 0; d < 2; d++) {
+			struct nh_shape_opts sd = so;
+
 			if (!o->dir[d])
 				continue;
-			s->shape[d] = nh_shape_new(&so);
+			/* in only for --rate's sake: a download is capped,
+			 * and the delay and loss asked for are not doubled */
+			if (d == D_IN && !o->dir_set)
+				sd.delay_us = sd.jitter_us = sd.loss_ppm = 0;
+			s->shape[d] = nh_shape_new(&sd);
 			if (!s->shape[d]) {
 				fprintf(stderr, "nethook packet: %s\n",
 					strerror(errno));

@@ -135,6 +135,18 @@ if command -v iperf3 >/dev/null; then
 else
 	nh_skip "--rate" "no iperf3"
 fi
+# a download: with no --dir, --rate caps both ways (2 MiB at 8 Mbit/s takes
+# about 2 s; unshaped, a few ms on this veth)
+got=$(timeout -k 5 60 nsenter "--net=/run/netns/$(nh_ns c)" -- \
+	"$NETHOOK" packet --rate 8mbit -- \
+	curl -sS -m 30 -o /dev/null -w '%{size_download} %{speed_download}' \
+	"http://$NH_SERVER4/big.bin" 2>"$NH_TMP/rate.err")
+if awk -v g="$got" 'BEGIN { split(g, a, " "); exit !(a[1] == 2097152 && a[2] * 8 <= 10e6) }'; then
+	nh_ok "--rate 8mbit, no --dir: a 2 MiB download is capped ($(awk -v g="$got" 'BEGIN { split(g, a, " "); printf "%.1f", a[2] * 8 / 1e6 }') Mbit/s)"
+else
+	nh_fail "--rate 8mbit, no --dir: a 2 MiB download is capped near 8 Mbit/s" \
+		"got: size and bytes/s: ${got:-nothing}" "$(tail -n 5 "$NH_TMP/rate.err")"
+fi
 
 # --- errors -----------------------------------------------------------------
 out=$(nh_nethook c packet --drop --filter "tcp port" 2>&1)

@@ -402,9 +402,10 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 		return 1;
 	if (!si->pid)
 		info_identity(si);
-	/* a non-blocking connect() polled by calling it again: same verdict,
-	 * but it is one connection, reported once */
-	again = si->start_ns && addr_eq(&dst, &si->orig);
+	/* the same refused or failed connect() tried again on the socket:
+	 * reported once.  A socket that got through once and was then
+	 * disconnected (connect(AF_UNSPEC)) makes a new connection. */
+	again = si->start_ns && !si->established && addr_eq(&dst, &si->orig);
 	if (!again) {
 		si->proto = proto == NH_PROTO_TCP ? 6 : 17;
 		si->family = is6 ? 6 : 4;

@@ -249,4 +249,15 @@ nh_nethook c attach --cgroup /nonexistent --handoff --proxy "$s5" 2>"$NH_TMP/err
 nh_is "attach --handoff: exit 125" "$?" 125
 nh_like "attach --handoff: says it is for run" "$(cat "$NH_TMP/err")" "is for run"
 
+# One socket, three connections (connect(AF_UNSPEC) in between): each is
+# a connection of its own in the log, through the relay and handed off.
+for mode in "" --handoff; do
+	rm -f "$log"
+	got=$(nh_nethook c run $mode --proxy "$s5" --log "$log" -- \
+		"$peer" -a 3 -s 'GET /who HTTP/1.0\r\n\r\n' "$NHP_W4" 80 | grep -c '^web$')
+	nh_is "${mode:-relay}: one socket connected 3 times: 3 replies, 3 redirect and 3 end lines" \
+		"$got $(awk '$2 == "redirect"' "$log" | wc -l) $(nhp_log_end "$log" | grep -c 'result=ok')" \
+		"3 3 3"
+done
+
 nh_done

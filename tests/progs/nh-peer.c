@@ -7,6 +7,8 @@
  * -6 uses an AF_INET6 socket (an IPv4 ADDR becomes ::ffff:ADDR).
  * -s sends TEXT (\r, \n and \\ escapes understood), half-closes, and
  * prints the reply read to EOF after a "reply:" line.
+ * -a connects the one socket ROUNDS times, each a connection of its own
+ * (connect(AF_UNSPEC) in between), as a program reusing its socket may.
  * Prints "peer=ADDR:PORT" (IPv6: "peer=[ADDR]:PORT") and exits 0, or
  * prints "errno=NAME" and exits 1.  Usage errors exit 2.
  */
@@ -25,7 +27,7 @@
 static __attribute__((noreturn)) void usage(void)
 {
 	fprintf(stderr,
-		"usage: nh-peer [-6] [-t SECONDS] [-s TEXT] ADDR PORT\n");
+		"usage: nh-peer [-6] [-t SECONDS] [-s TEXT] [-a ROUNDS] ADDR PORT\n");
 	exit(2);
 }
 
@@ -82,12 +84,12 @@ int main(int argc, char **argv)
 	struct sockaddr_storage dst, peer;
 	socklen_t len, plen = sizeof(peer);
 	char *text = NULL;
-	long timeout = 5;
+	long timeout = 5, rounds = 1, r;
 	int force6 = 0;
 	char buf[80];
 	int fd, opt, err;
 
-	while ((opt = getopt(argc, argv, "6t:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "6t:s:a:")) != -1) {
 		switch (opt) {
 		case '6':
 			force6 = 1;
@@ -99,6 +101,11 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			text = optarg;
+			break;
+		case 'a':
+			rounds = nh_parse_num(optarg, 100);
+			if (rounds <= 0)
+				usage();
 			break;
 		default:
 			usage();
@@ -112,17 +119,27 @@ int main(int argc, char **argv)
 	fd = socket(dst.ss_family, SOCK_STREAM, 0);
 	if (fd < 0)
 		return fail(errno);
-	err = nh_connect_timeout(fd, (struct sockaddr *)&dst, len,
-				 timeout * 1000);
-	if (err)
-		return fail(-err);
-	if (getpeername(fd, (struct sockaddr *)&peer, &plen) < 0)
-		return fail(errno);
-	nh_fmt_addr((struct sockaddr *)&peer, buf, sizeof(buf));
-	printf("peer=%s\n", buf);
-	if (text) {
-		nh_set_io_timeout(fd, timeout * 1000);
-		err = send_and_read(fd, text);
+	for (r = 0, err = 0; r < rounds && !err; r++) {
+		struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+		char copy[4096];
+
+		if (r && connect(fd, &unspec, sizeof(unspec)))
+			return fail(errno);
+		err = nh_connect_timeout(fd, (struct sockaddr *)&dst, len,
+					 timeout * 1000);
+		if (err)
+			return fail(-err);
+		plen = sizeof(peer);
+		if (getpeername(fd, (struct sockaddr *)&peer, &plen) < 0)
+			return fail(errno);
+		nh_fmt_addr((struct sockaddr *)&peer, buf, sizeof(buf));
+		printf("peer=%s\n", buf);
+		if (text) {
+			/* unescaped in place: each round from the original */
+			snprintf(copy, sizeof(copy), "%s", text);
+			nh_set_io_timeout(fd, timeout * 1000);
+			err = send_and_read(fd, copy);
+		}
 	}
 	close(fd);
 	return err;

@@ -377,6 +377,25 @@ not_mine:
 	return 0;
 }
 
+/* An MPTCP socket connects through its first subflow, a TCP socket the
+ * kernel made: the rules ran on the subflow, and getpeername() asks the
+ * MPTCP socket, which needs the record too.  Not a subflow: nothing. */
+static __always_inline void mptcp_mirror(struct bpf_sock_addr *ctx,
+					 const struct nh_sk_info *si)
+{
+	struct mptcp_sock *msk;
+	struct nh_sk_info *m;
+
+	if (!ctx->sk)
+		return;
+	msk = bpf_skc_to_mptcp_sock(ctx->sk);
+	if (!msk)
+		return;
+	m = bpf_sk_storage_get(&sk_info, msk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (m)
+		*m = *si;
+}
+
 static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 {
 	struct nh_bpf_rule *r;
@@ -432,8 +451,11 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 		bpf_set_retval(-si->err);
 		return 0;
 	}
-	if (r->action == NH_ACT_DIVERT)
-		return divert(ctx, is6, si, again);
+	if (r->action == NH_ACT_DIVERT) {
+		err = divert(ctx, is6, si, again);
+		mptcp_mirror(ctx, si);
+		return err;
+	}
 	err = addr_to_ctx(ctx, is6, &r->target);
 	si->action = r->action;
 	if (err) {
@@ -450,6 +472,7 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 		si->dst.family = 6; /* reached as ::ffff:a.b.c.d */
 	if (!again)
 		emit(NH_EV_REDIRECT, si, bpf_get_socket_cookie(ctx), 0, 0);
+	mptcp_mirror(ctx, si);
 	return 1;
 }
 

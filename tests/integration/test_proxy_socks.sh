@@ -206,4 +206,17 @@ nh_like "chain, second hop down: detail names the first hop's refusal" \
 	"$(nh_tfield "$line" result) $(nhp_detail "$line")" \
 	"^error socks5 reply 0x0[15] [a-z ]+ from $NHP_P4:1081\$"
 
+# MPTCP: the rules run on its first subflow; getpeername() of the MPTCP
+# socket itself still shows where the program asked to go
+mptcp='import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
+s.connect((sys.argv[1], 80)); print("peer=%s:%d" % s.getpeername())
+s.sendall(b"GET /who HTTP/1.0\r\n\r\n"); print(s.makefile("rb").read().split(b"\r\n\r\n")[-1].decode().strip())'
+for mode in "" --handoff; do
+	got=$(nh_nethook c run $mode --proxy "socks5://$NHP_P4:1080" -- \
+		python3 -c "$mptcp" "$NHP_W4" 2>&1)
+	nh_is "MPTCP socket${mode:+ ($mode)}: proxied, getpeername() is the destination" \
+		"$(printf '%s\n' "$got" | tr '\n' ' ')" "peer=$NHP_W4:80 web "
+done
+
 nh_done

@@ -1,7 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # scripts/build.sh [DIR [MESON OPTIONS...]]: configure once, then build.
-# Quiet when all is well; the whole log when not.
+# Quiet when all is well; the whole log when not.  Development and CI
+# builds turn warnings into errors (-Dwerror=true); a user's plain
+# `meson setup` does not, so a newer compiler's new warning cannot stop
+# someone from building nethook.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-build}
@@ -9,7 +12,7 @@ shift || true
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 if [ ! -f "$dir/build.ninja" ]; then
-	if ! meson setup "$dir" "$@" >"$log" 2>&1; then
+	if ! meson setup "$dir" -Dwerror=true "$@" >"$log" 2>&1; then
 		cat "$log" >&2
 		echo "build.sh: meson setup $dir failed" >&2
 		exit 1

@@ -9,6 +9,8 @@ scripts/deps.sh test || exit 1
 scripts/build.sh build || exit 1
 scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false \
 	-Dbuildtype=debug || exit 1
+# built, not run: a release build's optimiser warns where others do not
+scripts/build.sh build-release -Dbuildtype=release || exit 1
 
 total_pass=0 total_fail=0 total_skip=0
 fails=$(mktemp)

@@ -32,6 +32,7 @@
 #include <limits.h>
 #include <linux/if_tun.h>
 #include <linux/nsfs.h>
+#include <linux/sched.h> /* struct clone_args */
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
@@ -219,21 +220,20 @@ static size_t held_hash(const struct nh_pkt *p, size_t cap)
 static int held_grow(struct held_set *h)
 {
 	size_t cap = h->cap ? h->cap * 2 : 256, i, j;
-	struct nh_pkt **v = calloc(cap, sizeof(*v));
+	struct nh_pkt **v;
 
+	/* mostly tombstones: rehashed at the same size, not grown */
+	if (h->cap && h->n * 4 < h->cap)
+		cap = h->cap;
+	v = calloc(cap, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	if (h->n * 4 < h->cap)
-		cap = h->cap; /* only tombstones: rehash in place size */
-	if (cap != h->cap || 1) {
-		for (i = 0; i < h->cap; i++) {
-			if (!h->v[i] || h->v[i] == HELD_TOMB)
-				continue;
-			for (j = held_hash(h->v[i], cap); v[j];
-			     j = (j + 1) & (cap - 1))
-				;
-			v[j] = h->v[i];
-		}
+	for (i = 0; i < h->cap; i++) {
+		if (!h->v[i] || h->v[i] == HELD_TOMB)
+			continue;
+		for (j = held_hash(h->v[i], cap); v[j]; j = (j + 1) & (cap - 1))
+			;
+		v[j] = h->v[i];
 	}
 	free(h->v);
 	h->v = v;
@@ -317,6 +317,17 @@ static const char *find_tool(const char *name, char *buf, size_t len)
 	return NULL;
 }
 
+/* A fork with the exit signal chosen (0: none, so the parent's SIGCHLD
+ * handling, or its ignoring SIGCHLD, never meets the child).  clone3
+ * takes its arguments in a struct, the same on every architecture; raw
+ * clone's order differs on s390. */
+static pid_t raw_fork(int exit_signal)
+{
+	struct clone_args ca = { .exit_signal = (__u64)exit_signal };
+
+	return (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+}
+
 /*
  * The tool runs under a waiter of ours, so that its exit status reaches
  * us whatever the caller did with SIGCHLD.  A program that ignores it (a
@@ -339,8 +350,7 @@ static __attribute__((noreturn)) void ipt_waiter(const char *path,
 	/* it never execs: the pipes' other ends, closed on exec in the
 	 * tool, must close here, or the tool never sees its input end */
 	close_range(3, ~0U, 0);
-	pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL,
-			     NULL, 0UL);
+	pid = raw_fork(SIGCHLD);
 	if (pid == 0) {
 		execv(path, argv);
 		_exit(127);
@@ -385,9 +395,7 @@ static int run_ipt(const struct nh_logger *lg, int nsfd, int family,
 		ret = -errno;
 		goto out;
 	}
-	/* flags first, no stack (the child runs on a copy of ours), as on
-	 * x86-64 and arm64; s390 would want the first two swapped */
-	pid = (pid_t)syscall(SYS_clone, 0UL, NULL, NULL, NULL, 0UL);
+	pid = raw_fork(0);
 	if (pid < 0) {
 		ret = -errno;
 		goto out;
@@ -1995,7 +2003,17 @@ static int inject(struct nh_pkt *pkt, nh_ipfilter_t ref, int dir,
 	}
 	STAT_ADD(st, injected, 1);
 	if (nh_pkt_own(pkt) < 0) {
-		/* borrowed data cannot outlive the dispatch */
+		/* borrowed data cannot outlive the dispatch, and there is no
+		 * memory to copy it: dropped, and the caller told */
+		if (pkt->q.state == NH_PKT_HELD) {
+			uint16_t qn = pkt->q.qnum;
+
+			give_verdict(st, pkt, false, NULL);
+			if (counted)
+				uncount(st, qn);
+		}
+		nh_pkt_free(pkt);
+		return nh_err(-ENOMEM);
 	}
 	{
 		struct nh_pkt_q qs = pkt->q;

@@ -771,43 +771,50 @@ static void start(struct nh_proxy_hs *hs, uint8_t state)
 	fill_window(hs);
 }
 
-static bool target_from_sockaddr(struct nh_proxy_hs *hs,
-				 const struct sockaddr *sa)
+/* The target as the handshake sends it: an IPv4-mapped IPv6 address is
+ * the IPv4 address it carries. */
+static void target_set(struct nh_proxy_hs *hs, int family, const uint8_t *a,
+		       uint16_t port)
 {
 	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0,    0,
 					    0, 0, 0, 0, 0xff, 0xff };
 
+	if (family == AF_INET6 && !memcmp(a, mapped, 12)) {
+		family = AF_INET;
+		a += 12;
+	}
+	hs->tfamily = family == AF_INET ? 4 : 6;
+	memcpy(hs->taddr, a, family == AF_INET ? 4 : 16);
+	hs->tport = port;
+}
+
+static bool target_from_sockaddr(struct nh_proxy_hs *hs,
+				 const struct sockaddr *sa)
+{
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *s = (const struct sockaddr_in *)sa;
 
-		hs->tfamily = 4;
-		memcpy(hs->taddr, &s->sin_addr, 4);
-		hs->tport = ntohs(s->sin_port);
+		target_set(hs, AF_INET, (const uint8_t *)&s->sin_addr,
+			   ntohs(s->sin_port));
 		return true;
 	}
 	if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)sa;
 
-		if (!memcmp(s->sin6_addr.s6_addr, mapped, 12)) {
-			hs->tfamily = 4;
-			memcpy(hs->taddr, s->sin6_addr.s6_addr + 12, 4);
-		} else {
-			hs->tfamily = 6;
-			memcpy(hs->taddr, s->sin6_addr.s6_addr, 16);
-		}
-		hs->tport = ntohs(s->sin6_port);
+		target_set(hs, AF_INET6, s->sin6_addr.s6_addr,
+			   ntohs(s->sin6_port));
 		return true;
 	}
 	return false;
 }
 
-/* A numeric target_host ("192.0.2.1", "2001:db8::1", "[2001:db8::1]"). */
+/* A numeric target_host ("192.0.2.1", "2001:db8::1", "[2001:db8::1]"),
+ * parsed straight into the target: no sockaddr built to be taken apart. */
 static bool target_numeric(struct nh_proxy_hs *hs, const char *h, size_t n,
 			   uint16_t port)
 {
-	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
-	struct sockaddr_in s4 = { .sin_family = AF_INET };
 	char buf[INET6_ADDRSTRLEN + 2];
+	uint8_t a[16];
 
 	if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
 		h++;
@@ -817,13 +824,13 @@ static bool target_numeric(struct nh_proxy_hs *hs, const char *h, size_t n,
 		return false;
 	memcpy(buf, h, n);
 	buf[n] = '\0';
-	if (inet_pton(AF_INET, buf, &s4.sin_addr) == 1) {
-		s4.sin_port = htons(port);
-		return target_from_sockaddr(hs, (struct sockaddr *)&s4);
+	if (inet_pton(AF_INET, buf, a) == 1) {
+		target_set(hs, AF_INET, a, port);
+		return true;
 	}
-	if (inet_pton(AF_INET6, buf, &s6.sin6_addr) == 1) {
-		s6.sin6_port = htons(port);
-		return target_from_sockaddr(hs, (struct sockaddr *)&s6);
+	if (inet_pton(AF_INET6, buf, a) == 1) {
+		target_set(hs, AF_INET6, a, port);
+		return true;
 	}
 	return false;
 }

@@ -148,11 +148,16 @@ static uint32_t rnd(void)
 
 int main(int argc, char **argv)
 {
-	static const char *const good[] = {
-		"\x05\x00\x05\x00\x00\x01\x01\x02\x03\x04\x00\x50",
-		"\x05\x02\x01\x00\x05\x00\x00\x03\x05hello\x00\x50",
-		"HTTP/1.1 200 OK\r\nA: b\r\n\r\nDATA",
-		"socks5://u%41:p@[2001:db8::1]:1080/,http://h\n#c\nsocks4a://x@h",
+/* binary replies hold NUL bytes: their length from sizeof, not strlen */
+#define SEED(s) { s, sizeof(s) - 1 }
+	static const struct {
+		const char *b;
+		size_t n;
+	} good[] = {
+		SEED("\x05\x00\x05\x00\x00\x01\x01\x02\x03\x04\x00\x50"),
+		SEED("\x05\x02\x01\x00\x05\x00\x00\x03\x05hello\x00\x50"),
+		SEED("HTTP/1.1 200 OK\r\nA: b\r\n\r\nDATA"),
+		SEED("socks5://u%41:p@[2001:db8::1]:1080/,http://h\n#c\nsocks4a://x@h"),
 	};
 	static uint8_t buf[1 << 16];
 	long i, iters = 200000;
@@ -179,8 +184,9 @@ int main(int argc, char **argv)
 		for (k = 0; k < n; k++)
 			buf[k] = (uint8_t)rnd();
 		if (rnd() & 1) { /* a good reply or URL, mutated */
-			const char *g = good[rnd() % 4];
-			size_t gl = strlen(g);
+			unsigned int gi = rnd() % 4;
+			const char *g = good[gi].b;
+			size_t gl = good[gi].n;
 
 			if (g[0] == 's')
 				buf[0] = 0xf0;

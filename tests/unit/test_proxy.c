@@ -1297,11 +1297,16 @@ static void test_fuzz(void **state)
 		"socks4://192.0.2.10", "socks4a://id@192.0.2.10",
 		"http://192.0.2.10",   "http://u:p@[2001:db8::1]:3128",
 	};
-	static const char *const seeds[] = {
-		"\x05\x00\x05\x00\x00\x01\x01\x02\x03\x04\x00\x50",
-		"\x05\x02\x01\x00\x05\x00\x00\x03\x05hello\x00\x50",
-		"\x00\x5a\x00\x00\x00\x00\x00\x00",
-		"HTTP/1.1 200 OK\r\nA: b\r\n\r\n",
+/* binary replies hold NUL bytes: their length from sizeof, not strlen */
+#define SEED(s) { s, sizeof(s) - 1 }
+	static const struct {
+		const char *b;
+		size_t n;
+	} seeds[] = {
+		SEED("\x05\x00\x05\x00\x00\x01\x01\x02\x03\x04\x00\x50"),
+		SEED("\x05\x02\x01\x00\x05\x00\x00\x03\x05hello\x00\x50"),
+		SEED("\x00\x5a\x00\x00\x00\x00\x00\x00"),
+		SEED("HTTP/1.1 200 OK\r\nA: b\r\n\r\n"),
 	};
 	struct nh_proxy_hop hops[6];
 	uint8_t in[600], out[2048];
@@ -1323,10 +1328,10 @@ static void test_fuzz(void **state)
 			for (k = 0; k < len; k++)
 				in[k] = (uint8_t)rnd();
 		} else {
-			const char *s = seeds[rnd() % 4];
+			unsigned int si = rnd() % 4;
 
-			len = s[0] ? strlen(s) : 8; /* the socks4 seed */
-			memcpy(in, s, len);
+			len = seeds[si].n;
+			memcpy(in, seeds[si].b, len);
 			for (k = rnd() % 4; k > 0; k--)
 				in[rnd() % len] = (uint8_t)rnd();
 			len = rnd() % (len + 1);

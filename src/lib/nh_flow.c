@@ -586,6 +586,33 @@ static int pump_copy(struct nh_flow *f, enum nh_dir dir, bool *moved)
 	return 0;
 }
 
+static bool tcp_closed(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	return !getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) &&
+	       ti.tcpi_state == TCP_CLOSE;
+}
+
+/* A relayed flow broke: say which side, for the side that reset or timed
+ * out is closed already (a proxy killed mid-transfer resets the tunnel
+ * when it had bytes unread; when it closed cleanly instead, that is an
+ * end nobody can tell from the real one). */
+static void relay_failed(struct nh_flow_list *l, struct nh_flow *f, int err)
+{
+	char w[300];
+
+	if (tcp_closed(f->u.fd)) {
+		where(l, f, 0, w, sizeof(w));
+		finish(l, f, err, "relay: %s by %s", strerror(err), w);
+	} else if (tcp_closed(f->c.fd)) {
+		finish(l, f, err, "relay: %s by the program", strerror(err));
+	} else {
+		finish(l, f, err, "relay: %s", strerror(err));
+	}
+}
+
 static void step_relay(struct nh_flow_list *l, struct nh_flow *f)
 {
 	bool moved = false;
@@ -611,7 +638,7 @@ static void step_relay(struct nh_flow_list *l, struct nh_flow *f)
 		nh_sflt_notify(f->so, NH_SOCK_EVT_SHUTDOWN_IN, NULL);
 check:
 	if (err) {
-		finish(l, f, -err, "relay: %s", strerror(-err));
+		relay_failed(l, f, -err);
 		return;
 	}
 	if (moved)

@@ -27,6 +27,9 @@ request as the protocol says and answers as its name says:
   s5-bad-atyp         proper greeting, then 05 00 00 09 ...
   s5-reset            proper greeting, the success reply, then reset at once
                       (SO_LINGER 0): a tunnel that dies as it opens
+  s5-midreset         proper greeting, the success reply, an HTTP response
+                      whose body is cut after 64 KiB by a reset (SO_LINGER
+                      0): a proxy that dies mid-download
   s5-garbage          greeting reply: "\\xde\\xad\\xbe\\xef" x 16
   s4-reject           SOCKS4 reply 00 5b ...
   s4-bad-version      SOCKS4 reply 05 5a ...
@@ -273,6 +276,13 @@ def serve(mode, c, n):
             return c.send(b"\x05\x00\x00\x09\0\0\0\0\0\0")
         if mode == "s5-reset":
             c.send(S5_OK)
+            c.s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                           struct.pack("ii", 1, 0))
+            return
+        if mode == "s5-midreset":
+            c.send(S5_OK + b"HTTP/1.0 200 OK\r\nContent-Length: 1048576"
+                   b"\r\n\r\n" + b"x" * 65536)
+            time.sleep(0.3)
             c.s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                            struct.pack("ii", 1, 0))
             return

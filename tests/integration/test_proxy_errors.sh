@@ -163,4 +163,23 @@ nh_like "socks4a: the fake proxy got a SOCKS4 request for the destination" \
 nh_like "socks4a: ... with the user id" "$(cat "$NH_TMP/s4good/log")" \
 	"^1 good [0-9.:]+ 04010050cb007102696400\$"
 
+# A proxy that dies mid-download, resetting the tunnel: the end line says
+# so, and who (a proxy that closes cleanly instead cannot be told from the
+# end of the body: README).
+nhp_fake midreset "$NHP_P4" 1143 s5-midreset 60
+for mode in "" --handoff; do
+	rm -f "$log"
+	nh_nethook c run $mode --log "$log" --proxy "socks5://$NHP_P4:1143" -- \
+		curl -sS -m 10 -o /dev/null "$who" 2>/dev/null
+	rc=$?
+	line=$(nhp_log_end "$log")
+	nh_is "proxy reset mid-download${mode:+ ($mode)}: curl fails, end line result=error error=ECONNRESET" \
+		"$([ "$rc" -ne 0 ] && echo failed) $(nh_tfield "$line" result) $(nh_tfield "$line" error)" \
+		"failed error ECONNRESET"
+done
+nh_like "proxy reset mid-download: the relay's detail names the proxy" \
+	"$(rm -f "$log"; nh_nethook c run --log "$log" --proxy "socks5://$NHP_P4:1143" -- \
+		curl -sS -m 10 -o /dev/null "$who" 2>/dev/null; nhp_detail "$(nhp_log_end "$log")")" \
+	"reset by peer by socks5://$NHP_P4:1143\$"
+
 nh_done

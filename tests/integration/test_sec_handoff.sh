@@ -76,15 +76,25 @@ hold() {
 # the block lines of the log
 blocks() { awk '$2 == "block"' "$log" 2>/dev/null; }
 
+# steal NAME [-u]: the thief, under nethook as nobody, takes the holder's
+# socket and connects it to the attacker's host; refused, nothing arrives.
+# Sets OUT (what the thief said).
+steal() {
+	local name=$1
+	shift
+	hold "$@"
+	: >"$loot"
+	rm -f "$log"
+	OUT=$(nh_nethook c run --handoff --user nobody --proxy "$s5auth" --log "$log" \
+		-- "$fo" steal "$HOLD_PID" "$HOLD_FD" "$NHP_P4" 2222 2>&1)
+	kill "$HOLD_BG" 2>/dev/null
+	nh_is "handoff, $name: connect() refused with EPERM" "$OUT" "errno=EPERM"
+	sleep 0.5
+	nh_is "handoff, $name: the attacker's host got nothing" "$(cat "$loot")" ""
+}
+
 # --- pidfd_getfd: a TCP socket of a process outside the scope ----------
-hold
-: >"$loot"
-rm -f "$log"
-out=$(nh_nethook c run --handoff --user nobody --proxy "$s5auth" --log "$log" \
-	-- "$fo" steal "$HOLD_PID" "$HOLD_FD" "$NHP_P4" 2222 2>&1)
-nh_is "handoff, stolen TCP socket: connect() refused with EPERM" "$out" "errno=EPERM"
-sleep 0.5
-nh_is "handoff, stolen TCP socket: the attacker's host got nothing" "$(cat "$loot")" ""
+steal "stolen TCP socket"
 nh_unlike "handoff, stolen TCP socket: the proxy's user name went nowhere" \
 	"$(cat "$loot")" "$user"
 line=$(blocks)
@@ -95,20 +105,11 @@ nh_is "handoff, stolen TCP socket: the block line names the thief" \
 	"$(nh_tfield "$line" comm) $(nh_tfield "$line" uid)" "nh-foreign $(id -u nobody)"
 nh_like "handoff, stolen TCP socket: the block line says why" \
 	"$(nhp_detail "$line")" "not made in nethook's scope"
-kill "$HOLD_BG" 2>/dev/null
 
-# --- the same socket, UDP ---------------------------------------------
-hold -u
-: >"$loot"
-rm -f "$log"
-out=$(nh_nethook c run --handoff --user nobody --proxy "$s5auth" --log "$log" \
-	-- "$fo" steal "$HOLD_PID" "$HOLD_FD" "$NHP_P4" 2222 2>&1)
-nh_is "handoff, stolen UDP socket: connect() refused with EPERM" "$out" "errno=EPERM"
-sleep 0.5
-nh_is "handoff, stolen UDP socket: the attacker's host got nothing" "$(cat "$loot")" ""
+# --- the same, UDP ----------------------------------------------------
+steal "stolen UDP socket" -u
 nh_is "handoff, stolen UDP socket: block line with proto=udp" \
 	"$(nh_tfield "$(blocks)" proto)" udp
-kill "$HOLD_BG" 2>/dev/null
 
 # --- SCM_RIGHTS: a socket passed in over a unix socket -----------------
 sock=$pub/give.sock

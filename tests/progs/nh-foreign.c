@@ -151,12 +151,17 @@ int main(int argc, char **argv)
 		argc--;
 	}
 	if (!strcmp(argv[1], "hold") && argc == 3) {
+		char tmp[4096];
+
+		/* written whole, then renamed: a reader never sees it half */
+		snprintf(tmp, sizeof(tmp), "%s.tmp", argv[2]);
 		fd = socket(AF_INET, type, 0);
-		f = fopen(argv[2], "w");
+		f = fopen(tmp, "w");
 		if (fd < 0 || !f)
 			return 1;
 		fprintf(f, "%d %d\n", (int)getpid(), fd);
-		fclose(f);
+		if (fclose(f) || rename(tmp, argv[2]))
+			return 1;
 		sleep(60);
 		return 0;
 	}

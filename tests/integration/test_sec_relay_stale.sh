@@ -31,6 +31,7 @@ chmod 711 "$NH_TMP"
 mkdir -m 755 "$NH_TMP/bin"
 install -m 755 "$NH_PROGS/nh-stale" "$NH_TMP/bin/"
 STALE=$NH_TMP/bin/nh-stale
+scoped_pid='' ride_pid='' ready='' go=''
 N=1000
 nh_quick && N=300
 
@@ -73,11 +74,12 @@ flows_left() {
 		done
 		[ "$q" = "$1" ] || continue
 		for f in /proc/"$p"/fdinfo/*; do
-			grep -qE '^map_type:[[:space:]]+9$' "$f" 2>/dev/null &&
-				grep -qE '^key_size:[[:space:]]+20$' "$f" || continue
-			id=$(awk '$1 == "map_id:" { print $2 }' "$f")
-			bpftool map dump id "$id" -j 2>/dev/null | jq length
-			return 0
+			if grep -qE '^map_type:[[:space:]]+9$' "$f" 2>/dev/null &&
+				grep -qE '^key_size:[[:space:]]+20$' "$f"; then
+				id=$(awk '$1 == "map_id:" { print $2 }' "$f")
+				bpftool map dump id "$id" -j 2>/dev/null | jq length
+				return 0
+			fi
 		done
 	done
 }

@@ -173,7 +173,10 @@ struct nh_flow_val {
 	__u32 uid;
 	char comm[NH_COMM_LEN];
 	__u8 family; /* the program's socket: 4 or 6 */
-	__u8 pad[7];
+	/* the program's socket took the relay's SYN-ACK: the relay's
+	 * side of this 4-tuple is that socket's connection */
+	__u8 established;
+	__u8 pad[6];
 };
 
 #endif /* NH_BPF_ABI_H */

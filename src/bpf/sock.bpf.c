@@ -622,18 +622,18 @@ static __always_inline void sockops_state(struct bpf_sock_ops *skops,
 	emit(NH_EV_END, si, 0, out, in);
 }
 
-/* Source address and port are chosen by now, and the SYN not yet sent:
- * the entry is there before the relay can accept the connection. */
-static __always_inline void flow_record(struct bpf_sock_ops *skops,
-					struct nh_sk_info *si)
+/* The key the relay looks a diverted connection up by: the client's
+ * address and port as the relay will see them, and the relay's port. */
+static __always_inline void flow_key(struct bpf_sock_ops *skops,
+				     const struct nh_sk_info *si,
+				     struct nh_flow_key *k)
 {
-	struct nh_flow_key k = {};
-	struct nh_flow_val v = {};
 	__u32 w[4];
 
 	__u32 l0 = skops->local_ip6[0], l1 = skops->local_ip6[1];
 	__u32 l2 = skops->local_ip6[2], l3 = skops->local_ip6[3];
 	__u32 l4 = skops->local_ip4, fam = skops->family;
+	__u32 lport = skops->local_port, rport = skops->remote_port;
 
 	/* every field read on every path: a context offset picked at run
 	 * time is refused by the verifier */
@@ -649,9 +649,21 @@ static __always_inline void flow_record(struct bpf_sock_ops *skops,
 		w[2] = bpf_htonl(0xffff);
 		w[3] = l4;
 	}
-	__builtin_memcpy(k.caddr, w, 16);
-	k.cport = (__u16)skops->local_port;
-	k.rport = (__u16)bpf_ntohl(skops->remote_port);
+	__builtin_memset(k, 0, sizeof(*k));
+	__builtin_memcpy(k->caddr, w, 16);
+	k->cport = (__u16)lport;
+	k->rport = (__u16)bpf_ntohl(rport);
+}
+
+/* Source address and port are chosen by now, and the SYN not yet sent:
+ * the entry is there before the relay can accept the connection. */
+static __always_inline void flow_record(struct bpf_sock_ops *skops,
+					struct nh_sk_info *si)
+{
+	struct nh_flow_key k;
+	struct nh_flow_val v = {};
+
+	flow_key(skops, si, &k);
 	v.orig = si->orig;
 	v.cookie = bpf_get_socket_cookie(skops);
 	v.cgroup_id = si->cgroup_id;
@@ -663,6 +675,62 @@ static __always_inline void flow_record(struct bpf_sock_ops *skops,
 	bpf_map_update_elem(&flows, &k, &v, BPF_ANY);
 }
 
+/* The program's socket took the relay's SYN-ACK: only a SYN this socket
+ * sent can have been answered so (the ACK must match its own initial
+ * sequence number), so from here on the relay's side of this 4-tuple is
+ * the connection this socket made.  Marked before the final ACK leaves,
+ * hence before the relay can accept that connection. */
+static __always_inline void flow_established(struct bpf_sock_ops *skops,
+					     struct nh_sk_info *si)
+{
+	struct nh_flow_key k;
+	struct nh_flow_val *v;
+
+	flow_key(skops, si, &k);
+	v = bpf_map_lookup_elem(&flows, &k);
+	if (v)
+		v->established = 1;
+}
+
+/*
+ * The entry must not outlive the socket it was filed for, or whoever gets
+ * that address and port next (any local user can bind a loopback port)
+ * could connect to the relay and be taken for the program.  On the way to
+ * CLOSE the callback runs before the kernel unhashes the socket and frees
+ * its port, so nobody can hold the 4-tuple while the entry is there.
+ *
+ * One close keeps it: a graceful close that the kernel turns into a
+ * TIME_WAIT (or orphaned FIN_WAIT2) socket, which it has put in the hash
+ * in this socket's place before this callback (the socket is unhashed by
+ * then).  The connection is whole and may still sit in the relay's accept
+ * queue with the program's request in it (connect, send, close: a client
+ * that does not wait for an answer); the TIME_WAIT socket keeps holding
+ * the 4-tuple, and the relay's side of it holds it on the relay's end
+ * until the relay takes it, and then removes the entry.
+ */
+static __always_inline void flow_closed(struct bpf_sock_ops *skops,
+					struct nh_sk_info *si)
+{
+	struct bpf_sock *sk = skops->sk;
+	struct nh_flow_key k;
+	struct tcp_sock *tp;
+
+	flow_key(skops, si, &k);
+	if (skops->args[1] != BPF_TCP_CLOSE || !sk)
+		return;
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (tp && !tp->inet_conn.icsk_inet.sk.__sk_common.skc_nulls_node.pprev)
+		return;
+	bpf_map_delete_elem(&flows, &k);
+}
+
+/* Relayed: the relay takes the flows entry and reports the end, with its
+ * route; the kernel only keeps the entry in step with the socket. */
+static __always_inline int relayed(const struct nh_sk_info *si)
+{
+	return si->action == NH_ACT_DIVERT && !si->handoff;
+}
+
 SEC("sockops")
 int nh_sockops(struct bpf_sock_ops *skops)
 {
@@ -671,24 +739,30 @@ int nh_sockops(struct bpf_sock_ops *skops)
 	switch (skops->op) {
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
 		si = info_get(skops->sk, 0);
-		if (si && si->action == NH_ACT_DIVERT && !si->handoff) {
-			/* the relay reports this one's end, with its route */
-			flow_record(skops, si);
+		if (!si)
 			break;
-		}
-		if (si && ev_wanted(NH_EV_END))
+		if (relayed(si))
+			flow_record(skops, si);
+		if (relayed(si) || ev_wanted(NH_EV_END))
 			bpf_sock_ops_cb_flags_set(
 				skops, skops->bpf_sock_ops_cb_flags |
 					       BPF_SOCK_OPS_STATE_CB_FLAG);
 		break;
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
 		si = info_get(skops->sk, 0);
-		if (si)
-			si->established = 1;
+		if (!si)
+			break;
+		si->established = 1;
+		if (relayed(si))
+			flow_established(skops, si);
 		break;
 	case BPF_SOCK_OPS_STATE_CB:
 		si = info_get(skops->sk, 0);
-		if (si)
+		if (!si)
+			break;
+		if (relayed(si))
+			flow_closed(skops, si);
+		else
 			sockops_state(skops, si);
 		break;
 	}

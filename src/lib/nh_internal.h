@@ -34,6 +34,26 @@ struct nh_logger {
 void nh_logf(const struct nh_logger *lg, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * A message said at most `burst` times a period, the rest counted: what
+ * an outsider can make nethook say must not be a flood (nh_log.c).  The
+ * caller locks it when threads share one.
+ */
+struct nh_ratelim {
+	uint64_t start_ns; /* of the current period */
+	uint64_t period_ns;
+	unsigned int burst;
+	unsigned int said; /* in this period */
+	unsigned int quiet; /* kept quiet in this period */
+};
+
+/* true: say this one; false: it was counted */
+bool nh_ratelim_take(struct nh_ratelim *rl, uint64_t now_ns);
+/* Once the period is over (or with force): the number kept quiet in it,
+ * its length in *span_ns, and a new period begins; else 0. */
+unsigned int nh_ratelim_flush(struct nh_ratelim *rl, uint64_t now_ns,
+			      bool force, uint64_t *span_ns);
+
 /* Return -err and set errno: the library's one way out of a failure. */
 static inline int nh_err(int err)
 {

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include "nh_internal.h"
 
 void nh_logf(const struct nh_logger *lg, int level, const char *fmt, ...)
@@ -17,6 +18,36 @@ void nh_logf(const struct nh_logger *lg, int level, const char *fmt, ...)
 	va_end(ap);
 	lg->fn(level, msg, lg->user);
 	errno = saved;
+}
+
+bool nh_ratelim_take(struct nh_ratelim *rl, uint64_t now_ns)
+{
+	uint64_t span;
+
+	/* a period over with nothing kept quiet needs no summary */
+	if (!rl->quiet)
+		nh_ratelim_flush(rl, now_ns, false, &span);
+	if (rl->said < rl->burst) {
+		rl->said++;
+		return true;
+	}
+	rl->quiet++;
+	return false;
+}
+
+unsigned int nh_ratelim_flush(struct nh_ratelim *rl, uint64_t now_ns,
+			      bool force, uint64_t *span_ns)
+{
+	unsigned int n = rl->quiet;
+
+	*span_ns = 0;
+	if (!force && now_ns - rl->start_ns < rl->period_ns)
+		return 0;
+	*span_ns = now_ns - rl->start_ns;
+	rl->start_ns = now_ns;
+	rl->said = 0;
+	rl->quiet = 0;
+	return n;
 }
 
 NH_API const char *nh_version(void)

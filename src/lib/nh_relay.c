@@ -66,6 +66,9 @@ struct nh_relay {
 	atomic_bool stop;
 	atomic_bool emfile_logged; /* said once, not per connection */
 	atomic_uint active;
+	/* lines about connections nethook did not divert */
+	pthread_mutex_t refused_lock;
+	struct nh_ratelim refused;
 	char route[NH_RELAY_MAX_HOPS * 80];
 	/* own_fds: a worker's table is copied when it starts; start returns
 	 * after every copy, so no descriptor the caller opens later (a pipe
@@ -128,31 +131,125 @@ static void worker_add(struct nh_worker *w, struct tagged *t, uint32_t ev)
 	epoll_ctl(w->epfd, EPOLL_CTL_ADD, t->fd, &ee);
 }
 
-/* Who connected: the key the kernel filed the original destination by. */
-static int admit(struct nh_relay *r, int fd, struct nh_flow_val *id)
-{
-	struct sockaddr_storage peer, self;
-	socklen_t pl = sizeof(peer), sl = sizeof(self);
-	struct nh_bpf_addr pa, sa;
-	struct nh_flow_key k;
-	char who[64];
+#define NH_REFUSED_BURST 10 /* lines a second about refused outsiders */
 
-	if (getpeername(fd, (void *)&peer, &pl) ||
-	    getsockname(fd, (void *)&self, &sl))
-		return -errno;
-	nh_addr_from_sockaddr((void *)&peer, &pa);
-	nh_addr_from_sockaddr((void *)&self, &sa);
-	memset(&k, 0, sizeof(k));
-	memcpy(k.caddr, pa.addr, 16);
-	k.cport = pa.port;
-	k.rport = sa.port;
-	if (!bpf_map_lookup_and_delete_elem(r->o.flows_map_fd, &k, id))
-		return 0;
-	nh_sockaddr_format((void *)&peer, who, sizeof(who));
+static void refused_count(struct nh_relay *r, unsigned int quiet,
+			  uint64_t span_ns)
+{
+	if (quiet)
+		nh_logf(r->o.lg, LOG_WARNING,
+			"relay: %u more connections not diverted by nethook were refused in the last %.1fs",
+			quiet, (double)span_ns / 1e9);
+}
+
+/* The connection was not diverted: said, or counted when an outsider
+ * makes many (a port scan would write a line each). */
+static void refused_say(struct nh_relay *r, const struct sockaddr *peer)
+{
+	uint64_t now = nh_now_ns(), span;
+	unsigned int quiet;
+	char who[64];
+	bool say;
+
+	pthread_mutex_lock(&r->refused_lock);
+	quiet = nh_ratelim_flush(&r->refused, now, false, &span);
+	say = nh_ratelim_take(&r->refused, now);
+	pthread_mutex_unlock(&r->refused_lock);
+	refused_count(r, quiet, span);
+	if (!say)
+		return;
+	nh_sockaddr_format(peer, who, sizeof(who));
 	nh_logf(r->o.lg, LOG_WARNING,
 		"relay: connection from %s was not diverted by nethook: closed",
 		who);
-	return -EPERM;
+}
+
+/* The count of a period over (or, with force, of the one going on). */
+static void refused_flush(struct nh_relay *r, bool force)
+{
+	uint64_t span;
+	unsigned int quiet;
+
+	pthread_mutex_lock(&r->refused_lock);
+	quiet = nh_ratelim_flush(&r->refused, nh_now_ns(), force, &span);
+	pthread_mutex_unlock(&r->refused_lock);
+	refused_count(r, quiet, span);
+}
+
+/*
+ * Who connected: the entry the kernel filed for the program's socket
+ * under the client's address and port and the relay's port, taken out of
+ * the map whatever happens next, so that it serves one connection only.
+ * The peer's address comes from accept() itself, which gives it even for
+ * a connection reset while it waited (getpeername() says ENOTCONN then).
+ *
+ * Why a connection that finds an entry is the program's own, and not an
+ * outsider's that took its address and port (any local user can bind a
+ * loopback port):
+ * - The kernel deletes the entry when the program's socket closes (reset,
+ *   aborted, timed out, closed in SYN_SENT), before it frees the port, so
+ *   while the entry exists that socket holds the 4-tuple on the client's
+ *   side, and TCP lets no other socket connect with the same 4-tuple.
+ * - A graceful close leaves the entry: the kernel's TIME_WAIT socket then
+ *   holds the 4-tuple in its place, and the relay's side of the
+ *   connection holds it on this end until the relay accepts it here.
+ * - An outsider's connection made before the program's socket took the
+ *   4-tuple (after a TIME_WAIT it outlived) is still the relay's side of
+ *   it: the program's SYN meets that connection, not the listener, so the
+ *   program's socket is never answered with a SYN-ACK while it lives, and
+ *   the kernel marks an entry established only on that SYN-ACK (whose
+ *   ACK must match the socket's own initial sequence number).  An entry
+ *   not yet established is refused.
+ * - Connections are accepted in the order they were made, one listener
+ *   per 4-tuple (SO_REUSEPORT hashes it): a connection made after the
+ *   program's is accepted after it, and finds the entry gone.
+ * - The LRU map may evict an entry under pressure: the program's
+ *   connection is then refused, never an outsider's accepted.
+ * 0: admitted, id filled; 1: a diverted connection refused, its end
+ * reported; -EPERM: not diverted.
+ */
+static int admit(struct nh_relay *r, int fd, const struct sockaddr *peer,
+		 uint16_t rport, struct nh_flow_val *id)
+{
+	struct nh_relay_report rep = { 0 };
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct nh_bpf_addr pa;
+	struct nh_flow_key k;
+
+	nh_addr_from_sockaddr(peer, &pa);
+	memset(&k, 0, sizeof(k));
+	memcpy(k.caddr, pa.addr, 16);
+	k.cport = pa.port;
+	k.rport = rport;
+	if (bpf_map_lookup_and_delete_elem(r->o.flows_map_fd, &k, id)) {
+		refused_say(r, peer);
+		return -EPERM;
+	}
+	if (!id->established) {
+		rep.err = EPERM;
+		snprintf(rep.detail, sizeof(rep.detail),
+			 "refused: not from the program's socket");
+	} else if (fd >= 0 && getpeername(fd, (void *)&ss, &sl)) {
+		/* the program reset it while it waited: nothing to relay */
+		rep.err = ECONNRESET;
+		snprintf(rep.detail, sizeof(rep.detail),
+			 "reset by the program before the relay accepted it");
+	} else if (fd < 0) {
+		rep.err = EMFILE;
+		snprintf(rep.detail, sizeof(rep.detail),
+			 "relay out of file descriptors");
+	} else if (atomic_load(&r->active) >= r->o.max_flows) {
+		rep.err = EMFILE;
+		snprintf(rep.detail, sizeof(rep.detail),
+			 "relay at its limit of %u flows", r->o.max_flows);
+	} else {
+		return 0;
+	}
+	rep.id = *id;
+	rep.end_ns = nh_now_ns();
+	r->o.report(r->o.user, &rep);
+	return 1;
 }
 
 /*
@@ -181,20 +278,29 @@ static int spare_open(struct nh_worker *w)
 }
 
 /* Out of descriptors: the next connection waiting is reset for real, with
- * the spare descriptor given up for it.  1: one refused; 0: none was
- * waiting (accept says EMFILE before it looks); -1: no spare to give. */
-static int refuse_one(struct nh_worker *w, int lfd)
+ * the spare descriptor given up for it, and its entry taken out and its
+ * end reported like any refused connection's.  1: one refused; 0: none
+ * was waiting (accept says EMFILE before it looks); -1: no spare to give. */
+static int refuse_one(struct nh_worker *w, int lfd, uint16_t rport)
 {
+	struct sockaddr_storage peer;
+	socklen_t pl = sizeof(peer);
+	struct nh_flow_val id;
 	int fd, e;
 
 	if (spare_open(w) < 0)
 		return -1;
 	close(w->spare_fd);
 	w->spare_fd = -1;
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	fd = accept4(lfd, (void *)&peer, &pl, SOCK_CLOEXEC);
 	e = errno;
-	if (fd >= 0)
+	if (fd >= 0) {
+		/* before the reset: the program's socket, reset, would take
+		 * its entry with it, and its end would go unreported.  No
+		 * other descriptor is needed; fd -1 says EMFILE. */
+		admit(w->relay, -1, (void *)&peer, rport, &id);
 		nh_flow_reset_fd(fd);
+	}
 	/* another worker may have taken the freed number first */
 	if (spare_open(w) < 0)
 		return -1;
@@ -203,13 +309,18 @@ static int refuse_one(struct nh_worker *w, int lfd)
 	return e == EAGAIN ? 0 : -1;
 }
 
-static void accept_all(struct nh_worker *w, int lfd)
+static void accept_all(struct nh_worker *w, struct tagged *lis)
 {
 	struct nh_relay *r = w->relay;
+	int lfd = lis->fd;
+	uint16_t rport = lis == &w->lis4 ? r->a4.port : r->a6.port;
 
 	for (;;) {
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
 		struct nh_flow_val id;
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(lfd, (void *)&peer, &pl,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
 			int e = errno;
@@ -221,7 +332,7 @@ static void accept_all(struct nh_worker *w, int lfd)
 				continue;
 			if (e != EMFILE && e != ENFILE)
 				return;
-			switch (refuse_one(w, lfd)) {
+			switch (refuse_one(w, lfd, rport)) {
 			case 1:
 				continue;
 			case -1:
@@ -229,19 +340,7 @@ static void accept_all(struct nh_worker *w, int lfd)
 			}
 			return;
 		}
-		if (admit(r, fd, &id)) {
-			nh_flow_reset_fd(fd);
-			continue;
-		}
-		if (atomic_load(&r->active) >= r->o.max_flows) {
-			struct nh_relay_report rep = { .id = id };
-
-			rep.end_ns = nh_now_ns();
-			rep.err = EMFILE;
-			snprintf(rep.detail, sizeof(rep.detail),
-				 "relay at its limit of %u flows",
-				 r->o.max_flows);
-			r->o.report(r->o.user, &rep);
+		if (admit(r, fd, (void *)&peer, rport, &id)) {
 			nh_flow_reset_fd(fd);
 			continue;
 		}
@@ -265,7 +364,7 @@ static int worker_step(struct nh_worker *w, int timeout_ms)
 
 		switch (t->tag) {
 		case TAG_LISTEN:
-			accept_all(w, t->fd);
+			accept_all(w, t);
 			break;
 		case TAG_WAKE:
 			if (read(t->fd, &v, sizeof(v)) < 0) {
@@ -278,6 +377,7 @@ static int worker_step(struct nh_worker *w, int timeout_ms)
 				/* spurious */
 			}
 			nh_flow_tick(&w->flows, nh_now_ns());
+			refused_flush(w->relay, false);
 			if (w->paused && spare_open(w) >= 0)
 				listeners_watch(w, true);
 			break;
@@ -428,6 +528,9 @@ int nh_relay_start(const struct nh_relay_opts *o, struct nh_relay **out)
 	if (!r)
 		return nh_err(-ENOMEM);
 	r->o = *o;
+	pthread_mutex_init(&r->refused_lock, NULL);
+	r->refused.burst = NH_REFUSED_BURST;
+	r->refused.period_ns = 1000000000ull;
 	memcpy(r->hops, o->hops, sizeof(r->hops[0]) * (size_t)o->nhops);
 	r->o.hops = r->hops;
 	if (!r->o.workers || r->o.inline_loop)
@@ -440,6 +543,7 @@ int nh_relay_start(const struct nh_relay_opts *o, struct nh_relay **out)
 	r->nw = r->o.workers;
 	r->w = calloc(r->nw, sizeof(*r->w));
 	if (!r->w) {
+		pthread_mutex_destroy(&r->refused_lock);
 		free(r);
 		return nh_err(-ENOMEM);
 	}
@@ -529,6 +633,9 @@ void nh_relay_stop(struct nh_relay *r)
 	}
 	if (r->sem_ok)
 		sem_destroy(&r->unshared);
+	/* the count since the last line, not lost with the relay */
+	refused_flush(r, true);
+	pthread_mutex_destroy(&r->refused_lock);
 	free(r->w);
 	free(r);
 }

@@ -17,6 +17,7 @@
 #define AF_INET6 10
 #define EPERM 1
 #define ECONNREFUSED 111
+#define ECONNABORTED 103
 #define EAFNOSUPPORT 97
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -721,7 +722,13 @@ static __always_inline void flow_closed(struct bpf_sock_ops *skops,
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (tp && !tp->inet_conn.icsk_inet.sk.__sk_common.skc_nulls_node.pprev)
 		return;
-	bpf_map_delete_elem(&flows, &k);
+	if (bpf_map_delete_elem(&flows, &k))
+		return; /* the relay took it, and tells its end */
+	/* closed before the relay took it: nothing went further, and
+	 * whoever removes the entry tells the end */
+	si->err = ECONNABORTED;
+	si->dst = si->orig;
+	emit(NH_EV_END, si, bpf_get_socket_cookie(skops), 0, 0);
 }
 
 /* Relayed: the relay takes the flows entry and reports the end, with its

@@ -138,10 +138,14 @@ static int on_record(void *user, void *data, size_t len)
 	if (len < sizeof(*be) || !ctx->event)
 		return 0;
 	nh_event_from_bpf(be, ctx->mono_to_real, &ev);
-	/* the kernel reports the end of a handed-off connection */
+	/* the kernel reports the end of a handed-off connection, and of a
+	 * diverted one the program closed before the relay took it */
 	if (ev.type == NH_EVENT_END && ev.route == NH_ROUTE_DIVERT &&
 	    ctx->relay)
 		ev.route_desc = nh_relay_route(ctx->relay);
+	if (ev.type == NH_EVENT_END && ev.route == NH_ROUTE_DIVERT &&
+	    ev.err == ECONNABORTED)
+		ev.detail = "the program closed its connection before the relay took it";
 	memcpy(comm, be->comm, NH_COMM_LEN);
 	comm[NH_COMM_LEN] = '\0';
 	ev.comm = comm;

@@ -109,6 +109,14 @@ nh_is "the far web server got no request from the outsider" \
 release
 nh_unlike "no end line says a connection went through" \
 	"$(nhp_log_end "$NH_TMP/attack.log" | awk '$0 ~ / result=ok/')" .
+# whoever takes an entry tells the end: the relay for those it accepted,
+# the kernel for those the program reset before that
+nh_is "each of the $N diverted connects has its redirect and its end line" \
+	"$(awk '$2 == "redirect"' "$NH_TMP/attack.log" | wc -l) $(nhp_log_end "$NH_TMP/attack.log" | wc -l)" \
+	"$N $N"
+nh_like "an end line of the kernel's says the program closed first" \
+	"$(nhp_log_end "$NH_TMP/attack.log" | grep ECONNABORTED | head -n 1)" \
+	'result=error error=ECONNABORTED detail="the program closed its connection before the relay took it"'
 # refused outsiders are said at most 10 times a second, the rest counted
 said=$(grep -c 'was not diverted by nethook' "$NH_TMP/attack.err")
 nh_check "the outsider's refusals are said a bounded number of times ($said)" \

@@ -240,7 +240,7 @@ static int refuse_unhooked(struct cli_session *s, const struct run_opts *o)
 		return 0;
 	if (o->attach) {
 		fprintf(stderr,
-			"nethook: no BPF LSM: packet sockets of %s are not refused (raw IP sockets are)\n",
+			"nethook: no BPF LSM: packet sockets and the other families but unix, inet, netlink and alg are not refused in %s (raw IP sockets are)\n",
 			nh_ctx_cgroup(s->ctx));
 		return 0;
 	}

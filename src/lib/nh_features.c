@@ -199,18 +199,45 @@ static int lsm_list(char *buf, size_t len)
 	return 0;
 }
 
+/* Load the smallest lsm_cgroup program on socket_create: the kernel may
+ * lack them (before 6.0, no CONFIG_BPF_LSM) or a policy may refuse them. */
+static int lsm_cgroup_load(void)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0,
+		  .imm = 1 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, o,
+		    .expected_attach_type = BPF_LSM_CGROUP);
+	int id, fd;
+
+	id = libbpf_find_vmlinux_btf_id("socket_create", BPF_LSM_CGROUP);
+	if (id < 0)
+		return id;
+	o.attach_btf_id = (__u32)id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_LSM, NULL, "GPL", insns,
+			   sizeof(insns) / sizeof(insns[0]), &o);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
 /*
- * Does the kernel run BPF LSM programs?  Loading one is not enough: the
- * hooks run only when "bpf" is among the active LSMs (CONFIG_LSM or
- * lsm= on the command line); otherwise an lsm_cgroup program attaches
- * and never runs.  1 if it does, 0 if not (why says so), never -errno:
- * not knowing is not having it.  NETHOOK_NO_BPF_LSM=1 says no, to use
- * (and test) what nethook does without.
+ * Does the kernel run BPF LSM programs?  It must take one (Linux 6.0+,
+ * CONFIG_BPF_LSM, no policy against it), and "bpf" must be among the
+ * active LSMs (CONFIG_LSM or lsm= on the command line): otherwise an
+ * lsm_cgroup program attaches and never runs.  1 if so, 0 if not (why
+ * says so), never -errno: not knowing is not having it.
+ * NETHOOK_NO_BPF_LSM=1 says no, to use (and test) what nethook does
+ * without.
  */
 int nh_features_bpf_lsm(char *why, size_t len)
 {
 	char list[512], *tok, *save = NULL;
 	const char *env = secure_getenv("NETHOOK_NO_BPF_LSM");
+	int err;
 
 	if (env && *env && strcmp(env, "0")) {
 		snprintf(why, len, "NETHOOK_NO_BPF_LSM is set");
@@ -229,10 +256,20 @@ int nh_features_bpf_lsm(char *why, size_t len)
 	for (tok = strtok_r(list, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save))
 		if (!strcmp(tok, "bpf"))
-			return 1;
-	snprintf(why, len, "\"bpf\" is not an active LSM (lsm=%.200s)",
-		 list);
-	return 0;
+			break;
+	if (!tok) {
+		snprintf(why, len, "\"bpf\" is not an active LSM (lsm=%.200s)",
+			 list);
+		return 0;
+	}
+	err = lsm_cgroup_load();
+	if (err) {
+		snprintf(why, len,
+			 "the kernel refused an lsm_cgroup program: %s",
+			 strerror(-err));
+		return 0;
+	}
+	return 1;
 }
 
 NH_API int nh_check_features(nh_log_fn log, void *user)

@@ -221,8 +221,7 @@ static __always_inline int is_ping(__u32 type, __u32 protocol)
 /* The socket as the rules see it (NH_PROTO_*), and as the log names it
  * (IPPROTO_*).  An ICMP ping socket sends datagrams: UDP to the rules,
  * with no port (see do_connect()). */
-static __always_inline __u8 ctx_proto(struct bpf_sock_addr *ctx,
-				      __u8 *ipproto)
+static __always_inline __u8 ctx_proto(struct bpf_sock_addr *ctx, __u8 *ipproto)
 {
 	__u32 type = ctx->type, protocol = ctx->protocol;
 
@@ -639,7 +638,7 @@ int nh_sock_create(struct bpf_sock *sk)
 		return 1;
 	info_identity(si);
 	si->created_ns = bpf_ktime_get_ns();
-	si->proto = type == SOCK_STREAM   ? IPPROTO_TCP :
+	si->proto = type == SOCK_STREAM	    ? IPPROTO_TCP :
 		    is_ping(type, protocol) ? (__u8)protocol :
 					      IPPROTO_UDP;
 	si->family = family == AF_INET ? 4 : 6;
@@ -653,8 +652,7 @@ int nh_sock_create(struct bpf_sock *sk)
  * meet the policy here, in the cgroup of the task calling socket().
  * Sockets the kernel makes for itself pass. */
 SEC("lsm_cgroup/socket_create")
-int BPF_PROG(nh_lsm_socket_create, int family, int type, int protocol,
-	     int kern)
+int BPF_PROG(nh_lsm_socket_create, int family, int type, int protocol, int kern)
 {
 	if (kern || !family_refused((__u32)family))
 		return 1;

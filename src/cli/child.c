@@ -90,8 +90,7 @@ int cli_refuse_unhooked_child(void)
 	};
 	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
 
-	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) ? -1 :
-									 0;
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) ? -1 : 0;
 #else
 	errno = EOPNOTSUPP;
 	return -1;

@@ -379,7 +379,8 @@ int cmd_run(int argc, char **argv)
 		close(go[1]);
 		if (hf[0] >= 0)
 			close(hf[0]);
-		child(o.argv, go[0], hf[1], &creds, &orig, sess.refuse_in_child);
+		child(o.argv, go[0], hf[1], &creds, &orig,
+		      sess.refuse_in_child);
 	}
 	close(go[0]);
 	go[0] = -1;

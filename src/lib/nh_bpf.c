@@ -17,7 +17,8 @@ struct nh_bpf {
 	struct bpf_link *links[32];
 	int nr_links;
 	bool tracing_refused;
-	int lsm_err; /* the kernel refused the lsm_cgroup programs: why */
+	bool lsm_refused; /* the last load failed on an lsm_cgroup program */
+	int lsm_err; /* why they are not loaded (-errno) */
 	bool create_on; /* nh_sock_create attached */
 	bool create_global; /* ... at the cgroup v2 root too */
 	bool lsm_create_on; /* nh_lsm_socket_create attached */
@@ -165,8 +166,11 @@ static int load(struct nh_bpf *b, unsigned int ev_mask, bool exec_tracking,
 							      failed_prog) :
 			     NULL;
 	b->tracing_refused = p && bpf_program__type(p) == BPF_PROG_TYPE_TRACING;
-	b->lsm_err = is_lsm(p) ? err : 0;
-	nh_logf(b->lg, b->tracing_refused || b->lsm_err ? LOG_DEBUG : LOG_ERR,
+	b->lsm_refused = is_lsm(p);
+	if (b->lsm_refused)
+		b->lsm_err = err;
+	nh_logf(b->lg,
+		b->tracing_refused || b->lsm_refused ? LOG_DEBUG : LOG_ERR,
 		"the kernel refused BPF program %s: %s (run `nethook check`)",
 		p ? bpf_program__name(p) : "?", strerror(-err));
 	return err;
@@ -188,10 +192,11 @@ int nh_bpf_open(const struct nh_logger *lg, int cgroup_fd, unsigned int ev_mask,
 	b->lg = lg;
 	libbpf_lg = lg;
 	libbpf_set_print(libbpf_print);
-	/* libbpf cannot probe LSM programs without a hook: load them */
-	lsm = true;
+	/* a skeleton loaded twice costs more than this probe */
+	b->lsm_err = nh_features_lsm_cgroup();
+	lsm = !b->lsm_err;
 	err = load(b, ev_mask, cb != NULL, lsm);
-	if (err && b->lsm_err) {
+	if (err && b->lsm_refused) {
 		nh_logf(lg, LOG_DEBUG,
 			"lsm_cgroup programs refused: no BPF LSM policy on sockets");
 		lsm = false;

@@ -650,9 +650,10 @@ static bool lsm_usable(struct nh_ctx *ctx)
 	err = ctx->lsm ? nh_bpf_lsm_loaded(ctx->bpf) : 0;
 	if (err) {
 		ctx->lsm = 0;
-		snprintf(why, sizeof(why),
-			 "the kernel refused lsm_cgroup programs (Linux 6.0+): %s",
-			 strerror(-err));
+		snprintf(
+			why, sizeof(why),
+			"the kernel refused lsm_cgroup programs (Linux 6.0+): %s",
+			strerror(-err));
 	}
 	if (!ctx->lsm)
 		nh_logf(&ctx->lg, LOG_INFO, "BPF LSM unavailable: %s", why);

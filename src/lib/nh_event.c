@@ -86,21 +86,21 @@ void nh_event_from_bpf(const struct nh_bpf_event *be, int64_t mono_to_real,
 }
 
 static const char *const family_names[] = {
-	[1] = "unix",	     [2] = "inet",	  [3] = "ax25",
-	[4] = "ipx",	     [5] = "appletalk",	  [6] = "netrom",
-	[7] = "bridge",	     [8] = "atmpvc",	  [9] = "x25",
-	[10] = "inet6",	     [11] = "rose",	  [12] = "decnet",
-	[13] = "netbeui",    [14] = "security",	  [15] = "key",
-	[16] = "netlink",    [17] = "packet",	  [18] = "ash",
-	[19] = "econet",     [20] = "atmsvc",	  [21] = "rds",
-	[22] = "sna",	     [23] = "irda",	  [24] = "pppox",
-	[25] = "wanpipe",    [26] = "llc",	  [27] = "ib",
-	[28] = "mpls",	     [29] = "can",	  [30] = "tipc",
-	[31] = "bluetooth",  [32] = "iucv",	  [33] = "rxrpc",
-	[34] = "isdn",	     [35] = "phonet",	  [36] = "ieee802154",
-	[37] = "caif",	     [38] = "alg",	  [39] = "nfc",
-	[40] = "vsock",	     [41] = "kcm",	  [42] = "qipcrtr",
-	[43] = "smc",	     [44] = "xdp",	  [45] = "mctp",
+	[1] = "unix",	    [2] = "inet",      [3] = "ax25",
+	[4] = "ipx",	    [5] = "appletalk", [6] = "netrom",
+	[7] = "bridge",	    [8] = "atmpvc",    [9] = "x25",
+	[10] = "inet6",	    [11] = "rose",     [12] = "decnet",
+	[13] = "netbeui",   [14] = "security", [15] = "key",
+	[16] = "netlink",   [17] = "packet",   [18] = "ash",
+	[19] = "econet",    [20] = "atmsvc",   [21] = "rds",
+	[22] = "sna",	    [23] = "irda",     [24] = "pppox",
+	[25] = "wanpipe",   [26] = "llc",      [27] = "ib",
+	[28] = "mpls",	    [29] = "can",      [30] = "tipc",
+	[31] = "bluetooth", [32] = "iucv",     [33] = "rxrpc",
+	[34] = "isdn",	    [35] = "phonet",   [36] = "ieee802154",
+	[37] = "caif",	    [38] = "alg",      [39] = "nfc",
+	[40] = "vsock",	    [41] = "kcm",      [42] = "qipcrtr",
+	[43] = "smc",	    [44] = "xdp",      [45] = "mctp",
 };
 
 static const char *family_name(int family)
@@ -120,8 +120,7 @@ static bool is_ping(int type, int protocol)
 
 /* The log's proto: the transport, or for a socket refused when it was
  * made, the kind of socket (raw, packet, udplite, vsock...). */
-static const char *proto_name(const struct nh_event *ev, char *buf,
-			      size_t len)
+static const char *proto_name(const struct nh_event *ev, char *buf, size_t len)
 {
 	int fam = NH_OPT(ev, sock_family, 0), type = NH_OPT(ev, sock_type, 0);
 	int protocol = NH_OPT(ev, sock_protocol, 0);
@@ -160,10 +159,13 @@ static const char *proto_name(const struct nh_event *ev, char *buf,
 static const char *type_name(int type)
 {
 	static const char *const names[] = {
-		[SOCK_STREAM] = "SOCK_STREAM", [SOCK_DGRAM] = "SOCK_DGRAM",
-		[SOCK_RAW] = "SOCK_RAW",       [SOCK_RDM] = "SOCK_RDM",
+		[SOCK_STREAM] = "SOCK_STREAM",
+		[SOCK_DGRAM] = "SOCK_DGRAM",
+		[SOCK_RAW] = "SOCK_RAW",
+		[SOCK_RDM] = "SOCK_RDM",
 		[SOCK_SEQPACKET] = "SOCK_SEQPACKET",
-		[SOCK_DCCP] = "SOCK_DCCP",     [SOCK_PACKET] = "SOCK_PACKET",
+		[SOCK_DCCP] = "SOCK_DCCP",
+		[SOCK_PACKET] = "SOCK_PACKET",
 	};
 
 	if (type > 0 && type < (int)(sizeof(names) / sizeof(names[0])))

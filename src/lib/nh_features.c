@@ -156,9 +156,9 @@ static void lsm_list_child(int fd)
 		_exit(1);
 	/* mounted already here, or now */
 	lfd = open(LSM_LIST, O_RDONLY | O_CLOEXEC);
-	if (lfd < 0 && !mount("securityfs", "/sys/kernel/security",
-			      "securityfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			      NULL))
+	if (lfd < 0 &&
+	    !mount("securityfs", "/sys/kernel/security", "securityfs",
+		   MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
 		lfd = open(LSM_LIST, O_RDONLY | O_CLOEXEC);
 	if (lfd < 0)
 		_exit(1);
@@ -201,10 +201,11 @@ static int lsm_list(char *buf, size_t len)
 
 /* Load the smallest lsm_cgroup program on socket_create: the kernel may
  * lack them (before 6.0, no CONFIG_BPF_LSM) or a policy may refuse them. */
-static int lsm_cgroup_load(void)
+int nh_features_lsm_cgroup(void)
 {
 	struct bpf_insn insns[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0,
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K,
+		  .dst_reg = BPF_REG_0,
 		  .imm = 1 },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
@@ -262,7 +263,7 @@ int nh_features_bpf_lsm(char *why, size_t len)
 			 list);
 		return 0;
 	}
-	err = lsm_cgroup_load();
+	err = nh_features_lsm_cgroup();
 	if (err) {
 		snprintf(why, len,
 			 "the kernel refused an lsm_cgroup program: %s",

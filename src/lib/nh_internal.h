@@ -76,6 +76,7 @@ const char *nh_exe_lookup(struct nh_exe_table *t, uint32_t pid,
 /* kernel features (nh_features.c) */
 int nh_features_check(const struct nh_logger *lg, bool verbose);
 int nh_features_bpf_lsm(char *why, size_t len);
+int nh_features_lsm_cgroup(void);
 
 /* BPF side (nh_bpf.c) */
 struct nh_bpf;

@@ -53,9 +53,8 @@
 #define SOCK_DCCP 6
 #endif
 
-static const int types[] = { SOCK_STREAM, SOCK_DGRAM,	  SOCK_RAW,
-			     SOCK_RDM,	  SOCK_SEQPACKET, SOCK_DCCP,
-			     SOCK_PACKET };
+static const int types[] = { SOCK_STREAM,    SOCK_DGRAM, SOCK_RAW,   SOCK_RDM,
+			     SOCK_SEQPACKET, SOCK_DCCP,	 SOCK_PACKET };
 
 static __attribute__((noreturn)) void usage(void)
 {
@@ -100,7 +99,7 @@ static int list_family(int fam)
 
 		nprotos = packet ? 4 : ip ? 257 : 256;
 		for (p = 0; p < nprotos; p++) {
-			int proto = packet ? eth[p] :
+			int proto = packet  ? eth[p] :
 				    p < 256 ? p :
 					      ip_extra[p - 256];
 			int r = try_one(fam, types[t], proto);

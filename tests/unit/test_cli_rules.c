@@ -717,8 +717,9 @@ static void test_parse_allow_raw(void **state)
 		{ "run", "--", "true" },
 		{ "attach", "--cgroup", "/sys/fs/cgroup/x", "--allow-raw", P },
 	};
-	const bool raw[] = { false, false, false, true,
-			     true,  true,  false, true };
+	const bool raw[] = {
+		false, false, false, true, true, true, false, true
+	};
 	const bool refuse[] = { true,  true,  true,  false,
 				false, false, false, false };
 	struct run_opts o;
@@ -733,9 +734,8 @@ static void test_parse_allow_raw(void **state)
 							  stderr),
 					 0);
 		else
-			assert_int_equal(cli_run_parse(a.argc, a.argv, &o,
-						       stderr),
-					 0);
+			assert_int_equal(
+				cli_run_parse(a.argc, a.argv, &o, stderr), 0);
 		assert_int_equal(cli_proxy_chain(&o, NULL, stderr), 0);
 		assert_int_equal(o.allow_raw, raw[i]);
 		assert_int_equal(cli_refuse_unhooked(&o), refuse[i]);
@@ -970,8 +970,9 @@ int main(void)
 	nh_tests_add(&ts, test_parse_handoff, NULL, "--handoff");
 	nh_tests_add(&ts, test_attach_handoff, NULL,
 		     "attach --handoff: refused, it is for run");
-	nh_tests_add(&ts, test_parse_allow_raw, NULL,
-		     "--allow-raw: unhooked sockets refused under a policy unless given");
+	nh_tests_add(
+		&ts, test_parse_allow_raw, NULL,
+		"--allow-raw: unhooked sockets refused under a policy unless given");
 	nh_tests_add(&ts, test_parse_redirect_no_log, NULL,
 		     "--redirect without --log: no log");
 	nh_tests_add(&ts, test_parse_help, NULL, "--help and -h return 1");

@@ -114,6 +114,21 @@ nh_is "--redirect: packet socket refused" \
 	"$(nh_nethook c run --redirect "$s4:80" -- "$socks" packet to-s "$s4" 9)" \
 	errno=EPERM
 
+# Without the BPF LSM, io_uring (whose socket op the seccomp filter
+# cannot see) is refused too; with it, the LSM sees that op as well.
+if [ "$mode" = seccomp ]; then
+	if [ "$(nh_in c "$socks" uring 2>/dev/null)" = ok ]; then
+		nh_is "no BPF LSM: io_uring refused" \
+			"$(nh_nethook c run --proxy "$proxy" -- "$socks" uring)" \
+			errno=EPERM
+		nh_is "no BPF LSM: io_uring allowed with --allow-raw" \
+			"$(nh_nethook c run --allow-raw --proxy "$proxy" -- \
+				"$socks" uring 2>/dev/null)" ok
+	else
+		nh_skip "no BPF LSM: io_uring refused" "no io_uring here"
+	fi
+fi
+
 # The JSON line of a refused socket: the schema's fields, no destination.
 log=$NH_TMP/log.json
 nh_nethook c run --json --log "$log" --proxy "$proxy" -- \

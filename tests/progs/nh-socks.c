@@ -14,6 +14,8 @@
  *                             (IPPROTO_RAW, IP_HDRINCL)
  *   nh-socks packet IFACE DST PORT  UDP datagram in a frame of our own
  *                             (AF_PACKET, broadcast link address)
+ *   nh-socks uring            io_uring_setup() (its socket op is one no
+ *                             seccomp filter sees)
  *   nh-socks ping [-c] DST    ICMP ping socket (SOCK_DGRAM): sendto(), or
  *                             connect() then send(); prints "reply" or
  *                             "noreply" (2 s)
@@ -39,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -313,6 +316,18 @@ static int cmd_packet(const char *ifname, const char *dst, const char *port)
 	return 0;
 }
 
+static int cmd_uring(void)
+{
+	unsigned char params[120] = { 0 }; /* struct io_uring_params */
+	long fd = syscall(425 /* io_uring_setup, on every arch */, 1, params);
+
+	if (fd < 0)
+		return fail("io_uring_setup", errno);
+	close((int)fd);
+	printf("ok\n");
+	return 0;
+}
+
 static int cmd_ping(int argc, char **argv)
 {
 	struct sockaddr_storage ss;
@@ -366,6 +381,8 @@ int main(int argc, char **argv)
 		return cmd_raw_tcp(argv[2], argv[3], argv[4], 1);
 	if (!strcmp(argv[1], "packet") && argc == 5)
 		return cmd_packet(argv[2], argv[3], argv[4]);
+	if (!strcmp(argv[1], "uring") && argc == 2)
+		return cmd_uring();
 	if (!strcmp(argv[1], "ping"))
 		return cmd_ping(argc - 2, argv + 2);
 	usage();

@@ -137,8 +137,25 @@ struct nh_rule {
 /* Evaluated in the kernel at connect() (and, for BLOCK, at an
  * unconnected UDP sendmsg()), first match wins.  NH_RULE_DIVERT sends the
  * connection to the relay, which reaches the destination through
- * opts.proxy (or directly); its target is ignored. */
+ * opts.proxy (or directly); its target is ignored.  ICMP ping sockets
+ * (SOCK_DGRAM, IPPROTO_ICMP/ICMPV6) meet the rules as UDP with port 0:
+ * at connect(), and, for BLOCK, each datagram as it leaves (sendto()
+ * fails with EPERM). */
 int nh_ctx_add_rule(struct nh_ctx *ctx, const struct nh_rule *rule);
+
+/*
+ * Refuse, with EPERM and a block event, every new socket of the scope
+ * that the rules could not see: raw IP sockets, IP protocols other than
+ * TCP, UDP and MPTCP (UDP-Lite, SCTP...), and every family but AF_INET,
+ * AF_INET6, AF_UNIX, AF_NETLINK and AF_ALG (packet, XDP, vsock...).
+ * Sockets that exist already, and those the kernel makes for itself,
+ * are left alone.  Returns 1 when all of it is enforced; 0 when the
+ * kernel has no BPF LSM, so that only AF_INET/AF_INET6 sockets are
+ * checked: the caller should then refuse the other families itself in
+ * the processes of the scope (`nethook run` installs a seccomp filter
+ * on socket() in its command); -errno on failure.
+ */
+int nh_ctx_refuse_unhooked(struct nh_ctx *ctx);
 
 /*
  * Handoff: diverted connections with no relay on their data path.
@@ -183,7 +200,7 @@ struct nh_event {
 	int exe_partial;
 	uint64_t cgroup_id;
 	uint64_t cookie; /* the kernel's socket cookie, 0 if unknown */
-	int proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	int proto; /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP or IPPROTO_ICMPV6 */
 	struct sockaddr_storage orig_dst;
 	struct sockaddr_storage new_dst;
 	enum nh_route route;
@@ -197,6 +214,12 @@ struct nh_event {
 	/* why it failed, in words: "socks5 reply 0x05 connection refused
 	 * from 192.0.2.10:1080"; NULL if it did not */
 	const char *detail;
+	/* a block of a socket refused when it was made (no destination):
+	 * the family, type and protocol given to socket(); sock_family is
+	 * 0 for every other event */
+	int sock_family;
+	int sock_type;
+	int sock_protocol;
 };
 
 /* One log line for an event, without newline: text ("TS EVENT k=v ...")

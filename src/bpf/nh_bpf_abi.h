@@ -54,6 +54,12 @@ struct nh_bpf_rule {
 #define NH_FAM_INET 0x1
 #define NH_FAM_INET6 0x2
 
+/* sock_policy: which new sockets are refused (EPERM) when they are made.
+ * REFUSE: every socket the connect/sendmsg hooks cannot see (raw IP,
+ * packet, IP protocols other than TCP, UDP and MPTCP, families that can
+ * carry traffic off the host). */
+#define NH_SOCKPOL_REFUSE 0x1
+
 /* nh_sk_info.handoff: while the tunnel is being opened, user space
  * reports how the connection ends; once open, the kernel does. */
 #define NH_HANDOFF_OPENING 1
@@ -119,7 +125,11 @@ struct nh_bpf_event {
 	__u8 family; /* socket family: 4 or 6 */
 	__u8 action; /* enum nh_act: route */
 	__u8 established;
-	__u32 pad;
+	/* NH_EV_BLOCK of a socket refused when it was made (no destination):
+	 * socket()'s arguments; sk_family 0 for every other event */
+	__u8 sk_family;
+	__u8 sk_type;
+	__u16 sk_protocol;
 	char comm[NH_COMM_LEN];
 	struct nh_bpf_addr orig;
 	struct nh_bpf_addr dst;

@@ -13,8 +13,13 @@
 #include "nh_bpf_abi.h"
 #include "nh_rule_match.h"
 
+#define AF_UNIX 1
 #define AF_INET 2
 #define AF_INET6 10
+#define AF_NETLINK 16
+#define AF_ALG 38
+#define AF_PACKET 17
+#define IPPROTO_ICMPV6 58 /* SOCK_*, IPPROTO_* but this: vmlinux.h enums */
 #define EPERM 1
 #define ECONNREFUSED 111
 #define ECONNABORTED 103
@@ -40,6 +45,10 @@ __u64 relay_netns = 0;
  * 0 when nethook does not catch connect() that way. */
 __u32 handoff_on = 0;
 struct nh_bpf_addr handoff_to = {};
+/* NH_SOCKPOL_*: new sockets refused, see sock_refused() */
+__u32 sock_policy = 0;
+/* sock_create records who made each socket (create events, handoff) */
+__u32 create_record = 0;
 
 #define ENETUNREACH 101
 #define EXDEV 18
@@ -204,13 +213,27 @@ static __always_inline int addr_to_ctx(struct bpf_sock_addr *ctx, int is6,
 	return 0;
 }
 
-static __always_inline __u8 ctx_proto(struct bpf_sock_addr *ctx)
+static __always_inline int is_ping(__u32 type, __u32 protocol)
 {
-	if (ctx->type == 1 /* SOCK_STREAM */)
+	return type == SOCK_DGRAM &&
+	       (protocol == IPPROTO_ICMP || protocol == IPPROTO_ICMPV6);
+}
+
+/* The socket as the rules see it (NH_PROTO_*), and as the log names it
+ * (IPPROTO_*).  An ICMP ping socket sends datagrams: UDP to the rules,
+ * with no port (see do_connect()). */
+static __always_inline __u8 ctx_proto(struct bpf_sock_addr *ctx, __u8 *ipproto)
+{
+	__u32 type = ctx->type, protocol = ctx->protocol;
+
+	if (type == SOCK_STREAM) {
+		*ipproto = IPPROTO_TCP;
 		return NH_PROTO_TCP;
-	if (ctx->type == 2 /* SOCK_DGRAM */)
-		return NH_PROTO_UDP;
-	return 0;
+	}
+	if (type != SOCK_DGRAM)
+		return 0;
+	*ipproto = is_ping(type, protocol) ? (__u8)protocol : IPPROTO_UDP;
+	return NH_PROTO_UDP;
 }
 
 /* Same address and port, whatever the family tag says (a v4 proxy reached
@@ -402,7 +425,7 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 	struct nh_bpf_rule *r;
 	struct nh_sk_info *si;
 	struct nh_bpf_addr dst;
-	__u8 proto = ctx_proto(ctx);
+	__u8 ipproto = 0, proto = ctx_proto(ctx, &ipproto);
 	int err, again;
 
 	if (!proto)
@@ -410,6 +433,10 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 	if (is_relay())
 		return handoff_on ? handoff_connect(ctx, is6, proto) : 1;
 	addr_from_ctx(ctx, is6, &dst);
+	/* an echo request has no port: the one in the address is ignored,
+	 * and must not make it match a rule for a UDP port (DNS) */
+	if (ipproto != IPPROTO_TCP && ipproto != IPPROTO_UDP)
+		dst.port = 0;
 	r = rules_lookup(&dst, nh_rule_proto(proto, is6 ? 6 : 4));
 	/* nothing to change and nobody asking: leave the socket untouched,
 	 * so an unmatched connection costs only the lookup */
@@ -427,7 +454,7 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 	 * disconnected (connect(AF_UNSPEC)) makes a new connection. */
 	again = si->start_ns && !si->established && addr_eq(&dst, &si->orig);
 	if (!again) {
-		si->proto = proto == NH_PROTO_TCP ? 6 : 17;
+		si->proto = ipproto;
 		si->family = is6 ? 6 : 4;
 		si->start_ns = bpf_ktime_get_ns();
 		si->established = 0;
@@ -561,26 +588,167 @@ int nh_getpeername6(struct bpf_sock_addr *ctx)
 	return do_getpeername(ctx, 1);
 }
 
+/* Under the policy, may an AF_INET/AF_INET6 socket of this type and
+ * (resolved) protocol be made?  Only what connect4/6 and sendmsg4/6 see:
+ * TCP, MPTCP (its subflows are TCP sockets that inherit the cgroup) and
+ * UDP; ICMP ping sockets too (their datagrams meet the rules as they
+ * leave, see ping_egress()).  Raw sockets, UDP-Lite, SCTP
+ * and whatever else an IP protocol may be would reach the network
+ * unseen. */
+static __always_inline int inet_refused(__u32 type, __u32 protocol)
+{
+	if (is_ping(type, protocol) || !(sock_policy & NH_SOCKPOL_REFUSE))
+		return 0;
+	if (type == SOCK_STREAM &&
+	    (protocol == IPPROTO_TCP || protocol == IPPROTO_MPTCP))
+		return 0;
+	if (type == SOCK_DGRAM && protocol == IPPROTO_UDP)
+		return 0;
+	return 1;
+}
+
+/* The other families: only those whose sockets cannot carry traffic off
+ * the host.  AF_UNIX stays on it; AF_NETLINK talks to the kernel (the
+ * resolver and every network tool need it; what root may configure
+ * through it is root's anyway); AF_ALG is the kernel's crypto API.
+ * Packet, XDP, vsock, CAN, Bluetooth, TIPC, RDS, SMC, KCM... are
+ * refused. */
+static __always_inline int family_refused(__u32 family)
+{
+	if (!(sock_policy & NH_SOCKPOL_REFUSE))
+		return 0;
+	return family != AF_UNIX && family != AF_NETLINK && family != AF_ALG &&
+	       family != AF_INET && family != AF_INET6;
+}
+
+/* A block event for a socket refused when it was made: no destination,
+ * socket()'s arguments instead. */
+static __always_inline void emit_refused(__u32 family, __u32 type,
+					 __u32 protocol)
+{
+	struct nh_bpf_event *e;
+
+	if (!ev_wanted(NH_EV_BLOCK))
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&lost_events, 1);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = NH_EV_BLOCK;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (family == AF_INET || family == AF_INET6) {
+		e->family = family == AF_INET ? 4 : 6;
+		e->proto = protocol < 256 ? (__u8)protocol : 0;
+	}
+	e->action = NH_ACT_BLOCK;
+	e->err = EPERM;
+	e->sk_family = (__u8)family;
+	e->sk_type = (__u8)type;
+	e->sk_protocol = (__u16)protocol;
+	bpf_ringbuf_submit(e, wake_flags());
+}
+
 /* Identity is captured when the socket is made: later callbacks may run
- * in softirq context, where "current" is whoever happens to be running. */
+ * in softirq context, where "current" is whoever happens to be running.
+ * Returning 0 makes socket() fail with EPERM. */
 SEC("cgroup/sock_create")
 int nh_sock_create(struct bpf_sock *sk)
 {
+	__u32 family = sk->family, type = sk->type, protocol = sk->protocol;
 	struct nh_sk_info *si;
 
-	if (sk->family != AF_INET && sk->family != AF_INET6)
+	if (family != AF_INET && family != AF_INET6)
 		return 1;
-	if (sk->type != 1 && sk->type != 2)
+	if (inet_refused(type, protocol)) {
+		emit_refused(family, type, protocol);
+		return 0;
+	}
+	if (!create_record || (type != SOCK_STREAM && type != SOCK_DGRAM))
 		return 1;
 	si = info_get(sk, 1);
 	if (!si)
 		return 1;
 	info_identity(si);
 	si->created_ns = bpf_ktime_get_ns();
-	si->proto = sk->type == 1 ? 6 : 17;
-	si->family = sk->family == AF_INET ? 4 : 6;
+	si->proto = type == SOCK_STREAM	    ? IPPROTO_TCP :
+		    is_ping(type, protocol) ? (__u8)protocol :
+					      IPPROTO_UDP;
+	si->family = family == AF_INET ? 4 : 6;
 	emit(NH_EV_CREATE, si, 0, 0, 0);
 	return 1;
+}
+
+/* Every family but AF_INET/AF_INET6 (which cgroup/sock_create judges, on
+ * the protocol the kernel resolved): only inet_create() and
+ * inet6_create() run cgroup/sock_create, so packet sockets and the rest
+ * meet the policy here, in the cgroup of the task calling socket().
+ * Sockets the kernel makes for itself pass. */
+SEC("lsm_cgroup/socket_create")
+int BPF_PROG(nh_lsm_socket_create, int family, int type, int protocol, int kern)
+{
+	if (kern || !family_refused((__u32)family))
+		return 1;
+	emit_refused((__u32)family, (__u32)type, (__u32)protocol);
+	return 0;
+}
+
+/* A datagram of a ping socket, on its way out: sendmsg4/6 never run for
+ * those (only UDP calls them), so the rules meet each echo request here,
+ * as do_sendmsg() meets UDP: as UDP, with no port.  Dropping it makes
+ * sendto() fail with EPERM.  A connected ping socket was judged by
+ * connect4/6 already; the verdict is the same. */
+static __always_inline int ping_egress(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct nh_sk_info si = {};
+	struct nh_bpf_rule *r;
+	__u32 w[4];
+	int is6;
+
+	if (!sk)
+		return 1;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || !is_ping(sk->type, sk->protocol))
+		return 1;
+	is6 = sk->family == AF_INET6;
+	if (is6) {
+		/* ipv6hdr: the destination at offset 24 */
+		if (bpf_skb_load_bytes(skb, 24, w, 16))
+			return 1;
+		si.orig.family = 6;
+	} else {
+		w[0] = 0;
+		w[1] = 0;
+		w[2] = bpf_htonl(0xffff);
+		/* iphdr: the destination at offset 16 */
+		if (bpf_skb_load_bytes(skb, 16, &w[3], 4))
+			return 1;
+		si.orig.family = 4;
+	}
+	__builtin_memcpy(si.orig.addr, w, 16);
+	r = rules_lookup(&si.orig, nh_rule_proto(NH_PROTO_UDP, is6 ? 6 : 4));
+	if (!r || r->action != NH_ACT_BLOCK)
+		return 1;
+	info_identity(&si);
+	si.proto = is6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+	si.family = is6 ? 6 : 4;
+	si.dst = si.orig;
+	si.action = NH_ACT_BLOCK;
+	si.err = EPERM;
+	emit(NH_EV_BLOCK, &si, bpf_get_socket_cookie(skb), 0, 0);
+	return 0;
+}
+
+SEC("cgroup_skb/egress")
+int nh_ping_egress(struct __sk_buff *skb)
+{
+	return ping_egress(skb);
 }
 
 static __always_inline void sockops_state(struct bpf_sock_ops *skops,

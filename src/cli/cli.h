@@ -23,6 +23,7 @@ struct run_opts {
 	const char *proxy_file;
 	char *proxy_chain; /* what the library gets: URLs, comma-separated */
 	bool allow_udp;
+	bool allow_raw; /* raw, packet and other unhooked sockets allowed */
 	unsigned int connect_timeout_ms;
 	unsigned int idle_timeout_ms;
 	unsigned int max_flows;
@@ -52,6 +53,8 @@ int cli_proxy_chain(struct run_opts *o, const char *env_proxy, FILE *err);
 /* Blank the user names and passwords of proxy URLs, in place. */
 void cli_proxy_blank(char *url);
 void cli_run_opts_free(struct run_opts *o);
+/* Does this run refuse the sockets its hooks cannot see? */
+bool cli_refuse_unhooked(const struct run_opts *o);
 /* The rule table for the kernel, in precedence order: --block first, then
  * --exclude, then --match (default: all but loopback).  Returns the count
  * or -1 (with a line on err). */
@@ -78,6 +81,9 @@ struct event_out {
 struct cli_session {
 	struct nh_ctx *ctx;
 	struct event_out out;
+	/* no BPF LSM: a seccomp filter in COMMAND refuses packet sockets and
+	 * the other families instead */
+	bool refuse_in_child;
 };
 
 int cli_session_open(struct run_opts *o, struct cli_session *s);
@@ -86,6 +92,10 @@ void cli_session_close(struct cli_session *s);
 void cli_log(int level, const char *msg, void *user);
 /* become COMMAND; 127 if not found, 126 if not executable */
 void cli_exec(char **argv) __attribute__((noreturn));
+/* no BPF LSM: a seccomp filter refuses socket() of packet sockets and
+ * of families but unix, inet, netlink and alg, and io_uring; -1 on
+ * error */
+int cli_refuse_unhooked_child(void);
 /* COMMAND's exit status, 128+N for signal N */
 int cli_wait_status(pid_t pid);
 extern int cli_verbose;

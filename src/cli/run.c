@@ -93,7 +93,7 @@ static int resolve_user(const char *spec, struct creds *c)
 
 /* The child: wait until it is in the scope, then become COMMAND. */
 static void child(char **argv, int go_fd, int hf_fd, const struct creds *c,
-		  const sigset_t *mask)
+		  const sigset_t *mask, bool refuse_unhooked)
 {
 	char b;
 
@@ -102,6 +102,13 @@ static void child(char **argv, int go_fd, int hf_fd, const struct creds *c,
 	if (read(go_fd, &b, 1) != 1)
 		_exit(NH_EXIT_ERROR); /* nethook failed before releasing us */
 	close(go_fd);
+	/* before --user: without no_new_privs, the filter needs root */
+	if (refuse_unhooked && cli_refuse_unhooked_child()) {
+		fprintf(stderr,
+			"nethook: cannot refuse packet sockets (seccomp): %s\n",
+			strerror(errno));
+		_exit(NH_EXIT_ERROR);
+	}
 	signal(SIGPIPE, SIG_DFL);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	if (c->set) {
@@ -209,6 +216,41 @@ static void raise_nofile(void)
 	}
 }
 
+/* Sockets the hooks cannot see (raw, packet...): refused in the kernel;
+ * without the BPF LSM, packet sockets and other families by a seccomp
+ * filter in COMMAND. */
+static int refuse_unhooked(struct cli_session *s, const struct run_opts *o)
+{
+	int r;
+
+	if (o->allow_raw) {
+		fprintf(stderr,
+			"nethook: --allow-raw: raw, packet and other sockets the hooks cannot see are allowed; what goes through them is neither %s nor logged\n",
+			o->proxy_chain ? "proxied, blocked" :
+			o->redirect    ? "redirected, blocked" :
+					 "blocked");
+		return 0;
+	}
+	if (!cli_refuse_unhooked(o))
+		return 0;
+	r = nh_ctx_refuse_unhooked(s->ctx);
+	if (r < 0)
+		return -1;
+	if (r > 0)
+		return 0;
+	if (o->attach) {
+		fprintf(stderr,
+			"nethook: no BPF LSM: packet sockets and the other families but unix, inet, netlink and alg are not refused in %s (raw IP sockets are)\n",
+			nh_ctx_cgroup(s->ctx));
+		return 0;
+	}
+	s->refuse_in_child = true;
+	if (o->verbose)
+		fprintf(stderr,
+			"nethook: no BPF LSM: a seccomp filter refuses COMMAND's packet sockets, families but unix, inet, netlink and alg, and io_uring (EPERM, not logged)\n");
+	return 0;
+}
+
 /* What run and attach share: the checks, the log, the context, the rules. */
 int cli_session_open(struct run_opts *o, struct cli_session *s)
 {
@@ -262,7 +304,7 @@ int cli_session_open(struct run_opts *o, struct cli_session *s)
 		return -1;
 	if (add_rules(s->ctx, o))
 		return -1;
-	return 0;
+	return refuse_unhooked(s, o);
 }
 
 void cli_session_close(struct cli_session *s)
@@ -337,7 +379,8 @@ int cmd_run(int argc, char **argv)
 		close(go[1]);
 		if (hf[0] >= 0)
 			close(hf[0]);
-		child(o.argv, go[0], hf[1], &creds, &orig);
+		child(o.argv, go[0], hf[1], &creds, &orig,
+		      sess.refuse_in_child);
 	}
 	close(go[0]);
 	go[0] = -1;

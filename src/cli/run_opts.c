@@ -20,6 +20,7 @@ enum {
 	OPT_PROXY,
 	OPT_PROXY_FILE,
 	OPT_ALLOW_UDP,
+	OPT_ALLOW_RAW,
 	OPT_CONNECT_TIMEOUT,
 	OPT_IDLE_TIMEOUT,
 	OPT_MAX_FLOWS,
@@ -40,6 +41,7 @@ static const struct option run_options[] = {
 	{ "proxy", required_argument, NULL, OPT_PROXY },
 	{ "proxy-file", required_argument, NULL, OPT_PROXY_FILE },
 	{ "allow-udp", no_argument, NULL, OPT_ALLOW_UDP },
+	{ "allow-raw", no_argument, NULL, OPT_ALLOW_RAW },
 	{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
@@ -222,6 +224,9 @@ static int parse(int argc, char **argv, struct run_opts *o, FILE *err,
 			break;
 		case OPT_ALLOW_UDP:
 			o->allow_udp = true;
+			break;
+		case OPT_ALLOW_RAW:
+			o->allow_raw = true;
 			break;
 		case OPT_CONNECT_TIMEOUT:
 			if (parse_seconds("connect-timeout", optarg,
@@ -441,10 +446,22 @@ int cli_proxy_chain(struct run_opts *o, const char *env_proxy, FILE *err)
 		fprintf(err, "nethook: --allow-udp goes with --proxy\n");
 		return -1;
 	}
+	if (o->allow_raw && !o->redirect && !o->nblock && !o->proxy_chain) {
+		fprintf(err,
+			"nethook: --allow-raw goes with --proxy, --block or --redirect\n");
+		return -1;
+	}
 	/* monitoring with nowhere to write would watch for nothing */
 	if (!o->redirect && !o->nblock && !o->proxy_chain && !o->log)
 		o->log = "-";
 	return 0;
+}
+
+/* Under a policy, sockets it cannot see are refused: else a raw or
+ * packet socket walks around --proxy and --block unseen. */
+bool cli_refuse_unhooked(const struct run_opts *o)
+{
+	return (o->redirect || o->nblock || o->proxy_chain) && !o->allow_raw;
 }
 
 void cli_run_opts_free(struct run_opts *o)

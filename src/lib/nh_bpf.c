@@ -17,7 +17,12 @@ struct nh_bpf {
 	struct bpf_link *links[32];
 	int nr_links;
 	bool tracing_refused;
+	bool lsm_refused; /* the last load failed on an lsm_cgroup program */
+	int lsm_err; /* why they are not loaded (-errno) */
 	bool create_on; /* nh_sock_create attached */
+	bool create_global; /* ... at the cgroup v2 root too */
+	bool lsm_create_on; /* nh_lsm_socket_create attached */
+	bool ping_on; /* nh_ping_egress attached */
 	const struct nh_logger *lg;
 };
 
@@ -87,11 +92,19 @@ static int attach(struct nh_bpf *b, struct bpf_program *p, int cgroup_fd)
 }
 
 /* A program per socket made runs only for those who asked to see each
- * one, or who need its maker's identity before it connects. */
+ * one, or who need its maker's identity before it connects, or a policy
+ * on what may be made; the LSM ones only for a policy, on the scope. */
 static bool attach_now(const struct nh_bpf *b, const struct bpf_program *p)
 {
 	return bpf_program__autoload(p) &&
-	       (p != b->skel->progs.nh_sock_create || b->create_on);
+	       bpf_program__type(p) != BPF_PROG_TYPE_LSM &&
+	       (p != b->skel->progs.nh_sock_create || b->create_on) &&
+	       (p != b->skel->progs.nh_ping_egress || b->ping_on);
+}
+
+static bool is_lsm(const struct bpf_program *p)
+{
+	return p && bpf_program__type(p) == BPF_PROG_TYPE_LSM;
 }
 
 int nh_bpf_attach_cgroup(struct nh_bpf *b, int cgroup_fd)
@@ -103,6 +116,13 @@ int nh_bpf_attach_cgroup(struct nh_bpf *b, int cgroup_fd)
 		if (!attach_now(b, p) ||
 		    bpf_program__type(p) == BPF_PROG_TYPE_TRACING)
 			continue;
+		/* a policy on sockets is the scope's, never the host's */
+		if (p == b->skel->progs.nh_sock_create) {
+			if (!b->skel->bss->create_record ||
+			    b->skel->bss->sock_policy)
+				continue;
+			b->create_global = true;
+		}
 		err = attach(b, p, cgroup_fd);
 		if (err)
 			return nh_err(err);
@@ -110,7 +130,8 @@ int nh_bpf_attach_cgroup(struct nh_bpf *b, int cgroup_fd)
 	return 0;
 }
 
-static int load(struct nh_bpf *b, unsigned int ev_mask, bool exec_tracking)
+static int load(struct nh_bpf *b, unsigned int ev_mask, bool exec_tracking,
+		bool lsm)
 {
 	struct bpf_program *p;
 	int err;
@@ -127,6 +148,12 @@ static int load(struct nh_bpf *b, unsigned int ev_mask, bool exec_tracking)
 	/* identity is taken at connect(), or when the socket is made if
 	 * nh_sock_create is attached */
 	b->create_on = ev_mask & NH_EVMASK(NH_EV_CREATE);
+	b->skel->bss->create_record = b->create_on;
+	/* the policy on sockets other than AF_INET/6 needs them; without,
+	 * it falls back to what user space can do (see nh_ctx.c) */
+	if (!lsm)
+		bpf_program__set_autoload(b->skel->progs.nh_lsm_socket_create,
+					  false);
 	if (!exec_tracking) {
 		bpf_program__set_autoload(b->skel->progs.nh_exec, false);
 		bpf_program__set_autoload(b->skel->progs.nh_fork, false);
@@ -139,7 +166,11 @@ static int load(struct nh_bpf *b, unsigned int ev_mask, bool exec_tracking)
 							      failed_prog) :
 			     NULL;
 	b->tracing_refused = p && bpf_program__type(p) == BPF_PROG_TYPE_TRACING;
-	nh_logf(b->lg, b->tracing_refused ? LOG_DEBUG : LOG_ERR,
+	b->lsm_refused = is_lsm(p);
+	if (b->lsm_refused)
+		b->lsm_err = err;
+	nh_logf(b->lg,
+		b->tracing_refused || b->lsm_refused ? LOG_DEBUG : LOG_ERR,
 		"the kernel refused BPF program %s: %s (run `nethook check`)",
 		p ? bpf_program__name(p) : "?", strerror(-err));
 	return err;
@@ -152,6 +183,7 @@ int nh_bpf_open(const struct nh_logger *lg, int cgroup_fd, unsigned int ev_mask,
 	struct bpf_program *p;
 	struct nh_bpf *b;
 	__u32 zero = 0;
+	bool lsm;
 	int err;
 
 	b = calloc(1, sizeof(*b));
@@ -160,12 +192,21 @@ int nh_bpf_open(const struct nh_logger *lg, int cgroup_fd, unsigned int ev_mask,
 	b->lg = lg;
 	libbpf_lg = lg;
 	libbpf_set_print(libbpf_print);
-	err = load(b, ev_mask, cb != NULL);
+	/* a skeleton loaded twice costs more than this probe */
+	b->lsm_err = nh_features_lsm_cgroup();
+	lsm = !b->lsm_err;
+	err = load(b, ev_mask, cb != NULL, lsm);
+	if (err && b->lsm_refused) {
+		nh_logf(lg, LOG_DEBUG,
+			"lsm_cgroup programs refused: no BPF LSM policy on sockets");
+		lsm = false;
+		err = load(b, ev_mask, cb != NULL, false);
+	}
 	/* without BTF tracing, executables come from /proc/PID/exe only */
 	if (err && b->tracing_refused) {
 		nh_logf(lg, LOG_WARNING,
 			"exec tracking unavailable (tp_btf/sched_process_exec refused): executable paths of short-lived processes may be names only");
-		err = load(b, ev_mask, false);
+		err = load(b, ev_mask, false, lsm);
 	}
 	if (err)
 		goto cleanup;
@@ -272,16 +313,68 @@ void nh_bpf_set_relay(struct nh_bpf *b, const struct nh_bpf_addr *a4,
 	__atomic_store_n(&b->skel->bss->relay_tgid, tgid, __ATOMIC_RELEASE);
 }
 
+static int attach_once(struct nh_bpf *b, struct bpf_program *p, bool *on,
+		       int cgroup_fd)
+{
+	int err;
+
+	if (*on)
+		return 0;
+	err = attach(b, p, cgroup_fd);
+	if (err)
+		return nh_err(err);
+	*on = true;
+	return 0;
+}
+
 int nh_bpf_attach_create(struct nh_bpf *b, int cgroup_fd)
 {
 	int err;
 
-	if (b->create_on)
+	err = attach_once(b, b->skel->progs.nh_sock_create, &b->create_on,
+			  cgroup_fd);
+	if (!err)
+		__atomic_store_n(&b->skel->bss->create_record, 1,
+				 __ATOMIC_RELEASE);
+	return err;
+}
+
+/* 0 if the lsm_cgroup programs are loaded, else why not (-errno) */
+int nh_bpf_lsm_loaded(const struct nh_bpf *b)
+{
+	if (bpf_program__autoload(b->skel->progs.nh_lsm_socket_create))
 		return 0;
-	err = attach(b, b->skel->progs.nh_sock_create, cgroup_fd);
+	return b->lsm_err ? b->lsm_err : -EOPNOTSUPP;
+}
+
+/* The policy on every family but inet, in the BPF LSM. */
+int nh_bpf_attach_lsm(struct nh_bpf *b, int cgroup_fd)
+{
+	if (nh_bpf_lsm_loaded(b))
+		return nh_err(nh_bpf_lsm_loaded(b));
+	return attach_once(b, b->skel->progs.nh_lsm_socket_create,
+			   &b->lsm_create_on, cgroup_fd);
+}
+
+/* Ping datagrams checked per destination, as they leave. */
+int nh_bpf_attach_ping(struct nh_bpf *b, int cgroup_fd)
+{
+	return attach_once(b, b->skel->progs.nh_ping_egress, &b->ping_on,
+			   cgroup_fd);
+}
+
+/* Refuse new sockets (NH_SOCKPOL_* bits, added to those set before). */
+int nh_bpf_refuse_sockets(struct nh_bpf *b, int cgroup_fd, unsigned int pol)
+{
+	int err;
+
+	if (b->create_global)
+		return nh_err(-EBUSY);
+	err = attach_once(b, b->skel->progs.nh_sock_create, &b->create_on,
+			  cgroup_fd);
 	if (err)
-		return nh_err(err);
-	b->create_on = true;
+		return err;
+	__atomic_fetch_or(&b->skel->bss->sock_policy, pol, __ATOMIC_RELEASE);
 	return 0;
 }
 

@@ -65,6 +65,8 @@ struct nh_ctx {
 	struct nh_ipf_state *ipf;
 	char *netns;
 	bool cgroup_given;
+	int lsm; /* BPF LSM runs our programs: -1 not asked yet, 0, 1 */
+	bool ping_guarded;
 };
 
 #define NH_REPORT_QUEUE 4096
@@ -103,7 +105,7 @@ static int on_record(void *user, void *data, size_t len)
 {
 	struct nh_ctx *ctx = user;
 	const struct nh_bpf_event *be = data;
-	char comm[NH_COMM_LEN + 1], exe[NH_PATH_LEN];
+	char comm[NH_COMM_LEN + 1], exe[NH_PATH_LEN], detail[192];
 	struct nh_event ev;
 
 	if (len < sizeof(__u32))
@@ -138,6 +140,10 @@ static int on_record(void *user, void *data, size_t len)
 	if (len < sizeof(*be) || !ctx->event)
 		return 0;
 	nh_event_from_bpf(be, ctx->mono_to_real, &ev);
+	if (ev.sock_family) {
+		nh_event_sock_detail(&ev, detail, sizeof(detail));
+		ev.detail = detail;
+	}
 	/* the kernel reports the end of a handed-off connection, and of a
 	 * diverted one the program closed before the relay took it */
 	if (ev.type == NH_EVENT_END && ev.route == NH_ROUTE_DIVERT &&
@@ -437,6 +443,7 @@ NH_API int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **out)
 	pthread_mutex_init(&ctx->rep_lock, NULL);
 	pthread_mutex_init(&ctx->exe_lock, NULL);
 	ctx->auto_rule[0] = ctx->auto_rule[1] = -1;
+	ctx->lsm = -1;
 	ctx->flags = flags;
 	ctx->threads = NH_OPT(opts, threads, 0u);
 	if (nh_sflt_set_init(&ctx->sflt, &ctx->lg)) {
@@ -643,6 +650,78 @@ NH_API int nh_ctx_fd(const struct nh_ctx *ctx)
 	return ctx ? ctx->epfd : nh_err(-EINVAL);
 }
 
+/* Can lsm_cgroup programs enforce anything on this kernel?  Asked once,
+ * and said once, with the reason when not. */
+static bool lsm_usable(struct nh_ctx *ctx)
+{
+	char why[256] = "";
+	int err;
+
+	if (ctx->lsm >= 0)
+		return ctx->lsm;
+	ctx->lsm = nh_features_bpf_lsm(why, sizeof(why));
+	err = ctx->lsm ? nh_bpf_lsm_loaded(ctx->bpf) : 0;
+	if (err) {
+		ctx->lsm = 0;
+		snprintf(
+			why, sizeof(why),
+			"the kernel refused lsm_cgroup programs (Linux 6.0+): %s",
+			strerror(-err));
+	}
+	if (!ctx->lsm)
+		nh_logf(&ctx->lg, LOG_INFO, "BPF LSM unavailable: %s", why);
+	return ctx->lsm;
+}
+
+/* A rule that blocks UDP applies to ICMP ping sockets too; they meet it
+ * in connect4/6, but their unconnected sendto() never reaches
+ * sendmsg4/6: a program on the scope's egress checks their datagrams. */
+static int ping_guard(struct nh_ctx *ctx, const struct nh_bpf_rule *r)
+{
+	int err;
+
+	if (ctx->ping_guarded || !(r->protos & NH_PROTO_UDP) ||
+	    r->action != NH_ACT_BLOCK)
+		return 0;
+	err = nh_bpf_attach_ping(ctx->bpf, ctx->cgroup_fd);
+	if (err)
+		return err;
+	ctx->ping_guarded = true;
+	nh_logf(&ctx->lg, LOG_DEBUG,
+		"ping sockets: each datagram checked against the rules (cgroup_skb/egress)");
+	return 0;
+}
+
+NH_API int nh_ctx_refuse_unhooked(struct nh_ctx *ctx)
+{
+	bool all = false;
+	int err;
+
+	if (!ctx)
+		return nh_err(-EINVAL);
+	if (lsm_usable(ctx)) {
+		err = nh_bpf_attach_lsm(ctx->bpf, ctx->cgroup_fd);
+		if (!err)
+			all = true;
+		else
+			nh_logf(&ctx->lg, LOG_INFO,
+				"BPF LSM: cannot attach lsm_cgroup/socket_create: %s",
+				strerror(-err));
+	}
+	err = nh_bpf_refuse_sockets(ctx->bpf, ctx->cgroup_fd,
+				    NH_SOCKPOL_REFUSE);
+	if (err) {
+		nh_logf(&ctx->lg, LOG_ERR,
+			"cannot refuse raw and packet sockets: %s",
+			strerror(-err));
+		return nh_err(err);
+	}
+	nh_logf(&ctx->lg, LOG_INFO,
+		all ? "raw, packet and other sockets the hooks cannot see are refused (EPERM): AF_INET/AF_INET6 in cgroup/sock_create, other families in lsm_cgroup/socket_create" :
+		      "raw IP sockets and IP protocols other than TCP, UDP and MPTCP are refused (EPERM) in cgroup/sock_create; other families are not (no BPF LSM)");
+	return all ? 1 : 0;
+}
+
 NH_API int nh_ctx_add_rule(struct nh_ctx *ctx, const struct nh_rule *rule)
 {
 	struct nh_bpf_rule r;
@@ -661,6 +740,8 @@ NH_API int nh_ctx_add_rule(struct nh_ctx *ctx, const struct nh_rule *rule)
 		return nh_err(err);
 	}
 	err = nh_bpf_add_rule(ctx->bpf, &r);
+	if (!err)
+		err = ping_guard(ctx, &r);
 	if (err)
 		nh_logf(&ctx->lg, LOG_ERR, "cannot add rule: %s",
 			strerror(-err));

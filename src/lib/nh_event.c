@@ -80,6 +80,171 @@ void nh_event_from_bpf(const struct nh_bpf_event *be, int64_t mono_to_real,
 	ev->duration_ns = be->duration_ns;
 	ev->established = be->established;
 	ev->err = be->err;
+	ev->sock_family = be->sk_family;
+	ev->sock_type = be->sk_type;
+	ev->sock_protocol = be->sk_protocol;
+}
+
+static const char *const family_names[] = {
+	[1] = "unix",	    [2] = "inet",      [3] = "ax25",
+	[4] = "ipx",	    [5] = "appletalk", [6] = "netrom",
+	[7] = "bridge",	    [8] = "atmpvc",    [9] = "x25",
+	[10] = "inet6",	    [11] = "rose",     [12] = "decnet",
+	[13] = "netbeui",   [14] = "security", [15] = "key",
+	[16] = "netlink",   [17] = "packet",   [18] = "ash",
+	[19] = "econet",    [20] = "atmsvc",   [21] = "rds",
+	[22] = "sna",	    [23] = "irda",     [24] = "pppox",
+	[25] = "wanpipe",   [26] = "llc",      [27] = "ib",
+	[28] = "mpls",	    [29] = "can",      [30] = "tipc",
+	[31] = "bluetooth", [32] = "iucv",     [33] = "rxrpc",
+	[34] = "isdn",	    [35] = "phonet",   [36] = "ieee802154",
+	[37] = "caif",	    [38] = "alg",      [39] = "nfc",
+	[40] = "vsock",	    [41] = "kcm",      [42] = "qipcrtr",
+	[43] = "smc",	    [44] = "xdp",      [45] = "mctp",
+};
+
+static const char *family_name(int family)
+{
+	if (family > 0 &&
+	    family < (int)(sizeof(family_names) / sizeof(family_names[0])) &&
+	    family_names[family])
+		return family_names[family];
+	return NULL;
+}
+
+static bool is_ping(int type, int protocol)
+{
+	return type == SOCK_DGRAM &&
+	       (protocol == IPPROTO_ICMP || protocol == IPPROTO_ICMPV6);
+}
+
+/* The log's proto: the transport, or for a socket refused when it was
+ * made, the kind of socket (raw, packet, udplite, vsock...). */
+static const char *proto_name(const struct nh_event *ev, char *buf, size_t len)
+{
+	int fam = NH_OPT(ev, sock_family, 0), type = NH_OPT(ev, sock_type, 0);
+	int protocol = NH_OPT(ev, sock_protocol, 0);
+	const char *name;
+
+	if (fam == AF_INET || fam == AF_INET6) {
+		if (type == SOCK_RAW)
+			return "raw";
+		if (is_ping(type, protocol))
+			return protocol == IPPROTO_ICMP ? "icmp" : "icmpv6";
+		if (protocol == IPPROTO_UDPLITE)
+			return "udplite";
+		if (protocol == IPPROTO_SCTP)
+			return "sctp";
+		snprintf(buf, len, "ipproto-%d", protocol);
+		return buf;
+	}
+	if (fam) {
+		name = family_name(fam);
+		if (name)
+			return name;
+		snprintf(buf, len, "af-%d", fam);
+		return buf;
+	}
+	switch (ev->proto) {
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	case IPPROTO_ICMPV6:
+		return "icmpv6";
+	}
+	return "tcp";
+}
+
+static const char *type_name(int type)
+{
+	static const char *const names[] = {
+		[SOCK_STREAM] = "SOCK_STREAM",
+		[SOCK_DGRAM] = "SOCK_DGRAM",
+		[SOCK_RAW] = "SOCK_RAW",
+		[SOCK_RDM] = "SOCK_RDM",
+		[SOCK_SEQPACKET] = "SOCK_SEQPACKET",
+		[SOCK_DCCP] = "SOCK_DCCP",
+		[SOCK_PACKET] = "SOCK_PACKET",
+	};
+
+	if (type > 0 && type < (int)(sizeof(names) / sizeof(names[0])))
+		return names[type];
+	return NULL;
+}
+
+static void protocol_str(int fam, int protocol, char *buf, size_t len)
+{
+	static const struct {
+		int n;
+		const char *name;
+	} ip[] = {
+		{ IPPROTO_ICMP, "IPPROTO_ICMP" },
+		{ IPPROTO_TCP, "IPPROTO_TCP" },
+		{ IPPROTO_UDP, "IPPROTO_UDP" },
+		{ IPPROTO_ICMPV6, "IPPROTO_ICMPV6" },
+		{ IPPROTO_SCTP, "IPPROTO_SCTP" },
+		{ IPPROTO_UDPLITE, "IPPROTO_UDPLITE" },
+		{ IPPROTO_RAW, "IPPROTO_RAW" },
+		{ 262, "IPPROTO_MPTCP" },
+	}, eth[] = {
+		{ 0x0003, "ETH_P_ALL" },
+		{ 0x0800, "ETH_P_IP" },
+		{ 0x0806, "ETH_P_ARP" },
+		{ 0x86dd, "ETH_P_IPV6" },
+	};
+	size_t i;
+
+	if (fam == AF_INET || fam == AF_INET6) {
+		for (i = 0; i < sizeof(ip) / sizeof(ip[0]); i++)
+			if (ip[i].n == protocol) {
+				snprintf(buf, len, "%s", ip[i].name);
+				return;
+			}
+	} else if (fam == AF_PACKET) {
+		/* a packet socket's protocol is an EtherType, in network
+		 * byte order */
+		int et = ntohs((uint16_t)protocol);
+
+		for (i = 0; i < sizeof(eth) / sizeof(eth[0]); i++)
+			if (eth[i].n == et) {
+				snprintf(buf, len, "htons(%s)", eth[i].name);
+				return;
+			}
+		snprintf(buf, len, "htons(0x%04x)", et);
+		return;
+	}
+	snprintf(buf, len, "%d", protocol);
+}
+
+void nh_event_sock_detail(const struct nh_event *ev, char *buf, size_t len)
+{
+	int fam = ev->sock_family, type = ev->sock_type;
+	char fbuf[32], tbuf[16], pbuf[40];
+	const char *tname = type_name(type), *why;
+
+	if (family_name(fam))
+		snprintf(fbuf, sizeof(fbuf), "AF_%s", family_name(fam));
+	else
+		snprintf(fbuf, sizeof(fbuf), "%d", fam);
+	for (char *c = fbuf; *c; c++)
+		if (*c >= 'a' && *c <= 'z')
+			*c = (char)(*c - 'a' + 'A');
+	if (tname)
+		snprintf(tbuf, sizeof(tbuf), "%s", tname);
+	else
+		snprintf(tbuf, sizeof(tbuf), "%d", type);
+	protocol_str(fam, ev->sock_protocol, pbuf, sizeof(pbuf));
+	if (fam != AF_INET && fam != AF_INET6)
+		why = fam == AF_PACKET ?
+			      "packet sockets send below the IP hooks" :
+			      "this family is not hooked";
+	else if (type == SOCK_RAW)
+		why = "raw IP sockets are not hooked at connect or sendmsg";
+	else
+		why = "only TCP, UDP and MPTCP are hooked";
+	snprintf(buf, len, "socket(%s, %s, %s) refused: %s", fbuf, tbuf, pbuf,
+		 why);
 }
 
 static const char *event_name(enum nh_event_type t)
@@ -250,8 +415,9 @@ NH_API int nh_event_format(const struct nh_event *ev, unsigned int flags,
 {
 	bool json = flags & NH_FORMAT_JSON, end, blocked;
 	struct out o = { buf, len, 0 };
-	char ts[64], orig[64], dst[64];
+	char ts[64], orig[64], dst[64], pbuf[32];
 	struct tm tm;
+	bool nodst;
 	time_t sec = (time_t)(ev->ts_ns / 1000000000ull);
 
 	if (len)
@@ -263,6 +429,8 @@ NH_API int nh_event_format(const struct nh_event *ev, unsigned int flags,
 		 (unsigned int)(ev->ts_ns % 1000000000ull / 1000));
 	end = ev->type == NH_EVENT_END;
 	blocked = ev->route == NH_ROUTE_BLOCK;
+	/* made, or refused when made: no destination yet */
+	nodst = ev->type == NH_EVENT_CREATE || NH_OPT(ev, sock_family, 0);
 	if (json)
 		put(&o, "{\"ts\":\"%s\",\"event\":\"%s\"", ts,
 		    event_name(ev->type));
@@ -278,17 +446,15 @@ NH_API int nh_event_format(const struct nh_event *ev, unsigned int flags,
 		put(&o, " exe_partial=1");
 	put_u64(&o, json, "uid", true, ev->uid);
 	put_u64(&o, json, "cgroup_id", true, ev->cgroup_id);
-	put_str(&o, json, "proto", ev->proto == IPPROTO_UDP ? "udp" : "tcp");
-	if (ev->type != NH_EVENT_CREATE) {
+	put_str(&o, json, "proto", proto_name(ev, pbuf, sizeof(pbuf)));
+	if (!nodst) {
 		nh_sockaddr_format((const void *)&ev->orig_dst, orig,
 				   sizeof(orig));
 		nh_sockaddr_format((const void *)&ev->new_dst, dst,
 				   sizeof(dst));
 	}
-	put_str(&o, json, "orig_dst",
-		ev->type != NH_EVENT_CREATE ? orig : NULL);
-	put_str(&o, json, "new_dst",
-		ev->type != NH_EVENT_CREATE && !blocked ? dst : NULL);
+	put_str(&o, json, "orig_dst", !nodst ? orig : NULL);
+	put_str(&o, json, "new_dst", !nodst && !blocked ? dst : NULL);
 	put_str(&o, json, "route",
 		ev->type == NH_EVENT_CREATE  ? NULL :
 		NH_OPT(ev, route_desc, NULL) ? ev->route_desc :

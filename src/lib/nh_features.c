@@ -8,8 +8,14 @@
  * nethook works without them (see nh_bpf.c).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -119,7 +125,152 @@ int nh_features_check(const struct nh_logger *lg, bool verbose)
 						   helpers[i].id, NULL),
 			   helpers[i].name))
 			ret = -ENOTSUP;
+	/* optional: without it, a policy on sockets falls back */
+	if (verbose) {
+		char why[256];
+
+		if (nh_features_bpf_lsm(why, sizeof(why)))
+			nh_logf(lg, LOG_INFO,
+				"ok: BPF LSM (lsm_cgroup/socket_create: packet sockets and other families refused under a policy)");
+		else
+			nh_logf(lg, LOG_WARNING,
+				"optional kernel feature missing: BPF LSM: %s; `nethook run` refuses packet sockets and other families with a seccomp filter in COMMAND instead",
+				why);
+	}
 	return ret ? nh_err(ret) : 0;
+}
+
+#define LSM_LIST "/sys/kernel/security/lsm"
+
+/* In a child: securityfs, mounted in a mount namespace of its own (it
+ * is often not mounted at all), then thrown away with the child.  Only
+ * system calls: the caller may have threads. */
+static void lsm_list_child(int fd)
+{
+	char buf[512];
+	ssize_t n;
+	int lfd;
+
+	if (unshare(CLONE_NEWNS) ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		_exit(1);
+	/* mounted already here, or now */
+	lfd = open(LSM_LIST, O_RDONLY | O_CLOEXEC);
+	if (lfd < 0 &&
+	    !mount("securityfs", "/sys/kernel/security", "securityfs",
+		   MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
+		lfd = open(LSM_LIST, O_RDONLY | O_CLOEXEC);
+	if (lfd < 0)
+		_exit(1);
+	n = read(lfd, buf, sizeof(buf));
+	if (n <= 0 || write(fd, buf, (size_t)n) != n)
+		_exit(1);
+	_exit(0);
+}
+
+/* The active LSMs, comma-separated ("lockdown,capability,bpf"). */
+static int lsm_list(char *buf, size_t len)
+{
+	int p[2], st;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		lsm_list_child(p[1]);
+	}
+	close(p[1]);
+	n = read(p[0], buf, len - 1);
+	close(p[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (n <= 0)
+		return -ENOENT;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/* Load the smallest lsm_cgroup program on socket_create: the kernel may
+ * lack them (before 6.0, no CONFIG_BPF_LSM) or a policy may refuse them. */
+int nh_features_lsm_cgroup(void)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K,
+		  .dst_reg = BPF_REG_0,
+		  .imm = 1 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, o,
+		    .expected_attach_type = BPF_LSM_CGROUP);
+	int id, fd;
+
+	id = libbpf_find_vmlinux_btf_id("socket_create", BPF_LSM_CGROUP);
+	if (id < 0)
+		return id;
+	o.attach_btf_id = (__u32)id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_LSM, NULL, "GPL", insns,
+			   sizeof(insns) / sizeof(insns[0]), &o);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/*
+ * Does the kernel run BPF LSM programs?  It must take one (Linux 6.0+,
+ * CONFIG_BPF_LSM, no policy against it), and "bpf" must be among the
+ * active LSMs (CONFIG_LSM or lsm= on the command line): otherwise an
+ * lsm_cgroup program attaches and never runs.  1 if so, 0 if not (why
+ * says so), never -errno: not knowing is not having it.
+ * NETHOOK_NO_BPF_LSM=1 says no, to use (and test) what nethook does
+ * without.
+ */
+int nh_features_bpf_lsm(char *why, size_t len)
+{
+	char list[512], *tok, *save = NULL;
+	const char *env = secure_getenv("NETHOOK_NO_BPF_LSM");
+	int err;
+
+	if (env && *env && strcmp(env, "0")) {
+		snprintf(why, len, "NETHOOK_NO_BPF_LSM is set");
+		return 0;
+	}
+	/* whether the kernel loads lsm_cgroup programs (CONFIG_BPF_LSM,
+	 * Linux 6.0+) the load says: libbpf cannot probe them */
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		snprintf(why, len, "no BTF");
+		return 0;
+	}
+	if (lsm_list(list, sizeof(list))) {
+		snprintf(why, len, "cannot read %s", LSM_LIST);
+		return 0;
+	}
+	for (tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save))
+		if (!strcmp(tok, "bpf"))
+			break;
+	if (!tok) {
+		snprintf(why, len, "\"bpf\" is not an active LSM (lsm=%.200s)",
+			 list);
+		return 0;
+	}
+	err = nh_features_lsm_cgroup();
+	if (err) {
+		snprintf(why, len,
+			 "the kernel refused an lsm_cgroup program: %s",
+			 strerror(-err));
+		return 0;
+	}
+	return 1;
 }
 
 NH_API int nh_check_features(nh_log_fn log, void *user)

@@ -95,6 +95,8 @@ const char *nh_exe_lookup(struct nh_exe_table *t, uint32_t pid,
 
 /* kernel features (nh_features.c) */
 int nh_features_check(const struct nh_logger *lg, bool verbose);
+int nh_features_bpf_lsm(char *why, size_t len);
+int nh_features_lsm_cgroup(void);
 
 /* BPF side (nh_bpf.c) */
 struct nh_bpf;
@@ -116,6 +118,10 @@ void nh_bpf_set_relay(struct nh_bpf *b, const struct nh_bpf_addr *a4,
 		      uint64_t netns);
 /* Who made each socket, from the kernel, before it connects. */
 int nh_bpf_attach_create(struct nh_bpf *b, int cgroup_fd);
+int nh_bpf_lsm_loaded(const struct nh_bpf *b);
+int nh_bpf_attach_lsm(struct nh_bpf *b, int cgroup_fd);
+int nh_bpf_attach_ping(struct nh_bpf *b, int cgroup_fd);
+int nh_bpf_refuse_sockets(struct nh_bpf *b, int cgroup_fd, unsigned int pol);
 /* connect() of a program's socket by the relay goes to the first proxy */
 void nh_bpf_set_handoff(struct nh_bpf *b, const struct nh_bpf_addr *to);
 int nh_bpf_sk_info_fd(const struct nh_bpf *b);
@@ -129,6 +135,9 @@ int nh_rule_compile(const struct nh_rule *rule, struct nh_bpf_rule *out);
 
 /* events (nh_event.c) */
 const char *nh_errno_name(int err);
+/* detail of a block of a socket refused when made: "socket(AF_PACKET,
+ * SOCK_RAW, htons(ETH_P_ALL)) refused: ..." */
+void nh_event_sock_detail(const struct nh_event *ev, char *buf, size_t len);
 void nh_event_from_bpf(const struct nh_bpf_event *be, int64_t mono_to_real,
 		       struct nh_event *ev);
 

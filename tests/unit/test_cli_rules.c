@@ -231,6 +231,13 @@ static const struct prec_case prec_cases[] = {
 	{ { P }, "198.51.100.7", 123, UDP, BLOCK },
 	{ { P }, "2001:db8::1", 443, UDP, BLOCK },
 	{ { P, "--allow-udp" }, "198.51.100.7", 123, UDP, PASS },
+	/* an ICMP ping socket meets the rules as UDP with port 0: never
+	 * the DNS pass rule, refused unless --allow-udp */
+	{ { P }, "198.51.100.7", 0, UDP, BLOCK },
+	{ { P, "--allow-udp" }, "198.51.100.7", 0, UDP, PASS },
+	{ { "--block", "198.51.100.7" }, "198.51.100.7", 0, UDP, BLOCK },
+	{ { "--block", "198.51.100.7:53" }, "198.51.100.7", 0, UDP, PASS },
+	{ { R }, "198.51.100.7", 0, UDP, PASS },
 	{ { P, "--block", "198.51.100.7" }, "198.51.100.7", 53, UDP, BLOCK },
 	{ { P, "--block", "198.51.100.7" }, "198.51.100.7", 80, TCP, BLOCK },
 	{ { P, "--exclude", "198.51.100.0/24" }, "198.51.100.7", 80, TCP,
@@ -417,6 +424,10 @@ static const struct err_case err_cases[] = {
 	  "/nonexistent/nethook-proxies" },
 	{ "--allow-udp without --proxy", { "run", "--allow-udp", "--",
 	  "true" }, "--allow-udp" },
+	{ "--allow-raw without a policy", { "run", "--allow-raw", "--",
+	  "true" }, "--allow-raw" },
+	{ "--allow-raw with a value", { "run", "--allow-raw=1", P, "--",
+	  "true" }, "--allow-raw" },
 	{ "--cgroup with run", { "run", "--cgroup", "/sys/fs/cgroup/x", "--",
 	  "true" }, "--cgroup" },
 	{ "--connect-timeout 0", { "run", P, "--connect-timeout", "0", "--",
@@ -692,6 +703,46 @@ static void test_parse_handoff(void **state)
 	cli_run_opts_free(&o);
 }
 
+/* Under a policy, sockets the hooks cannot see are refused, unless
+ * --allow-raw; monitoring refuses nothing. */
+static void test_parse_allow_raw(void **state)
+{
+	const char *const cases[][8] = {
+		{ "run", P, "--", "true" },
+		{ "run", "--block", "192.0.2.1", "--", "true" },
+		{ "run", R, "--", "true" },
+		{ "run", "--allow-raw", P, "--", "true" },
+		{ "run", "--block", "192.0.2.1", "--allow-raw", "--", "true" },
+		{ "run", R, "--allow-raw", "--", "ping", "192.0.2.1" },
+		{ "run", "--", "true" },
+		{ "attach", "--cgroup", "/sys/fs/cgroup/x", "--allow-raw", P },
+	};
+	const bool raw[] = {
+		false, false, false, true, true, true, false, true
+	};
+	const bool refuse[] = { true,  true,  true,  false,
+				false, false, false, false };
+	struct run_opts o;
+	struct args a;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		make_args(&a, cases[i]);
+		if (!strcmp(cases[i][0], "attach"))
+			assert_int_equal(cli_attach_parse(a.argc, a.argv, &o,
+							  stderr),
+					 0);
+		else
+			assert_int_equal(
+				cli_run_parse(a.argc, a.argv, &o, stderr), 0);
+		assert_int_equal(cli_proxy_chain(&o, NULL, stderr), 0);
+		assert_int_equal(o.allow_raw, raw[i]);
+		assert_int_equal(cli_refuse_unhooked(&o), refuse[i]);
+		cli_run_opts_free(&o);
+	}
+}
+
 static void test_parse_redirect_no_log(void **state)
 {
 	const char *words[] = { "run", "--redirect", "127.0.0.1:1080",
@@ -941,6 +992,9 @@ int main(void)
 	nh_tests_add(&ts, test_parse_handoff, NULL, "--handoff");
 	nh_tests_add(&ts, test_attach_handoff, NULL,
 		     "attach --handoff: refused, it is for run");
+	nh_tests_add(
+		&ts, test_parse_allow_raw, NULL,
+		"--allow-raw: unhooked sockets refused under a policy unless given");
 	nh_tests_add(&ts, test_parse_redirect_no_log, NULL,
 		     "--redirect without --log: no log");
 	nh_tests_add(&ts, test_parse_help, NULL, "--help and -h return 1");

@@ -272,6 +272,18 @@ void nh_bpf_set_relay(struct nh_bpf *b, const struct nh_bpf_addr *a4,
 	__atomic_store_n(&b->skel->bss->relay_tgid, tgid, __ATOMIC_RELEASE);
 }
 
+/* The kernel diverts to the relay only while a listener it finds on the
+ * relay's address carries this mark: it dies with the socket. */
+int nh_bpf_mark_relay(struct nh_bpf *b, int listen_fd)
+{
+	__u32 mark = NH_RELAY_MARK;
+
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.relay_mark),
+				&listen_fd, &mark, BPF_ANY))
+		return nh_err(-errno);
+	return 0;
+}
+
 int nh_bpf_attach_create(struct nh_bpf *b, int cgroup_fd)
 {
 	int err;

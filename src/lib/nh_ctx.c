@@ -294,6 +294,18 @@ static void relay_exe(void *user, uint32_t pid, const char *comm, char *buf,
 	exe_copy(user, pid, comm, buf, len);
 }
 
+static int relay_listening(void *user, int fd)
+{
+	struct nh_ctx *ctx = user;
+	int err = nh_bpf_mark_relay(ctx->bpf, fd);
+
+	if (err)
+		nh_logf(&ctx->lg, LOG_ERR,
+			"cannot mark the relay's listener (sk_storage from user space, Linux 5.2+): %s",
+			strerror(-err));
+	return err;
+}
+
 static int relay_ensure(struct nh_ctx *ctx)
 {
 	struct nh_relay_opts ro = { 0 };
@@ -321,6 +333,7 @@ static int relay_ensure(struct nh_ctx *ctx)
 	ro.flows_map_fd = nh_bpf_flows_fd(ctx->bpf);
 	ro.lg = &ctx->lg;
 	ro.report = on_report;
+	ro.listening = relay_listening;
 	ro.user = ctx;
 	err = nh_relay_start(&ro, &ctx->relay);
 	if (err)

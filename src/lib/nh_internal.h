@@ -94,6 +94,8 @@ int nh_bpf_attach_cgroup(struct nh_bpf *b, int cgroup_fd);
 void nh_bpf_set_relay(struct nh_bpf *b, const struct nh_bpf_addr *a4,
 		      const struct nh_bpf_addr *a6, uint32_t tgid,
 		      uint64_t netns);
+/* a listening socket of the relay: connections may be diverted to it */
+int nh_bpf_mark_relay(struct nh_bpf *b, int listen_fd);
 /* Who made each socket, from the kernel, before it connects. */
 int nh_bpf_attach_create(struct nh_bpf *b, int cgroup_fd);
 /* connect() of a program's socket by the relay goes to the first proxy */

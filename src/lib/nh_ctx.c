@@ -482,6 +482,16 @@ NH_API int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **out)
 			  ctx->event ? on_record : NULL, ctx, &ctx->bpf);
 	if (err)
 		goto cleanup;
+	if (ctx->own_cgroup) {
+		char dir[PATH_MAX];
+
+		/* nothing runs in the scope yet: no window unhooked */
+		err = nh_pin_run_dir(&ctx->lg, ctx->run.id, dir, sizeof(dir));
+		if (!err)
+			err = nh_bpf_pin(ctx->bpf, dir);
+		if (err)
+			goto cleanup;
+	}
 	ctx->epfd = epoll_create1(EPOLL_CLOEXEC);
 	ctx->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (ctx->epfd < 0 || ctx->stop_fd < 0) {

@@ -11,8 +11,8 @@
 #
 # World (world.sh): the web server 192.0.2.2 is reachable directly from the
 # client namespace c, and a SOCKS5 proxy (microsocks) runs next to it in s.
-# nginx logs the peer address: 192.0.2.1 is a direct connection from the
-# command, 192.0.2.2 one through the proxy.
+# nginx logs the peer address: 192.0.2.1 (or 2001:db8:1::1) is a direct
+# connection from the command, 192.0.2.2 one through the proxy.
 
 . "$(dirname "$0")/lib.sh"
 nh_require_nethook
@@ -34,7 +34,8 @@ pin_root() {
 	fi
 }
 
-# The prober: every 200 ms, one HTTP GET /who to each ADDR:PORT in turn,
+# The prober: every 200 ms, one HTTP GET /who to each ADDR:PORT (IPv6
+# addresses without brackets) in turn,
 # one line each: "T ADDR:PORT ok BODY" or "T ADDR:PORT fail ERRNO-NAME".
 prober=$NH_TMP/prober.py
 cat >"$prober" <<'EOF'
@@ -49,7 +50,8 @@ targets = [(a.rsplit(":", 1)[0], int(a.rsplit(":", 1)[1])) for a in sys.argv[2:]
 while True:
     for host, port in targets:
         t = time.monotonic()
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        s = socket.socket(fam, socket.SOCK_STREAM)
         s.settimeout(1)
         try:
             s.connect((host, port))
@@ -73,7 +75,8 @@ EOF
 # Direct connections from the command to the web server (the world's own
 # check made one before: not counted).
 direct_count() {
-	echo $(($(grep -c "^$NH_CLIENT4 " "$NH_TMP/nginx-web/access.log") - direct0))
+	echo $(($(grep -Ec "^($NH_CLIENT4|$NH_CLIENT6) " \
+		"$NH_TMP/nginx-web/access.log") - direct0))
 }
 direct0=0
 direct0=$(direct_count)
@@ -195,9 +198,11 @@ cleanup_run() {
 
 # --- proxy run: kill -9 nethook and supervisor ---------------------------
 log=$NH_TMP/proxy.log
-start proxy "$log" "$NH_SERVER4:80" -- --proxy "$socks"
+start proxy "$log" "$NH_SERVER4:80" "$NH_SERVER6:80" -- --proxy "$socks"
 nh_like "proxy: while nethook lives the command reaches the server" \
-	"$(cat "$log")" " ok web$"
+	"$(cat "$log")" ":80 ok web$"
+nh_like "proxy: while nethook lives the command reaches it over IPv6" \
+	"$(cat "$log")" "^[0-9.]+ $NH_SERVER6:80 ok web$"
 nh_is "proxy: while nethook lives nothing reaches the server directly" \
 	"$(direct_count)" 0
 nh_like "proxy: the run's links are pinned" \

@@ -34,6 +34,14 @@ pin_root() {
 	fi
 }
 
+# pinned ID: the pin directory of run ID, if there is one.
+pinned() {
+	local d
+	d=$(pin_root)/$1
+	[ -e "$d" ] && echo "$d"
+	return 0
+}
+
 # The prober: every 200 ms, one HTTP GET /who to each ADDR:PORT (IPv6
 # addresses without brackets) in turn,
 # one line each: "T ADDR:PORT ok BODY" or "T ADDR:PORT fail ERRNO-NAME".
@@ -126,8 +134,9 @@ start() {
 	for i in $(pgrep -f "$prober $log"); do
 		[ "$(cat "/proc/$i/comm" 2>/dev/null)" = python3 ] && cmd=$i
 	done
-	find_run "$bg" && [ -n "$cmd" ] ||
+	if ! find_run "$bg" || [ -z "$cmd" ]; then
 		nh_bail "$name: the run did not start" "$(tail -n 5 "$NH_TMP/$name.err")"
+	fi
 }
 
 # kill_both NAME: kill -9 nethook and its supervisor together; the
@@ -161,7 +170,7 @@ kill_both() {
 	else
 		nh_fail "$1: the command outlives nethook and its supervisor" \
 			"cgroup: $(ls -d "$NH_CG/nethook-$main" 2>&1)" \
-			"pins: $(ls "$(pin_root)/$main" 2>&1 | head -n 3)" \
+			"pins: $(find "$(pin_root)/$main" 2>&1 | head -n 4)" \
 			"lock: $(ls /run/nethook/"$main".lock 2>&1)" \
 			"$(tail -n 3 "$log")"
 	fi
@@ -191,7 +200,7 @@ cleanup_run() {
 	nh_is "$1: nethook cleanup removed the cgroup" \
 		"$(ls -d "$NH_CG/nethook-$main" 2>/dev/null)" ""
 	nh_is "$1: nethook cleanup removed the pins" \
-		"$(ls -A "$(pin_root)" 2>/dev/null | grep -x -- "$main")" ""
+		"$(pinned "$main")" ""
 	nh_like "$1: nethook cleanup said it removed the pins" "$out" \
 		"removed the pinned links .*/$main$"
 }
@@ -302,7 +311,7 @@ n=$(printf '%s\n' "$out" | head -n 1)
 id=$(printf '%s\n' "$out" | tail -n 1)
 nh_check "normal run: its links were pinned while it ran" test "${n:-0}" -ge 4
 nh_is "normal run: no pins left after it" \
-	"$(ls -A "$(pin_root)" 2>/dev/null | grep -x -- "$id")" ""
+	"$(pinned "$id")" ""
 
 log=$NH_TMP/next.log
 start next "$log" "$NH_SERVER4:80" -- --proxy "$socks"
@@ -313,7 +322,7 @@ nh_nethook c run -- true
 nh_is "next start: exit status 0" "$?" 0
 nh_check "next start: killed the dead run's command" nh_wait_gone "$cmd" 5
 nh_is "next start: removed the dead run's pins" \
-	"$(ls -A "$(pin_root)" 2>/dev/null | grep -x -- "$dead")" ""
+	"$(pinned "$dead")" ""
 nh_is "next start: removed the dead run's cgroup" "$(nh_leftover_cgroups)" ""
 nh_is "no direct connection in the whole file" "$(direct_count)" 0
 

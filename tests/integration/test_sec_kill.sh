@@ -267,6 +267,69 @@ nh_is "squatter: meanwhile nothing reached the server" \
 nh_is "squatter: nor directly" "$(direct_count)" 0
 cleanup_run "proxy"
 
+# --- the dead nethook's pid, taken by a process of the scope ------------
+# The relay's own connects are exempt, and the relay was known by its pid;
+# pid_max is small, and a command may wait for that pid to come round.
+# Here root's quick way: ns_last_pid, then fork until a child has it.
+grab=$NH_TMP/grab.py
+cat >"$grab" <<'EOF'
+import os, socket, sys, time
+log, trigger, host, port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+out = open(log, "a", buffering=1)
+out.write("ready\n")
+while not os.path.exists(trigger) or not open(trigger).read().strip():
+    time.sleep(0.05)
+want = int(open(trigger).read())
+for _ in range(200):
+    with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+        f.write(str(want - 1))
+    pid = os.fork()
+    if pid == 0:
+        if os.getpid() != want:
+            os._exit(0)
+        s = socket.socket()
+        s.settimeout(1)
+        try:
+            s.connect((host, port))
+            s.sendall(b"GET /who HTTP/1.0\r\n\r\n")
+            body = s.recv(4096).split(b"\r\n\r\n")[-1].strip().decode()
+            out.write("pid %d ok %s\n" % (want, body))
+        except OSError as e:
+            out.write("pid %d fail %s\n" % (want, e.__class__.__name__))
+        os._exit(0)
+    os.waitpid(pid, 0)
+    if pid == want:
+        break
+else:
+    out.write("pid %d not had\n" % want)
+out.write("done\n")
+EOF
+log=$NH_TMP/grab.log
+rm -f "$log" "$NH_TMP/grab.trigger"
+NH_TIMEOUT=60 nh_bg bg nh_nethook c run --proxy "$socks" -- python3 "$grab" \
+	"$log" "$NH_TMP/grab.trigger" "$NH_SERVER4" 80 </dev/null \
+	>"$NH_TMP/grab.out" 2>"$NH_TMP/grab.err"
+nh_wait_file "$log" 10
+cmd=
+for i in $(pgrep -f "$grab $log"); do
+	[ "$(cat "/proc/$i/comm" 2>/dev/null)" = python3 ] && cmd=$i
+done
+if ! find_run "$bg" || [ -z "$cmd" ]; then
+	nh_bail "pid reuse: the run did not start"
+fi
+kill_both "pid reuse"
+echo "$main" >"$NH_TMP/grab.trigger"
+for ((i = 0; i < 100; i++)); do
+	grep -q '^done' "$log" && break
+	sleep 0.1
+done
+nh_like "pid reuse: a process of the scope got the dead nethook's pid $main" \
+	"$(cat "$log")" "^pid $main (ok|fail)"
+nh_like "pid reuse: its connect was refused, as any other's" \
+	"$(cat "$log")" "^pid $main fail ConnectionRefusedError$"
+nh_is "pid reuse: no direct connection" "$(direct_count)" 0
+cleanup_run "pid reuse"
+
 # --- --block and --redirect runs ----------------------------------------
 log=$NH_TMP/block.log
 start block "$log" "$NH_SERVER4:80" -- --block "$NH_SERVER4:80"

@@ -51,6 +51,9 @@ struct nh_bpf_rule {
 	__u8 pad2[3];
 };
 
+/* Value nethook writes in relay_mark for each of its relay's listeners. */
+#define NH_RELAY_MARK 0x6e68726cu /* "nhrl" */
+
 #define NH_FAM_INET 0x1
 #define NH_FAM_INET6 0x2
 

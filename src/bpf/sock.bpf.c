@@ -69,6 +69,16 @@ struct {
 	__type(value, struct nh_sk_info);
 } sk_info SEC(".maps");
 
+/* The relay's listening sockets, marked by nethook (NH_RELAY_MARK): the
+ * mark goes with the socket, so a listener found on the relay's port
+ * without it is not nethook's. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u32);
+} relay_mark SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -295,10 +305,50 @@ rules_lookup(const struct nh_bpf_addr *dst, __u8 proto)
 	return lc.found;
 }
 
-static __always_inline int is_relay(void)
+/*
+ * Is nethook's relay listening at `to`, in the caller's network namespace?
+ * Its links are pinned and outlive it: once it is gone, the port it held
+ * is anyone's, and a connection sent there would reach whoever bound it.
+ */
+static __always_inline int relay_listening(struct bpf_sock_addr *ctx,
+					   const struct nh_bpf_addr *to)
 {
-	return relay_tgid &&
-	       (__u32)(bpf_get_current_pid_tgid() >> 32) == relay_tgid;
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+	__u32 *m, w[4];
+	int ok;
+
+	__builtin_memcpy(w, to->addr, 16);
+	if (to->family == 4) {
+		t.ipv4.daddr = w[3];
+		t.ipv4.dport = bpf_htons(to->port);
+		sk = bpf_sk_lookup_tcp(ctx, &t, sizeof(t.ipv4),
+				       BPF_F_CURRENT_NETNS, 0);
+	} else {
+		__builtin_memcpy(t.ipv6.daddr, w, 16);
+		t.ipv6.dport = bpf_htons(to->port);
+		sk = bpf_sk_lookup_tcp(ctx, &t, sizeof(t.ipv6),
+				       BPF_F_CURRENT_NETNS, 0);
+	}
+	if (!sk)
+		return 0;
+	m = bpf_sk_storage_get(&relay_mark, sk, 0, 0);
+	ok = m && *m == NH_RELAY_MARK;
+	bpf_sk_release(sk);
+	return ok;
+}
+
+/* The relay's own connects are not hooked.  Its pid alone is not enough:
+ * once nethook is dead a process of the scope may be given that pid, and
+ * by then the relay's marked listeners are closed (its files go before
+ * its pid is free). */
+static __always_inline int is_relay(struct bpf_sock_addr *ctx)
+{
+	if (!relay_tgid ||
+	    (__u32)(bpf_get_current_pid_tgid() >> 32) != relay_tgid)
+		return 0;
+	return bpf_get_netns_cookie(ctx) == relay_netns &&
+	       relay_listening(ctx, &relay4);
 }
 
 static __always_inline int is_v4mapped(const struct nh_bpf_addr *a)
@@ -316,24 +366,28 @@ static __always_inline void emit_pass(struct nh_sk_info *si, __u64 cookie,
 		r && (r->flags & NH_RULE_F_LOG));
 }
 
-/* To the relay, which must be in this network namespace: a socket of
- * another namespace would reach another loopback, or nothing.  Refused,
- * never let through direct. */
+/* To the relay, which must be in this network namespace (a socket of
+ * another namespace would reach another loopback, or nothing) and alive.
+ * Refused, never let through direct. */
 static __always_inline int divert(struct bpf_sock_addr *ctx, int is6,
 				  struct nh_sk_info *si, int again)
 {
 	const struct nh_bpf_addr *to = &relay4;
-	int err;
+	int err = 0;
 
 	si->action = NH_ACT_DIVERT;
 	if (is6 && !is_v4mapped(&si->orig))
 		to = &relay6;
-	if (!to->family || bpf_get_netns_cookie(ctx) != relay_netns) {
+	if (!to->family || bpf_get_netns_cookie(ctx) != relay_netns)
+		err = ENETUNREACH;
+	else if (!relay_listening(ctx, to))
+		err = ECONNREFUSED; /* nethook is gone */
+	if (err) {
 		si->action = NH_ACT_BLOCK;
-		si->err = ENETUNREACH;
+		si->err = err;
 		if (!again)
 			emit(NH_EV_BLOCK, si, bpf_get_socket_cookie(ctx), 0, 0);
-		bpf_set_retval(-ENETUNREACH);
+		bpf_set_retval(-err);
 		return 0;
 	}
 	err = addr_to_ctx(ctx, is6, to);
@@ -430,7 +484,7 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 
 	if (!proto)
 		return 1;
-	if (is_relay())
+	if (is_relay(ctx))
 		return handoff_on ? handoff_connect(ctx, is6, proto) : 1;
 	addr_from_ctx(ctx, is6, &dst);
 	/* an echo request has no port: the one in the address is ignored,
@@ -523,7 +577,7 @@ static __always_inline int do_sendmsg(struct bpf_sock_addr *ctx, int is6)
 	struct nh_sk_info *si, tmp;
 	struct nh_bpf_addr dst;
 
-	if (is_relay())
+	if (is_relay(ctx))
 		return 1;
 	addr_from_ctx(ctx, is6, &dst);
 	r = rules_lookup(&dst, nh_rule_proto(NH_PROTO_UDP, is6 ? 6 : 4));

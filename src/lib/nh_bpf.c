@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Load the socket-layer BPF programs and attach them to one cgroup. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,10 @@ struct nh_bpf {
 	struct sock_bpf *skel;
 	struct ring_buffer *rb;
 	struct bpf_link *links[32];
+	const char *link_prog[32]; /* names its pin */
+	bool scope_link[32]; /* on the scope's cgroup: pinned */
 	int nr_links;
+	char pin_dir[PATH_MAX]; /* "" until nh_bpf_pin() */
 	bool tracing_refused;
 	bool lsm_refused; /* the last load failed on an lsm_cgroup program */
 	int lsm_err; /* why they are not loaded (-errno) */
@@ -64,13 +68,59 @@ void nh_bpf_close(struct nh_bpf *b)
 	if (!b)
 		return;
 	ring_buffer__free(b->rb);
-	for (i = 0; i < b->nr_links; i++)
+	/* the caller ended the scope first: with no process left in it,
+	 * nothing runs unhooked once the links go */
+	for (i = 0; i < b->nr_links; i++) {
+		if (bpf_link__pin_path(b->links[i]))
+			bpf_link__unpin(b->links[i]);
 		bpf_link__destroy(b->links[i]);
+	}
+	if (b->pin_dir[0])
+		nh_pin_dir_remove(b->pin_dir);
 	sock_bpf__destroy(b->skel);
 	free(b);
 }
 
-static int attach(struct nh_bpf *b, struct bpf_program *p, int cgroup_fd)
+static int pin_one(struct nh_bpf *b, int i)
+{
+	char p[PATH_MAX];
+	int err;
+
+	if ((size_t)snprintf(p, sizeof(p), "%s/%s", b->pin_dir,
+			     b->link_prog[i]) >=
+	    sizeof(p))
+		return -ENAMETOOLONG;
+	err = bpf_link__pin(b->links[i], p);
+	if (err)
+		nh_logf(b->lg, LOG_ERR, "cannot pin link %s: %s", p,
+			strerror(-err));
+	return err;
+}
+
+/* The scope's links outlive this process: killed, it leaves the hooks in
+ * place (a diverted connect then fails) rather than a command running
+ * unhooked.  Links attached later are pinned too. */
+int nh_bpf_pin(struct nh_bpf *b, const char *dir)
+{
+	int i, err;
+
+	if ((size_t)snprintf(b->pin_dir, sizeof(b->pin_dir), "%s", dir) >=
+	    sizeof(b->pin_dir)) {
+		b->pin_dir[0] = '\0';
+		return nh_err(-ENAMETOOLONG);
+	}
+	for (i = 0; i < b->nr_links; i++) {
+		if (!b->scope_link[i])
+			continue;
+		err = pin_one(b, i);
+		if (err)
+			return nh_err(err);
+	}
+	return 0;
+}
+
+static int attach(struct nh_bpf *b, struct bpf_program *p, int cgroup_fd,
+		  bool scope)
 {
 	struct bpf_link *l;
 	int err;
@@ -87,7 +137,12 @@ static int attach(struct nh_bpf *b, struct bpf_program *p, int cgroup_fd)
 			bpf_program__name(p), strerror(-err));
 		return err;
 	}
+	b->link_prog[b->nr_links] = bpf_program__name(p);
+	b->scope_link[b->nr_links] =
+		scope && bpf_program__type(p) != BPF_PROG_TYPE_TRACING;
 	b->links[b->nr_links++] = l;
+	if (b->scope_link[b->nr_links - 1] && b->pin_dir[0])
+		return pin_one(b, b->nr_links - 1);
 	return 0;
 }
 
@@ -123,7 +178,7 @@ int nh_bpf_attach_cgroup(struct nh_bpf *b, int cgroup_fd)
 				continue;
 			b->create_global = true;
 		}
-		err = attach(b, p, cgroup_fd);
+		err = attach(b, p, cgroup_fd, false);
 		if (err)
 			return nh_err(err);
 	}
@@ -221,7 +276,7 @@ int nh_bpf_open(const struct nh_logger *lg, int cgroup_fd, unsigned int ev_mask,
 	bpf_object__for_each_program(p, b->skel->obj) {
 		if (!attach_now(b, p))
 			continue;
-		err = attach(b, p, cgroup_fd);
+		err = attach(b, p, cgroup_fd, true);
 		if (err)
 			goto cleanup;
 	}
@@ -313,6 +368,18 @@ void nh_bpf_set_relay(struct nh_bpf *b, const struct nh_bpf_addr *a4,
 	__atomic_store_n(&b->skel->bss->relay_tgid, tgid, __ATOMIC_RELEASE);
 }
 
+/* The kernel diverts to the relay only while a listener it finds on the
+ * relay's address carries this mark: it dies with the socket. */
+int nh_bpf_mark_relay(struct nh_bpf *b, int listen_fd)
+{
+	__u32 mark = NH_RELAY_MARK;
+
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.relay_mark),
+				&listen_fd, &mark, BPF_ANY))
+		return nh_err(-errno);
+	return 0;
+}
+
 static int attach_once(struct nh_bpf *b, struct bpf_program *p, bool *on,
 		       int cgroup_fd)
 {
@@ -320,7 +387,7 @@ static int attach_once(struct nh_bpf *b, struct bpf_program *p, bool *on,
 
 	if (*on)
 		return 0;
-	err = attach(b, p, cgroup_fd);
+	err = attach(b, p, cgroup_fd, true);
 	if (err)
 		return nh_err(err);
 	*on = true;

@@ -313,6 +313,18 @@ static void relay_exe(void *user, uint32_t pid, const char *comm, char *buf,
 	exe_copy(user, pid, comm, buf, len);
 }
 
+static int relay_listening(void *user, int fd)
+{
+	struct nh_ctx *ctx = user;
+	int err = nh_bpf_mark_relay(ctx->bpf, fd);
+
+	if (err)
+		nh_logf(&ctx->lg, LOG_ERR,
+			"cannot mark the relay's listener (sk_storage from user space, Linux 5.2+): %s",
+			strerror(-err));
+	return err;
+}
+
 static int relay_ensure(struct nh_ctx *ctx)
 {
 	struct nh_relay_opts ro = { 0 };
@@ -340,6 +352,7 @@ static int relay_ensure(struct nh_ctx *ctx)
 	ro.flows_map_fd = nh_bpf_flows_fd(ctx->bpf);
 	ro.lg = &ctx->lg;
 	ro.report = on_report;
+	ro.listening = relay_listening;
 	ro.user = ctx;
 	err = nh_relay_start(&ro, &ctx->relay);
 	if (err)
@@ -489,6 +502,16 @@ NH_API int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **out)
 			  ctx->event ? on_record : NULL, ctx, &ctx->bpf);
 	if (err)
 		goto cleanup;
+	if (ctx->own_cgroup) {
+		char dir[PATH_MAX];
+
+		/* nothing runs in the scope yet: no window unhooked */
+		err = nh_pin_run_dir(&ctx->lg, ctx->run.id, dir, sizeof(dir));
+		if (!err)
+			err = nh_bpf_pin(ctx->bpf, dir);
+		if (err)
+			goto cleanup;
+	}
 	ctx->epfd = epoll_create1(EPOLL_CLOEXEC);
 	ctx->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (ctx->epfd < 0 || ctx->stop_fd < 0) {

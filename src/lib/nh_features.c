@@ -70,6 +70,8 @@ static const struct helper_need helpers[] = {
 	  "bpf_skc_to_tcp_sock in sockops (exact byte counts)" },
 	{ BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_ringbuf_reserve,
 	  "bpf_ringbuf_reserve in cgroup/connect" },
+	{ BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_sk_lookup_tcp,
+	  "bpf_sk_lookup_tcp in cgroup/connect (divert only to a live relay)" },
 };
 
 static int report(const struct nh_logger *lg, bool verbose, int ok,
@@ -108,6 +110,14 @@ int nh_features_check(const struct nh_logger *lg, bool verbose)
 		ret = -ENOTSUP;
 	} else if (verbose) {
 		nh_logf(lg, LOG_INFO, "ok: BTF at /sys/kernel/btf/vmlinux");
+	}
+	/* without one, killing nethook would unhook its command */
+	if (nh_pin_root(lg, mnt, sizeof(mnt))) {
+		nh_logf(lg, LOG_ERR,
+			"missing kernel feature: a BPF filesystem to pin links in (CONFIG_BPF_SYSCALL, mount -t bpf)");
+		ret = -ENOTSUP;
+	} else if (verbose) {
+		nh_logf(lg, LOG_INFO, "ok: links pinned under %s", mnt);
 	}
 	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
 		if (report(lg, verbose,

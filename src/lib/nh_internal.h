@@ -77,10 +77,19 @@ struct nh_run {
 	int super_fd; /* write end: closing it without "q" kills the scope */
 	pid_t super_pid;
 	char lock_path[128];
+	char id[64]; /* PID or PID-SEQ: names its lock, cgroup and pins */
 };
 int nh_run_begin(const struct nh_logger *lg, const char *cgroup,
 		 struct nh_run *run);
 void nh_run_end(struct nh_run *run);
+
+/* links pinned in a BPF filesystem, <bpffs>/nethook/<run id> (nh_pin.c) */
+int nh_pin_root(const struct nh_logger *lg, char *buf, size_t len);
+int nh_pin_run_dir(const struct nh_logger *lg, const char *run_id, char *buf,
+		   size_t len);
+int nh_pin_dir_remove(const char *dir);
+int nh_pin_remove(const struct nh_logger *lg, const char *run_id);
+int nh_pin_clean_stale(const struct nh_logger *lg);
 
 /* process identity (nh_exe.c) */
 struct nh_exe_table;
@@ -111,11 +120,16 @@ uint64_t nh_bpf_lost(const struct nh_bpf *b);
 int nh_bpf_flows_fd(const struct nh_bpf *b);
 int nh_bpf_nr_rules(const struct nh_bpf *b);
 int nh_bpf_rule_disable(struct nh_bpf *b, int idx);
+/* pin the scope's links (and those attached later) in dir; unpinned by
+ * nh_bpf_close() */
+int nh_bpf_pin(struct nh_bpf *b, const char *dir);
 /* attach the cgroup programs to one more cgroup (NH_SFLT_GLOBAL) */
 int nh_bpf_attach_cgroup(struct nh_bpf *b, int cgroup_fd);
 void nh_bpf_set_relay(struct nh_bpf *b, const struct nh_bpf_addr *a4,
 		      const struct nh_bpf_addr *a6, uint32_t tgid,
 		      uint64_t netns);
+/* a listening socket of the relay: connections may be diverted to it */
+int nh_bpf_mark_relay(struct nh_bpf *b, int listen_fd);
 /* Who made each socket, from the kernel, before it connects. */
 int nh_bpf_attach_create(struct nh_bpf *b, int cgroup_fd);
 int nh_bpf_lsm_loaded(const struct nh_bpf *b);

@@ -561,6 +561,16 @@ int nh_relay_start(const struct nh_relay_opts *o, struct nh_relay **out)
 			goto cleanup;
 		}
 	}
+	for (i = 0; i < r->nw && o->listening; i++) {
+		err = o->listening(o->user, r->w[i].lis4.fd);
+		if (!err && r->w[i].lis6.fd >= 0)
+			err = o->listening(o->user, r->w[i].lis6.fd);
+		if (err) {
+			nh_logf(o->lg, LOG_ERR, "relay: listener: %s",
+				strerror(-err));
+			goto cleanup;
+		}
+	}
 	if (getsockopt(r->w[0].lis4.fd, SOL_SOCKET, SO_NETNS_COOKIE, &r->netns,
 		       &len)) {
 		err = -errno;

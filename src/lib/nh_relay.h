@@ -48,6 +48,9 @@ struct nh_relay_opts {
 	/* workers (not inline) keep their sockets in descriptor tables of
 	 * their own: see worker_main() */
 	bool own_fds;
+	/* each listening socket, before any worker runs; an error stops
+	 * the start.  NULL: none */
+	int (*listening)(void *user, int fd);
 };
 
 struct nh_relay;

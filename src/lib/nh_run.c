@@ -5,7 +5,10 @@
  * process outside the scope, in a session of its own, that waits on a
  * pipe: if nethook dies -- even by SIGKILL -- the pipe reaches EOF and the
  * supervisor kills the scope's cgroup, so a hooked program never goes on
- * running unhooked, then removes the cgroup and the lock.
+ * running unhooked, then removes the cgroup, the run's pinned links and
+ * the lock.  Killed together with nethook, it leaves the links pinned
+ * (nh_pin.c): the hooks stay until a clean-up has killed the command.
+ * Everything of a run goes in that order: processes, cgroup, pins, lock.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,7 +25,8 @@
 #include "nh_internal.h"
 #include "nh_ipf_int.h"
 
-static void supervise(int rfd, const char *cgroup, const char *lock_path)
+static void supervise(int rfd, const char *cgroup, const char *lock_path,
+		      const char *id)
 {
 	char c;
 	ssize_t n;
@@ -33,7 +37,11 @@ static void supervise(int rfd, const char *cgroup, const char *lock_path)
 	if (n == 1 && c == 'q')
 		_exit(0);
 	nh_cgroup_kill(cgroup);
-	nh_cgroup_remove(cgroup, 5000);
+	/* a cgroup that will not go may still hold a process: its hooks,
+	 * and the lock a clean-up finds them by, stay */
+	if (nh_cgroup_remove(cgroup, 5000))
+		_exit(1);
+	nh_pin_remove(NULL, id);
 	unlink(lock_path);
 	_exit(0);
 }
@@ -57,8 +65,9 @@ int nh_run_begin(const struct nh_logger *lg, const char *cgroup,
 	base = strrchr(cgroup, '/');
 	if (!base || strncmp(base, "/nethook-", 9))
 		return nh_err(-EINVAL);
+	snprintf(run->id, sizeof(run->id), "%s", base + 9);
 	snprintf(run->lock_path, sizeof(run->lock_path), NH_RUN_DIR "/%s.lock",
-		 base + 9);
+		 run->id);
 	/* made under another name, locked and filled, then renamed into
 	 * place: a clean-up never finds it there unlocked or empty */
 	snprintf(tmp, sizeof(tmp), NH_RUN_DIR "/.%s.new", base + 9);
@@ -97,7 +106,7 @@ int nh_run_begin(const struct nh_logger *lg, const char *cgroup,
 		signal(SIGINT, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGPIPE, SIG_IGN);
-		supervise(3, cgroup, run->lock_path);
+		supervise(3, cgroup, run->lock_path, run->id);
 	}
 	close(pfd[0]);
 	run->super_fd = pfd[1];
@@ -134,9 +143,11 @@ void nh_run_end(struct nh_run *run)
 	}
 }
 
-static int clean_lock(const struct nh_logger *lg, const char *path)
+/* name is "ID.lock" */
+static int clean_lock(const struct nh_logger *lg, const char *path,
+		      const char *name)
 {
-	char cg[PATH_MAX];
+	char cg[PATH_MAX], id[64];
 	ssize_t n;
 	int fd, ret = 0;
 
@@ -147,16 +158,26 @@ static int clean_lock(const struct nh_logger *lg, const char *path)
 		close(fd); /* a live run */
 		return 0;
 	}
+	snprintf(id, sizeof(id), "%.*s", (int)(strlen(name) - 5), name);
 	n = read(fd, cg, sizeof(cg) - 1);
 	if (n > 0) {
 		cg[n] = '\0';
 		if (!access(cg, F_OK)) {
 			nh_cgroup_kill(cg);
-			nh_cgroup_remove(cg, 2000);
+			if (nh_cgroup_remove(cg, 2000)) {
+				/* its pins still hold the command: kept, with
+				 * the lock that finds them, for a later try */
+				nh_logf(lg, LOG_WARNING,
+					"cannot remove cgroup %s of a dead run: %s",
+					cg, strerror(errno));
+				close(fd);
+				return 0;
+			}
 			nh_logf(lg, LOG_INFO, "removed cgroup %s of a dead run",
 				cg);
 		}
 	}
+	nh_pin_remove(lg, id);
 	unlink(path);
 	nh_logf(lg, LOG_INFO, "removed stale lock %s", path);
 	ret = 1;
@@ -209,6 +230,7 @@ static int clean_orphan_cgroups(const struct nh_logger *lg)
 		nh_cgroup_kill(p);
 		if (!nh_cgroup_remove(p, 2000)) {
 			nh_logf(lg, LOG_INFO, "removed orphan cgroup %s", p);
+			nh_pin_remove(lg, id);
 			n++;
 		}
 	}
@@ -237,11 +259,12 @@ NH_API int nh_cleanup(nh_log_fn log, void *user)
 			}
 			if (l < 6 || strcmp(de->d_name + l - 5, ".lock"))
 				continue;
-			n += clean_lock(&lg, p);
+			n += clean_lock(&lg, p, de->d_name);
 		}
 		closedir(d);
 	}
 	n += clean_orphan_cgroups(&lg);
+	n += nh_pin_clean_stale(&lg); /* pins no lock accounts for */
 	n += nh_ipf_cleanup_stale(&lg); /* IP filter chains of dead runs */
 	return n;
 }

@@ -396,6 +396,28 @@ nh_cgroup_cleanup() {
 	return 0
 }
 
+# Pinned links of this file's runs that a killed nethook left: a run's
+# lock (/run/nethook/ID.lock) names its cgroup, below ours; its pins are
+# <bpffs>/nethook/ID.  Only once our cgroup's processes are gone.
+nh_pins_cleanup() {
+	local l id root
+	[ -n "$NH_CG" ] || return 0
+	for l in /run/nethook/*.lock; do
+		[ -f "$l" ] || continue
+		case $(cat "$l" 2>/dev/null) in
+		"$NH_CG"/*) ;;
+		*) continue ;;
+		esac
+		flock -n "$l" true || continue # a live run
+		id=$(basename "$l" .lock)
+		for root in /sys/fs/bpf /run/nethook/bpf; do
+			[ -d "$root/nethook/$id" ] && rm -rf -- "$root/nethook/$id"
+		done
+		rm -f -- "$l"
+	done
+	return 0
+}
+
 nh_cleanup() {
 	local rc=$? p i ns pids
 	trap - EXIT HUP INT TERM
@@ -422,6 +444,7 @@ nh_cleanup() {
 		[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
 	done
 	nh_cgroup_cleanup
+	nh_pins_cleanup
 	for ns in "${NH_NETNS[@]}"; do
 		ip netns del "$ns" 2>/dev/null || echo "# cleanup: netns $ns stays"
 	done

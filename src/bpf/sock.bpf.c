@@ -134,6 +134,23 @@ static __always_inline void info_identity(struct nh_sk_info *si)
 	bpf_get_current_comm(si->comm, sizeof(si->comm));
 }
 
+/* An event of this type stamped now, the rest zero; NULL (and counted)
+ * when the ring buffer is full. */
+static __always_inline struct nh_bpf_event *ev_reserve(__u32 type)
+{
+	struct nh_bpf_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&lost_events, 1);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->ts_ns = bpf_ktime_get_ns();
+	return e;
+}
+
 /* force: a rule asked for this one, whatever the mask says */
 static __always_inline void emit_if(__u32 type, const struct nh_sk_info *si,
 				    __u64 cookie, __u64 bytes_out,
@@ -143,14 +160,9 @@ static __always_inline void emit_if(__u32 type, const struct nh_sk_info *si,
 
 	if (!force && !ev_wanted(type))
 		return;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		__sync_fetch_and_add(&lost_events, 1);
+	e = ev_reserve(type);
+	if (!e)
 		return;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->type = type;
-	e->ts_ns = bpf_ktime_get_ns();
 	e->cookie = cookie;
 	e->pid = si->pid;
 	e->uid = si->uid;
@@ -684,14 +696,9 @@ static __always_inline void emit_refused(__u32 family, __u32 type,
 
 	if (!ev_wanted(NH_EV_BLOCK))
 		return;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		__sync_fetch_and_add(&lost_events, 1);
+	e = ev_reserve(NH_EV_BLOCK);
+	if (!e)
 		return;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->type = NH_EV_BLOCK;
-	e->ts_ns = bpf_ktime_get_ns();
 	e->pid = bpf_get_current_pid_tgid() >> 32;
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->cgroup_id = bpf_get_current_cgroup_id();

@@ -19,32 +19,8 @@ nhp_world
 # a web server the client reaches directly: direct:// relays from here
 nh_nginx p near "$NHP_P4:8080"
 
-# hold N connections to ADDR:80 for S seconds; print opened/reset/served
-hold=$NH_TMP/hold.py
-cat >"$hold" <<'PY'
-import socket, sys, time
-n, addr, secs = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
-socks, reset = [], 0
-for i in range(n):
-    s = socket.socket()
-    s.settimeout(3)
-    try:
-        s.connect((addr, 8080))
-        s.sendall(b"GET /who HTTP/1.0\r\n\r\n")
-        socks.append(s)
-    except OSError:
-        reset += 1
-        s.close()
-served = 0
-for s in socks:
-    try:
-        if s.recv(4096).startswith(b"HTTP/1.1 200"):
-            served += 1
-    except OSError:
-        reset += 1
-print("open=%d reset=%d served=%d" % (len(socks), reset, served), flush=True)
-time.sleep(secs)
-PY
+# hold N connections to ADDR:8080 for S seconds; print opened/reset/served
+hold=$NH_SRCDIR/tests/integration/holdconns.py
 
 # limited N SCRIPT: nethook run --proxy direct:// -- sh -c SCRIPT in c,
 # with nethook's hard open-file limit lowered to N once it runs (the

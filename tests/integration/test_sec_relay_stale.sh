@@ -183,33 +183,8 @@ nh_is "every refusal is said or counted" "$((said + quiet))" 2000
 # 300 connections held by the program while nethook may have 128 files:
 # the relay refuses most; each has its end line, no entry is left.
 nh_nginx p near "$NHP_P4:8080"
-hold=$NH_TMP/hold.py
-cat >"$hold" <<'PY'
-import socket, sys, time
-n, addr = int(sys.argv[1]), sys.argv[2]
-socks, reset = [], 0
-for i in range(n):
-    s = socket.socket()
-    s.settimeout(3)
-    try:
-        s.connect((addr, 8080))
-        s.sendall(b"GET /who HTTP/1.0\r\n\r\n")
-        socks.append(s)
-    except OSError:
-        reset += 1
-        s.close()
-served = 0
-for s in socks:
-    try:
-        if s.recv(4096).startswith(b"HTTP/1.1 200"):
-            served += 1
-    except OSError:
-        reset += 1
-print("open=%d reset=%d served=%d" % (len(socks), reset, served), flush=True)
-for s in socks:
-    s.close()
-PY
-scoped emfile "touch $NH_TMP/emfile.up; while [ ! -e $NH_TMP/emfile.lim ]; do sleep 0.05; done; python3 $hold 300 $NHP_P4 >$NH_TMP/emfile.res; sleep 2" \
+hold=$NH_SRCDIR/tests/integration/holdconns.py
+scoped emfile "touch $NH_TMP/emfile.up; while [ ! -e $NH_TMP/emfile.lim ]; do sleep 0.05; done; python3 $hold 300 $NHP_P4 0 >$NH_TMP/emfile.res; sleep 2" \
 	--proxy direct://
 nh_wait_file "$NH_TMP/emfile.up" 30 || nh_bail "nethook did not start"
 nhpid=$(nhp_nethook_pid "$scoped_pid")

@@ -172,8 +172,10 @@ int nh_pin_dir_remove(const char *dir)
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		unlink(p);
+		/* a name that does not fit is not one nethook pinned */
+		if ((size_t)snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) <
+		    sizeof(p))
+			unlink(p);
 	}
 	closedir(d);
 	return rmdir(dir) ? 0 : 1;

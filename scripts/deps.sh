@@ -6,7 +6,7 @@ set -euo pipefail
 
 build_pkgs=(gcc libc6-dev make meson ninja-build pkg-config clang llvm
 	bpftool libbpf-dev libelf-dev zlib1g-dev libnetfilter-queue-dev
-	libmnl-dev libpcap-dev iptables)
+	libmnl-dev libpcap-dev iptables help2man)
 test_pkgs=(libcmocka-dev iproute2 util-linux bsdutils procps psmisc coreutils
 	curl nginx-light busybox-static python3 jq file dante-server microsocks
 	tinyproxy iperf3 golang-go)

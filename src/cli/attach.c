@@ -22,7 +22,7 @@ int cmd_attach(int argc, char **argv)
 
 	n = cli_attach_parse(argc, argv, &o, stderr);
 	if (n > 0) {
-		printf("usage: nethook attach --cgroup PATH [OPTIONS]\n");
+		cli_usage_attach(stdout);
 		return 0;
 	}
 	if (n < 0)

@@ -46,9 +46,11 @@ struct run_opts {
 };
 
 /* Parse `run` (or, with attach, `attach`) options; on error print one
- * line and return -1; 1 for --help.  env_proxy: NETHOOK_PROXY's value. */
+ * line and return -1; 1 for --help. */
 int cli_run_parse(int argc, char **argv, struct run_opts *o, FILE *err);
 int cli_attach_parse(int argc, char **argv, struct run_opts *o, FILE *err);
+/* Settle the proxy chain from --proxy, --proxy-file or env_proxy
+ * (NETHOOK_PROXY's value), checked now; -1 with one line on err. */
 int cli_proxy_chain(struct run_opts *o, const char *env_proxy, FILE *err);
 /* Blank the user names and passwords of proxy URLs, in place. */
 void cli_proxy_blank(char *url);
@@ -99,5 +101,11 @@ int cli_refuse_unhooked_child(void);
 /* COMMAND's exit status, 128+N for signal N */
 int cli_wait_status(pid_t pid);
 extern int cli_verbose;
+
+/* usage.c: the options of run and attach, written once */
+extern const char cli_run_options[];
+extern const char cli_run_notes[];
+void cli_usage_run(FILE *f);
+void cli_usage_attach(FILE *f);
 
 #endif

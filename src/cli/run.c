@@ -343,8 +343,7 @@ int cmd_run(int argc, char **argv)
 
 	r = cli_run_parse(argc, argv, &o, stderr);
 	if (r > 0) {
-		printf("usage: nethook run [OPTIONS] -- COMMAND [ARGS...]\n"
-		       "see nethook(1) or `nethook --help`\n");
+		cli_usage_run(stdout);
 		return 0;
 	}
 	if (r < 0)

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The options of `run` and `attach`, written once: `nethook --help`,
+ * `nethook run --help`, `nethook attach --help` and the nethook(1) page
+ * (made from `nethook --help` by help2man) all print this text. */
+#include "cli.h"
+
+const char cli_run_options[] =
+	"      --redirect ADDR:PORT   rewrite matching TCP connects to ADDR:PORT\n"
+	"      --match SPEC           what --redirect rewrites (default: all but loopback)\n"
+	"      --exclude SPEC         never rewritten; wins over --match\n"
+	"      --block SPEC           refused: ECONNREFUSED on connect, EPERM on sendto\n"
+	"      --log FILE|-           one line per event ('-' = standard error)\n"
+	"      --json                 the log as JSON lines\n"
+	"      --events LIST          create,connect,block,redirect,end,all\n"
+	"                             (default block,redirect,end)\n"
+	"      --proxy URL            send matching TCP connects through a proxy:\n"
+	"                             socks5://[user:pass@]host:port, socks4://,\n"
+	"                             socks4a://, http://[user:pass@]host:port,\n"
+	"                             direct://; repeat for a chain, in order\n"
+	"      --proxy-file FILE      the chain, one URL a line (or $NETHOOK_PROXY)\n"
+	"      --allow-udp            with --proxy: let UDP other than DNS go direct\n"
+	"      --allow-raw            with --proxy, --block or --redirect: let CMD\n"
+	"                             make raw, packet and other sockets the hooks\n"
+	"                             cannot see (ping, traceroute); refused (EPERM,\n"
+	"                             logged) otherwise\n"
+	"      --connect-timeout S    relay: connect and each handshake (10)\n"
+	"      --idle-timeout S       relay: close flows idle this long (never)\n"
+	"      --max-flows N          relay: concurrent flows (65536)\n"
+	"      --threads N            relay: worker threads (one per CPU, up to 4;\n"
+	"                             1: on nethook's main thread)\n"
+	"      --handoff              with --proxy: open the tunnel on CMD's own\n"
+	"                             socket, then step out (no relay hop)\n"
+	"      --user USER[:GROUP]    run CMD as that user\n"
+	"      -v, --verbose          say more (twice: debug)\n";
+
+const char cli_run_notes[] =
+	"SPEC: ADDR[/LEN][:PORT[-PORT]] or [ADDR6[/LEN]][:PORT[-PORT]];\n"
+	"an IPv4 spec also matches IPv4-mapped IPv6 destinations.\n"
+	"With neither --redirect, --block nor --proxy, run monitors: each TCP\n"
+	"connection is logged when it ends, with its bytes and duration.\n";
+
+void cli_usage_run(FILE *f)
+{
+	fprintf(f, "usage: nethook run [OPTIONS] -- COMMAND [ARGS...]\n"
+		   "Run COMMAND in a cgroup of its own, its connections hooked.\n"
+		   "\n%s\n%s",
+		cli_run_options, cli_run_notes);
+}
+
+void cli_usage_attach(FILE *f)
+{
+	fprintf(f, "usage: nethook attach --cgroup PATH [OPTIONS]\n"
+		   "Hook an existing cgroup v2 (a container, a systemd unit) until\n"
+		   "interrupted.  The options of run, but --handoff and --user:\n"
+		   "\n      --cgroup PATH          the cgroup (a directory under the cgroup v2 mount)\n"
+		   "%s\n%s",
+		cli_run_options, cli_run_notes);
+}

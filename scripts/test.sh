@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # Install, build, and run every test: the whole suite on a normal build,
-# then again under ASan/UBSan without the heaviest cases.  Needs root for
-# the integration tests.  Ends with one line "N passed, N failed".
+# then again under ASan/UBSan without the heaviest cases, then each fuzz
+# target under libFuzzer for 30 s (NH_FUZZ_SECONDS).  Needs root for the
+# integration tests.  Ends with one line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test || exit 1
@@ -45,6 +46,17 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_suite "normal build" --build build
 run_suite "ASan/UBSan build" --build build-asan --quick
+
+# the fuzz targets under libFuzzer, bounded (CI: 30 s each); a finding fails
+echo "=== fuzz (libFuzzer, ASan/UBSan)"
+fz=$(mktemp)
+scripts/fuzz.sh "${NH_FUZZ_SECONDS:-30}" 2>&1 | tee "$fz"
+total_pass=$((total_pass + $(grep -c '^ok - fuzz' "$fz")))
+total_fail=$((total_fail + $(grep -c '^not ok - fuzz' "$fz")))
+grep '^not ok - fuzz' "$fz" | sed 's/^not ok - /# fuzz: /' >>"$fails"
+grep -q '^\(not \)\{0,1\}ok - fuzz' "$fz" ||
+	{ echo "# fuzz: nothing ran"; total_fail=$((total_fail + 1)); }
+rm -f "$fz"
 
 echo "=== all suites"
 if [ -s "$fails" ]; then

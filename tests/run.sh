@@ -127,6 +127,13 @@ run_unit() {
 		CMOCKA_MESSAGE_OUTPUT=TAP run_one "unit/$(basename "$t")" "$t"
 	done
 	[ "$found" = 1 ] || fail_one "unit: no test programs in $BUILD/tests/unit"
+	# the fuzz targets' corpora, replayed (tests/fuzz/README.md)
+	for t in "$BUILD"/tests/fuzz/test_fuzz_*; do
+		[ -f "$t" ] && [ -x "$t" ] || continue
+		wanted "$t" || continue
+		echo "# unit: $(basename "$t")"
+		run_one "fuzz/$(basename "$t")" "$t"
+	done
 }
 
 # Remove what integration runs killed with SIGKILL left: namespaces

@@ -284,7 +284,8 @@ nh_wait_port() {
 # the body there ($(nh_www NAME)/up/FILE) and answers only once all of it
 # has come (201).  Access log:
 # $NH_TMP/nginx-NAME/access.log ("$remote_addr $server_addr:$server_port
-# $request $status $body_bytes_sent").
+# $request $status $body_bytes_sent").  Connections are closed after each
+# reply unless NH_NGINX_KEEPALIVE gives nginx's keepalive_timeout.
 nh_nginx() {
 	local ns=$1 name=$2 dir=$NH_TMP/nginx-$2 l listen="" npid hp
 	shift 2
@@ -312,7 +313,7 @@ nh_nginx() {
 		scgi_temp_path $dir/tmp/scgi;
 		default_type application/octet-stream;
 		sendfile on;
-		keepalive_timeout 0;
+		keepalive_timeout ${NH_NGINX_KEEPALIVE:-0};
 		server {
 	$listen
 			root $dir/www;

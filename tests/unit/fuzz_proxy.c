@@ -5,12 +5,12 @@
  *
  * libFuzzer:
  *   clang -std=gnu11 -D_GNU_SOURCE -DNH_LIBFUZZER -g -O1 \
- *     -fsanitize=fuzzer,address,undefined -Isrc/lib \
- *     tests/unit/fuzz_proxy.c src/lib/nh_proxy.c -o /tmp/fuzz_proxy
+ *     -fsanitize=fuzzer,address,undefined -Isrc/lib/sock \
+ *     tests/unit/fuzz_proxy.c src/lib/sock/nh_proxy.c -o /tmp/fuzz_proxy
  *   /tmp/fuzz_proxy -max_total_time=60
  * Standalone (any compiler): runs the given files as inputs, or without
  * arguments N (default 200000) pseudo-random inputs from a fixed seed:
- *   cc ... tests/unit/fuzz_proxy.c src/lib/nh_proxy.c -o /tmp/fuzz_proxy
+ *   cc ... tests/unit/fuzz_proxy.c src/lib/sock/nh_proxy.c -o /tmp/fuzz_proxy
  *   /tmp/fuzz_proxy [N | FILE...]
  * Input: byte 0 picks the hop and target, byte 1 the chunk sizes, the rest
  * is what the proxy says (and, for byte 0 >= 0xf0, a URL or chain).

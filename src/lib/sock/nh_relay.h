@@ -7,24 +7,10 @@
 #include <stdint.h>
 #include "nh_internal.h"
 #include "nh_proxy.h"
+#include "nh_report.h"
 #include "nh_sflt.h"
 
 #define NH_RELAY_MAX_HOPS 8
-
-/* How one flow ended, for the log. */
-struct nh_relay_report {
-	struct nh_flow_val id; /* who and where, from the kernel */
-	uint64_t end_ns; /* CLOCK_MONOTONIC */
-	uint64_t bytes_out; /* program -> destination */
-	uint64_t bytes_in;
-	int established; /* the tunnel opened */
-	int err; /* positive errno, 0 = none */
-	char detail[192]; /* which hop failed and why */
-	struct sockaddr_storage to; /* where it went, after socket filters */
-	bool handoff; /* from the handoff: connect() itself failed */
-	bool blocked; /* refused before it began: a block, not an end */
-	int proto; /* IPPROTO_*; 0: TCP */
-};
 
 struct nh_relay_opts {
 	const struct nh_proxy_hop *hops; /* none: direct */

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Reports of the relay's and the handoff's threads, queued for the
+ * thread that dispatches the context. */
+#ifndef NH_REPORTS_H
+#define NH_REPORTS_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include "nh_report.h"
+
+struct nh_ctx;
+
+struct nh_reports {
+	pthread_mutex_t lock;
+	struct nh_relay_report *q; /* a ring; NULL until a relay starts */
+	unsigned int head, count;
+	int fd; /* eventfd: readable when some are queued */
+	uint64_t lost; /* the queue was full */
+};
+
+/* the lock; the eventfd comes with nh_reports_open(), the queue with
+ * nh_reports_start() (a relay needs it) */
+void nh_reports_init(struct nh_reports *r);
+int nh_reports_open(struct nh_reports *r);
+int nh_reports_start(struct nh_reports *r);
+void nh_reports_fini(struct nh_reports *r);
+/* From any thread (the relay's and the handoff's report callback): user
+ * is the context. */
+void nh_ctx_on_report(void *user, const struct nh_relay_report *rep);
+/* The context's handler for NH_CTX_TAG_REPORTS: log and events. */
+int nh_reports_dispatch(struct nh_ctx *ctx);
+uint64_t nh_reports_lost(const struct nh_reports *r);
+
+#endif

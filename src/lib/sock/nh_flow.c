@@ -19,9 +19,10 @@
 #include <sys/socket.h>
 #include <limits.h>
 #include <unistd.h>
+#include "nh_chain_walk.h"
 #include "nh_flow.h"
-#include "nh_hs_io.h"
 #include "nh_spec.h"
+#include "nh_time.h"
 
 /* epoll tags; the relay's own are 1..3 */
 #define TAG_CLIENT 8
@@ -46,12 +47,12 @@ struct nh_flow {
 	struct nh_flow_end c, u; /* first: epoll hands us one of these */
 	struct nh_flow *prev, *next;
 	int epfd;
-	uint8_t state, hop, flags;
+	uint8_t state, flags;
 	int p_out[2], p_in[2]; /* program -> destination, and back */
 	uint32_t q_out, q_in; /* bytes waiting in each pipe */
 	uint64_t bytes_out, bytes_in;
 	uint64_t deadline, last;
-	struct nh_proxy_hs *hs; /* only while the tunnel opens */
+	struct nh_chain_walk *walk; /* only while the tunnel opens */
 	struct nh_flow_val id;
 	struct sockaddr_storage to; /* the destination, after the filters */
 	struct nh_socket *so; /* socket filters attached, or NULL */
@@ -136,8 +137,8 @@ static void finish(struct nh_flow_list *l, struct nh_flow *f, int err,
 	}
 	close_pipe(f->p_out);
 	close_pipe(f->p_in);
-	free(f->hs);
-	f->hs = NULL;
+	free(f->walk);
+	f->walk = NULL;
 	unlink_flow(l, f);
 	/* the same epoll batch may still hold an event for the other end:
 	 * freed only after it, by nh_flow_reap() */
@@ -199,20 +200,13 @@ static socklen_t sa_len(const struct sockaddr_storage *ss)
 static void where(const struct nh_flow_list *l, const struct nh_flow *f,
 		  int hop, char *buf, size_t len)
 {
-	struct sockaddr_storage ss;
-
-	if (hop < l->nhops) {
-		nh_proxy_hop_format(&l->hops[hop], buf, len);
-		return;
-	}
-	ss = f->to;
-	nh_sockaddr_format((void *)&ss, buf, len);
+	nh_chain_where(l->hops, l->nhops, hop, &f->to, buf, len);
 }
 
 static int start_connect(struct nh_flow_list *l, struct nh_flow *f)
 {
 	struct sockaddr_storage to;
-	char w[300];
+	char why[400];
 	int one = 1, fd, e;
 
 	if (l->nhops)
@@ -235,8 +229,9 @@ static int start_connect(struct nh_flow_list *l, struct nh_flow *f)
 	f->deadline = nh_now_ns() + l->connect_timeout_ns;
 	if (connect(fd, (void *)&to, sa_len(&to)) && errno != EINPROGRESS) {
 		e = errno;
-		where(l, f, 0, w, sizeof(w));
-		finish(l, f, e, "connect to %s failed: %s", w, strerror(e));
+		nh_chain_connect_failed(l->hops, l->nhops, &f->to, e, why,
+					sizeof(why));
+		finish(l, f, e, "%s", why);
 		return -1;
 	}
 	watch(f, &f->u);
@@ -320,26 +315,10 @@ void nh_flow_start(struct nh_flow_list *l, int epfd, int cfd,
 	start_connect(l, f);
 }
 
-static void hs_begin(struct nh_flow_list *l, struct nh_flow *f)
-{
-	struct sockaddr_storage to;
-	int next = f->hop + 1;
-
-	if (next < l->nhops) {
-		/* a name the hop can carry goes as a name: it resolves it */
-		nh_proxy_hs_init_hop(f->hs, &l->hops[f->hop], &l->hops[next]);
-	} else {
-		to = f->to;
-		nh_proxy_hs_init(f->hs, &l->hops[f->hop], (void *)&to, NULL,
-				 f->id.orig.port);
-	}
-	f->deadline = nh_now_ns() + l->connect_timeout_ns;
-}
-
 static int enter_relay(struct nh_flow_list *l, struct nh_flow *f)
 {
-	free(f->hs);
-	f->hs = NULL;
+	free(f->walk);
+	f->walk = NULL;
 	if (f->so && f->so->data) {
 		f->pend = calloc(2, sizeof(*f->pend));
 		if (!f->pend) {
@@ -360,14 +339,15 @@ static int connected(struct nh_flow_list *l, struct nh_flow *f)
 {
 	if (!l->nhops || l->hops[0].scheme == NH_PROXY_DIRECT)
 		return enter_relay(l, f);
-	f->hs = malloc(sizeof(*f->hs));
-	if (!f->hs) {
+	/* only while the tunnel opens: an open flow holds no handshake */
+	f->walk = malloc(sizeof(*f->walk));
+	if (!f->walk) {
 		finish(l, f, ENOMEM, "relay: out of memory");
 		return -1;
 	}
 	f->state = F_HANDSHAKE;
-	f->hop = 0;
-	hs_begin(l, f);
+	nh_chain_walk_init(f->walk, l->hops, l->nhops, &f->to, f->id.orig.port);
+	f->deadline = nh_now_ns() + l->connect_timeout_ns;
 	return 0;
 }
 
@@ -375,7 +355,7 @@ static int step_connect(struct nh_flow_list *l, struct nh_flow *f)
 {
 	struct pollfd p = { .fd = f->u.fd, .events = POLLOUT };
 	socklen_t len = sizeof(int);
-	char w[300];
+	char why[400];
 	int e = 0;
 
 	if (poll(&p, 1, 0) <= 0)
@@ -384,8 +364,9 @@ static int step_connect(struct nh_flow_list *l, struct nh_flow *f)
 		getsockopt(f->u.fd, SOL_SOCKET, SO_ERROR, &e, &len);
 		if (!e)
 			e = ECONNREFUSED;
-		where(l, f, 0, w, sizeof(w));
-		finish(l, f, e, "connect to %s failed: %s", w, strerror(e));
+		nh_chain_connect_failed(l->hops, l->nhops, &f->to, e, why,
+					sizeof(why));
+		finish(l, f, e, "%s", why);
 		return -1;
 	}
 	if (!(p.revents & POLLOUT))
@@ -393,32 +374,23 @@ static int step_connect(struct nh_flow_list *l, struct nh_flow *f)
 	return connected(l, f);
 }
 
-/* Talk to the current hop until it wants more, is done, or failed. */
+/* Talk to the chain until it wants more, is done, or failed. */
 static int step_handshake(struct nh_flow_list *l, struct nh_flow *f)
 {
-	struct nh_hs_io_count c = { 0, 0 };
-	char w[300];
-	bool io;
-	int r;
+	int hop = f->walk->hop, r;
+	char why[400];
 
-	for (;;) {
-		r = nh_hs_io_step(f->u.fd, f->hs, &c, &io);
-		if (r == 0)
-			return 1;
-		if (r < 0)
-			break;
-		/* this hop's tunnel is open: on to the next, or relay */
-		if (++f->hop >= l->nhops)
-			return enter_relay(l, f);
-		hs_begin(l, f);
-	}
-	if (!io) {
-		finish(l, f, -r, "%s", nh_proxy_hs_error(f->hs));
+	r = nh_chain_walk_step(f->walk, f->u.fd, why, sizeof(why));
+	if (r < 0) {
+		finish(l, f, -r, "%s", why);
 		return -1;
 	}
-	where(l, f, f->hop, w, sizeof(w));
-	finish(l, f, -r, "handshake with %s failed: %s", w, strerror(-r));
-	return -1;
+	if (r > 0)
+		return enter_relay(l, f);
+	/* each hop has the whole connect timeout for its handshake */
+	if (f->walk->hop != hop)
+		f->deadline = nh_now_ns() + l->connect_timeout_ns;
+	return 1;
 }
 
 /*
@@ -676,19 +648,18 @@ void nh_flow_event(struct nh_flow_list *l, struct nh_flow *f, uint32_t events)
 void nh_flow_tick(struct nh_flow_list *l, uint64_t now)
 {
 	struct nh_flow *f = l->head, *next;
-	char w[300];
+	char why[400];
 
 	for (; f; f = next) {
 		next = f->next;
 		if (f->state != F_RELAY && now > f->deadline) {
-			where(l, f, f->state == F_CONNECT ? 0 : f->hop, w,
-			      sizeof(w));
-			finish(l, f, ETIMEDOUT, "%s %s timed out after %llu ms",
-			       f->state == F_CONNECT ? "connect to" :
-						       "handshake with",
-			       w,
-			       (unsigned long long)(l->connect_timeout_ns /
-						    1000000ull));
+			nh_chain_timed_out(
+				l->hops, l->nhops, f->walk ? f->walk->hop : 0,
+				&f->to, f->state == F_CONNECT,
+				(unsigned long long)(l->connect_timeout_ns /
+						     1000000ull),
+				why, sizeof(why));
+			finish(l, f, ETIMEDOUT, "%s", why);
 		} else if (f->state == F_RELAY && !f->pend &&
 			   now - f->last > NH_PIPE_IDLE_NS && !f->q_out &&
 			   !f->q_in && (f->p_out[0] >= 0 || f->p_in[0] >= 0)) {

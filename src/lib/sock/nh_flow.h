@@ -6,7 +6,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include "nh_relay.h"
+#include "nh_proxy.h"
+#include "nh_report.h"
 #include "nh_sflt.h"
 
 struct nh_flow;
@@ -32,8 +33,6 @@ struct nh_flow_list {
 	/* shared by a relay's workers: out of descriptors is said once */
 	atomic_bool *fds_said;
 };
-
-uint64_t nh_now_ns(void);
 
 /* Take an accepted client socket; the flow reports through list->done. */
 void nh_flow_start(struct nh_flow_list *l, int epfd, int cfd,

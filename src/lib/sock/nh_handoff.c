@@ -45,10 +45,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "nh_flow.h" /* nh_now_ns */
+#include "nh_chain_walk.h"
 #include "nh_handoff.h"
-#include "nh_hs_io.h"
 #include "nh_spec.h"
+#include "nh_time.h"
 
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
@@ -85,13 +85,11 @@ struct hf_job {
 	uint64_t deadline;
 	int fd; /* our copy of the program's socket */
 	int fl; /* its file status flags, given back before the answer */
-	int hop;
 	bool connecting;
 	socklen_t dlen;
 	struct sockaddr_storage dst; /* what the program asked for */
 	struct nh_sk_info si; /* who: the kernel's record of the socket */
-	struct nh_hs_io_count hs_bytes;
-	struct nh_proxy_hs hs;
+	struct nh_chain_walk walk;
 };
 
 struct nh_handoff {
@@ -250,8 +248,8 @@ static void job_done(struct nh_handoff *h, struct hf_job *j)
 	char hop[128];
 
 	if (!bpf_map_lookup_elem(h->o.sk_info_fd, &j->fd, &si)) {
-		si.hs_out = (uint32_t)j->hs_bytes.out;
-		si.hs_in = (uint32_t)j->hs_bytes.in;
+		si.hs_out = (uint32_t)j->walk.io.out;
+		si.hs_in = (uint32_t)j->walk.io.in;
 		si.handoff = NH_HANDOFF_OPEN;
 		bpf_map_update_elem(h->o.sk_info_fd, &j->fd, &si, BPF_EXIST);
 		died = died_untold(h, j->fd, &ti);
@@ -261,8 +259,8 @@ static void job_done(struct nh_handoff *h, struct hf_job *j)
 		memset(&rep, 0, sizeof(rep));
 		job_report_fill(h, j, ECONNRESET, &rep);
 		rep.established = true;
-		rep.bytes_in = ti.tcpi_bytes_received > j->hs_bytes.in ?
-				       ti.tcpi_bytes_received - j->hs_bytes.in :
+		rep.bytes_in = ti.tcpi_bytes_received > j->walk.io.in ?
+				       ti.tcpi_bytes_received - j->walk.io.in :
 				       0;
 		nh_proxy_hop_format(&h->o.hops[0], hop, sizeof(hop));
 		snprintf(rep.detail, sizeof(rep.detail),
@@ -301,70 +299,41 @@ static void job_fail(struct nh_handoff *h, struct hf_job *j, int err,
 		h->o.report(h->o.user, &rep);
 }
 
-static void hop_name(const struct nh_handoff *h, int hop, char *buf, size_t len)
-{
-	nh_proxy_hop_format(&h->o.hops[hop], buf, len);
-}
-
-static void hs_begin(struct nh_handoff *h, struct hf_job *j)
-{
-	const struct sockaddr_in6 *s6 = (const void *)&j->dst;
-	const struct sockaddr_in *s4 = (const void *)&j->dst;
-	int next = j->hop + 1;
-
-	if (next < h->o.nhops)
-		nh_proxy_hs_init_hop(&j->hs, &h->o.hops[j->hop],
-				     &h->o.hops[next]);
-	else
-		nh_proxy_hs_init(
-			&j->hs, &h->o.hops[j->hop], (void *)&j->dst, NULL,
-			ntohs(j->dst.ss_family == AF_INET6 ? s6->sin6_port :
-							     s4->sin_port));
-}
-
 /* Move a job on as far as its socket allows. */
 static void job_step(struct nh_handoff *h, struct hf_job *j)
 {
 	struct epoll_event ee = { .events = EPOLLIN, .data.ptr = j };
+	const struct sockaddr_in6 *s6 = (const void *)&j->dst;
+	const struct sockaddr_in *s4 = (const void *)&j->dst;
 	socklen_t len = sizeof(int);
-	char w[300];
-	bool io;
+	char why[400];
 	int r, e = 0;
 
 	if (j->connecting) {
 		getsockopt(j->fd, SOL_SOCKET, SO_ERROR, &e, &len);
 		if (e) {
-			hop_name(h, 0, w, sizeof(w));
-			job_fail(h, j, e, "connect to %s failed: %s", w,
-				 strerror(e));
+			nh_chain_connect_failed(h->o.hops, h->o.nhops, &j->dst,
+						e, why, sizeof(why));
+			job_fail(h, j, e, "%s", why);
 			return;
 		}
 		j->connecting = false;
-		hs_begin(h, j);
+		nh_chain_walk_init(&j->walk, h->o.hops, h->o.nhops, &j->dst,
+				   ntohs(j->dst.ss_family == AF_INET6 ?
+						 s6->sin6_port :
+						 s4->sin_port));
 	}
-	for (;;) {
-		r = nh_hs_io_step(j->fd, &j->hs, &j->hs_bytes, &io);
-		if (r == 0)
-			break;
-		if (r < 0) {
-			if (!io) {
-				job_fail(h, j, -r, "%s",
-					 nh_proxy_hs_error(&j->hs));
-				return;
-			}
-			hop_name(h, j->hop, w, sizeof(w));
-			job_fail(h, j, -r, "handshake with %s failed: %s", w,
-				 strerror(-r));
-			return;
-		}
-		if (++j->hop >= h->o.nhops) {
-			job_done(h, j);
-			return;
-		}
-		hs_begin(h, j);
+	r = nh_chain_walk_step(&j->walk, j->fd, why, sizeof(why));
+	if (r < 0) {
+		job_fail(h, j, -r, "%s", why);
+		return;
+	}
+	if (r > 0) {
+		job_done(h, j);
+		return;
 	}
 	/* a request that did not fit waits for room, a reply for bytes */
-	if (!nh_proxy_hs_want_input(&j->hs))
+	if (!nh_chain_walk_want_input(&j->walk))
 		ee.events = EPOLLOUT;
 	epoll_ctl(h->ep, EPOLL_CTL_MOD, j->fd, &ee);
 }
@@ -533,7 +502,7 @@ static int handoff_ask(struct nh_handoff *h, struct hf_job *j, int *err)
 	if (bpf_map_update_elem(h->o.sk_info_fd, &j->fd, &si, BPF_EXIST))
 		return -EXDEV;
 	e = connect(j->fd, (void *)&to, tolen) && errno != EINPROGRESS ? errno :
-									0;
+									 0;
 	/* the hook ran and said yes, or the question is taken back: a
 	 * connect() that failed before the hook (the socket changed under
 	 * us) must not leave it for the program's own */
@@ -666,10 +635,11 @@ static void on_notify(struct nh_handoff *h)
 	h->jobs = j;
 	h->njobs++;
 	if (e) {
-		char w[300];
+		char why[400];
 
-		hop_name(h, 0, w, sizeof(w));
-		job_fail(h, j, e, "connect to %s failed: %s", w, strerror(e));
+		nh_chain_connect_failed(h->o.hops, h->o.nhops, &j->dst, e, why,
+					sizeof(why));
+		job_fail(h, j, e, "%s", why);
 	} else if (epoll_ctl(h->ep, EPOLL_CTL_ADD, fd, &ee)) {
 		job_fail(h, j, ENOMEM, "epoll: %s", strerror(errno));
 	}
@@ -691,7 +661,7 @@ static void on_tick(struct nh_handoff *h)
 {
 	struct hf_job *j, *next;
 	uint64_t now = nh_now_ns(), v;
-	char w[300];
+	char why[400];
 
 	if (read(h->tick_fd, &v, sizeof(v)) < 0) {
 		/* a tick is a tick */
@@ -700,10 +670,10 @@ static void on_tick(struct nh_handoff *h)
 		next = j->next;
 		if (now <= j->deadline)
 			continue;
-		hop_name(h, j->connecting ? 0 : j->hop, w, sizeof(w));
-		job_fail(h, j, ETIMEDOUT, "%s %s timed out after %u ms",
-			 j->connecting ? "connect to" : "handshake with", w,
-			 h->o.timeout_ms);
+		nh_chain_timed_out(h->o.hops, h->o.nhops, j->walk.hop, &j->dst,
+				   j->connecting, h->o.timeout_ms, why,
+				   sizeof(why));
+		job_fail(h, j, ETIMEDOUT, "%s", why);
 	}
 }
 

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include "nh_internal.h"
 #include "nh_proxy.h"
-#include "nh_relay.h"
+#include "nh_report.h"
 
 struct nh_handoff_opts {
 	const struct nh_proxy_hop *hops; /* the chain; hops[0] is reached

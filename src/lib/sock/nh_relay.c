@@ -27,6 +27,7 @@
 #include "nh_flow.h"
 #include "nh_relay.h"
 #include "nh_spec.h"
+#include "nh_time.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
@@ -76,14 +77,6 @@ struct nh_relay {
 	sem_t unshared;
 	bool sem_ok;
 };
-
-uint64_t nh_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static int listen_on(int family, uint16_t port, struct nh_bpf_addr *bound)
 {

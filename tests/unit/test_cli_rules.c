@@ -9,12 +9,15 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include "nh_test.h"
+#include <stdbool.h>
 #include "cli.h"
 #include "nh_chain.h" /* the parsed chain, looked into */
-#include "nh_internal.h"
+#include "nh_base.h"
+#include "nethook/nethook.h"
+#include "nh_rule.h"
 #include "nh_rule_match.h"
 #include "nh_spec.h"
+#include "nh_test.h"
 
 #define MAXARGS 200
 #define MAXRULES 256

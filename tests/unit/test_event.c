@@ -7,8 +7,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
+#include "nh_event.h"
+#include "nh_base.h"
+#include "nethook/nethook.h"
 #include "nh_test.h"
-#include "nh_internal.h"
 
 /* ---- a strict JSON parser, enough to check a log line ---- */
 

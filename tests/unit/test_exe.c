@@ -9,8 +9,10 @@
 #include <limits.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <stdbool.h>
+#include "nh_exe.h"
+#include "nh_base.h"
 #include "nh_test.h"
-#include "nh_internal.h"
 
 static uint32_t dead_base;
 

@@ -9,7 +9,12 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "nh_internal.h"
+#include <stdbool.h>
+#include "nh_bpf.h"
+#include "nh_features.h"
+#include "nh_base.h"
+#include "nh_log.h"
+#include "nh_pin.h"
 #include "sock.skel.h"
 
 struct nh_bpf {

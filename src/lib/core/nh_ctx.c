@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +18,16 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include "nh_bpf.h"
+#include "nh_cgroup.h"
 #include "nh_ctx_int.h"
+#include "nh_exe.h"
+#include "nh_features.h"
 #include "nh_handoff.h"
+#include "nh_log.h"
+#include "nh_pin.h"
 #include "nh_relay.h"
+#include "nh_run.h"
 
 /* how long an event the kernel queued without waking us may wait */
 #define NH_TICK_NS (50 * 1000000L)
@@ -253,7 +261,7 @@ NH_API int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **out)
 	err = nh_reports_open(&ctx->reps);
 	if (!err)
 		err = nh_ctx_watch(ctx, ctx->reps.fd, NH_CTX_TAG_REPORTS,
-				   nh_reports_dispatch);
+				   nh_ctx_reports_dispatch);
 	if (err)
 		goto cleanup;
 	nh_logf(&ctx->lg, LOG_DEBUG, "scope: cgroup %s", ctx->cgroup);

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 #include "nh_ctx_int.h"
+#include "nh_event.h"
+#include "nh_exe.h"
 #include "nh_relay.h"
 #include "nh_spec.h"
 

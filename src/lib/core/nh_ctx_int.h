@@ -13,10 +13,15 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "nh_bpf.h"
 #include "nh_chain.h"
-#include "nh_internal.h"
+#include "nh_exe.h"
+#include "nh_base.h"
+#include "nethook/nethook.h"
+#include "nh_log.h"
 #include "nh_ipf_int.h" /* NH_IPF_EPOLL_TAG */
 #include "nh_reports.h"
+#include "nh_run.h"
 #include "nh_sflt.h"
 
 struct nh_relay;
@@ -96,5 +101,10 @@ int nh_ctx_exe_copy(struct nh_ctx *ctx, uint32_t pid, const char *comm,
 /* sock/nh_divert.c: the relay, started once (divert rules, filters,
  * handoff) */
 int nh_ctx_relay_ensure(struct nh_ctx *ctx);
+
+/* sock/nh_report_log.c: the relay's and the handoff's report callback
+ * (from their threads), and the handler that says them */
+void nh_ctx_on_report(void *user, const struct nh_relay_report *rep);
+int nh_ctx_reports_dispatch(struct nh_ctx *ctx);
 
 #endif

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <sys/epoll.h>
 #include <unistd.h>
+#include "nh_bpf.h"
 #include "nh_ctx_int.h"
 
 int nh_ctx_watch(struct nh_ctx *ctx, int fd, enum nh_ctx_tag tag,

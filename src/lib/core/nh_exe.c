@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "nh_internal.h"
+#include "nh_exe.h"
+#include "nh_base.h"
 
 #define NH_EXE_SLOTS 4096
 

@@ -19,7 +19,12 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "nh_internal.h"
+#include <stdbool.h>
+#include "nh_cgroup.h"
+#include "nh_features.h"
+#include "nh_base.h"
+#include "nh_log.h"
+#include "nh_pin.h"
 
 struct prog_need {
 	enum bpf_prog_type type;

@@ -3,7 +3,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
-#include "nh_internal.h"
+#include <stdbool.h>
+#include "nh_base.h"
+#include "nh_log.h"
 
 void nh_logf(const struct nh_logger *lg, int level, const char *fmt, ...)
 {

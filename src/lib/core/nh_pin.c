@@ -20,7 +20,11 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "nh_internal.h"
+#include <stdbool.h>
+#include "nh_base.h"
+#include "nethook/nethook.h"
+#include "nh_log.h"
+#include "nh_pin.h"
 
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11

@@ -6,7 +6,8 @@
  */
 #include <pthread.h>
 #include <signal.h>
-#include "nh_internal.h"
+#include "nh_base.h"
+#include "nh_thread.h"
 
 int nh_thread_start(pthread_t *th, void *(*fn)(void *), void *arg)
 {

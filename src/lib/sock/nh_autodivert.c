@@ -8,7 +8,11 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <unistd.h>
+#include "nh_bpf.h"
+#include "nh_cgroup.h"
 #include "nh_ctx_int.h"
+#include "nh_log.h"
+#include "nh_rule.h"
 
 static int domain_index(int domain)
 {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "nh_chain.h"
+#include "nh_log.h"
 
 int nh_chain_parse(const char *text, struct nh_proxy_chain *c, char *why,
 		   size_t len)

@@ -4,7 +4,8 @@
 #define NH_CHAIN_H
 
 #include "nethook/nethook.h"
-#include "nh_internal.h"
+#include "nh_base.h"
+#include "nh_log.h"
 #include "nh_proxy.h"
 
 #define NH_CHAIN_MAX_HOPS 8

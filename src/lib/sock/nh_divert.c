@@ -5,8 +5,11 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
+#include "nh_bpf.h"
 #include "nh_ctx_int.h"
+#include "nh_log.h"
 #include "nh_relay.h"
+#include "nh_rule.h"
 
 _Static_assert(NH_CHAIN_MAX_HOPS <= NH_RELAY_MAX_HOPS,
 	       "the relay takes every hop a chain can have");

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include "nh_chain_walk.h"
 #include "nh_flow.h"
+#include "nh_log.h"
 #include "nh_spec.h"
 #include "nh_time.h"
 

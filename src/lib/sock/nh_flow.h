@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "nh_log.h"
 #include "nh_proxy.h"
 #include "nh_report.h"
 #include "nh_sflt.h"

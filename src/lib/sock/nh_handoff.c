@@ -47,7 +47,9 @@
 #include <bpf/bpf.h>
 #include "nh_chain_walk.h"
 #include "nh_handoff.h"
+#include "nh_log.h"
 #include "nh_spec.h"
+#include "nh_thread.h"
 #include "nh_time.h"
 
 #ifndef PIDFD_THREAD

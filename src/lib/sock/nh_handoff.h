@@ -8,7 +8,8 @@
 #define NH_HANDOFF_H
 
 #include <stdint.h>
-#include "nh_internal.h"
+#include "nh_base.h"
+#include "nh_log.h"
 #include "nh_proxy.h"
 #include "nh_report.h"
 

@@ -5,8 +5,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "nh_bpf.h"
 #include "nh_ctx_int.h"
 #include "nh_handoff.h"
+#include "nh_log.h"
 #include "nh_relay.h"
 #include "nh_spec.h"
 

@@ -25,8 +25,10 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "nh_flow.h"
+#include "nh_log.h"
 #include "nh_relay.h"
 #include "nh_spec.h"
+#include "nh_thread.h"
 #include "nh_time.h"
 
 #ifndef SO_NETNS_COOKIE

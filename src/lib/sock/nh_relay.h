@@ -5,7 +5,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "nh_internal.h"
+#include "nh_base.h"
+#include "nh_log.h"
 #include "nh_proxy.h"
 #include "nh_report.h"
 #include "nh_sflt.h"

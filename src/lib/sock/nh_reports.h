@@ -5,10 +5,9 @@
 #define NH_REPORTS_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include "nh_report.h"
-
-struct nh_ctx;
 
 struct nh_reports {
 	pthread_mutex_t lock;
@@ -24,11 +23,11 @@ void nh_reports_init(struct nh_reports *r);
 int nh_reports_open(struct nh_reports *r);
 int nh_reports_start(struct nh_reports *r);
 void nh_reports_fini(struct nh_reports *r);
-/* From any thread (the relay's and the handoff's report callback): user
- * is the context. */
-void nh_ctx_on_report(void *user, const struct nh_relay_report *rep);
-/* The context's handler for NH_CTX_TAG_REPORTS: log and events. */
-int nh_reports_dispatch(struct nh_ctx *ctx);
+/* from any thread; counted as lost when the queue is full */
+void nh_reports_push(struct nh_reports *r, const struct nh_relay_report *rep);
+/* the wake-up read: then pop until there is none */
+void nh_reports_wake_taken(struct nh_reports *r);
+bool nh_reports_pop(struct nh_reports *r, struct nh_relay_report *rep);
 uint64_t nh_reports_lost(const struct nh_reports *r);
 
 #endif

@@ -4,7 +4,9 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
-#include "nh_internal.h"
+#include "nh_base.h"
+#include "nethook/nethook.h"
+#include "nh_rule.h"
 #include "nh_spec.h"
 
 int nh_rule_compile(const struct nh_rule *rule, struct nh_bpf_rule *out)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "nh_log.h"
 #include "nh_sflt.h"
 #include "nh_spec.h"
 

@@ -204,7 +204,7 @@ static int load(struct nh_bpf *b, unsigned int ev_mask, bool exec_tracking,
 			strerror(errno));
 		return err;
 	}
-	b->skel->bss->ev_mask = ev_mask;
+	b->skel->rodata->ev_mask = ev_mask;
 	/* identity is taken at connect(), or when the socket is made if
 	 * nh_sock_create is attached */
 	b->create_on = ev_mask & NH_EVMASK(NH_EV_CREATE);

@@ -63,6 +63,22 @@ const char *nh_errno_name(int err)
 	}
 }
 
+/* The kernel's numbers are the public ones: an event and its route are
+ * copied across, not translated. */
+_Static_assert((int)NH_EV_CREATE == (int)NH_EVENT_CREATE &&
+		       (int)NH_EV_CONNECT == (int)NH_EVENT_CONNECT &&
+		       (int)NH_EV_BLOCK == (int)NH_EVENT_BLOCK &&
+		       (int)NH_EV_REDIRECT == (int)NH_EVENT_REDIRECT &&
+		       (int)NH_EV_END == (int)NH_EVENT_END,
+	       "enum nh_ev_type (nh_bpf_abi.h) is enum nh_event_type");
+_Static_assert(NH_EVMASK(NH_EV_END) == NH_EVENT_MASK(NH_EVENT_END),
+	       "the kernel's ev_mask bits are NH_EVENT_MASK()'s");
+_Static_assert((int)NH_ACT_PASS == (int)NH_ROUTE_DIRECT &&
+		       (int)NH_ACT_BLOCK == (int)NH_ROUTE_BLOCK &&
+		       (int)NH_ACT_REDIRECT == (int)NH_ROUTE_REDIRECT &&
+		       (int)NH_ACT_DIVERT == (int)NH_ROUTE_DIVERT,
+	       "enum nh_act (nh_bpf_abi.h) is enum nh_route");
+
 void nh_event_from_bpf(const struct nh_bpf_event *be, int64_t mono_to_real,
 		       struct nh_event *ev)
 {

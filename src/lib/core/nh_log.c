@@ -4,8 +4,14 @@
 #include <stdio.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include "nethook/nethook.h" /* NETHOOK_VERSION_* */
 #include "nh_base.h"
 #include "nh_log.h"
+
+/* stringified below: a missing header would give its names, not 0.1.0 */
+#ifndef NETHOOK_VERSION_MAJOR
+#error "NETHOOK_VERSION_MAJOR: include nethook/nethook.h"
+#endif
 
 void nh_logf(const struct nh_logger *lg, int level, const char *fmt, ...)
 {

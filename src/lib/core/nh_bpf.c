@@ -10,9 +10,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <stdbool.h>
+#include "nh_base.h"
 #include "nh_bpf.h"
 #include "nh_features.h"
-#include "nh_base.h"
 #include "nh_log.h"
 #include "nh_pin.h"
 #include "sock.skel.h"

@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include "nh_cgroup.h"
 #include "nh_base.h"
+#include "nh_cgroup.h"
 #include "nh_log.h"
 
 #define NH_PRIVATE_CGROUP2 NH_RUN_DIR "/cgroup2"

@@ -13,13 +13,13 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "nethook/nethook.h"
+#include "nh_base.h"
 #include "nh_bpf.h"
 #include "nh_chain.h"
 #include "nh_exe.h"
-#include "nh_base.h"
-#include "nethook/nethook.h"
-#include "nh_log.h"
 #include "nh_ipf_int.h" /* NH_IPF_EPOLL_TAG */
+#include "nh_log.h"
 #include "nh_reports.h"
 #include "nh_run.h"
 #include "nh_sflt.h"

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <time.h>
 #include <stdbool.h>
-#include "nh_event.h"
-#include "nh_base.h"
 #include "nethook/nethook.h"
+#include "nh_base.h"
+#include "nh_event.h"
 #include "nh_spec.h"
 
 const char *nh_errno_name(int err)

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "nh_exe.h"
 #include "nh_base.h"
+#include "nh_exe.h"
 
 #define NH_EXE_SLOTS 4096
 

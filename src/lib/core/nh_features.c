@@ -20,9 +20,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <stdbool.h>
+#include "nh_base.h"
 #include "nh_cgroup.h"
 #include "nh_features.h"
-#include "nh_base.h"
 #include "nh_log.h"
 #include "nh_pin.h"
 

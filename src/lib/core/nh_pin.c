@@ -21,8 +21,8 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <stdbool.h>
-#include "nh_base.h"
 #include "nethook/nethook.h"
+#include "nh_base.h"
 #include "nh_log.h"
 #include "nh_pin.h"
 

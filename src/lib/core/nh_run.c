@@ -22,11 +22,11 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "nh_cgroup.h"
-#include "nh_base.h"
 #include "nethook/nethook.h"
-#include "nh_log.h"
+#include "nh_base.h"
+#include "nh_cgroup.h"
 #include "nh_ipf_int.h"
+#include "nh_log.h"
 #include "nh_pin.h"
 #include "nh_run.h"
 

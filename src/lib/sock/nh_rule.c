@@ -4,8 +4,8 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
-#include "nh_base.h"
 #include "nethook/nethook.h"
+#include "nh_base.h"
 #include "nh_rule.h"
 #include "nh_spec.h"
 

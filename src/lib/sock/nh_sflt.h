@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "nethook/sflt.h"
-#include "nh_bpf_abi.h"
 #include "nh_base.h"
+#include "nh_bpf_abi.h"
 #include "nh_log.h"
 
 #define NH_SFLT_PER_SOCKET 8

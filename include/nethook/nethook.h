@@ -55,6 +55,8 @@ enum nh_event_type {
 	(NH_EVENT_MASK(NH_EVENT_BLOCK) | NH_EVENT_MASK(NH_EVENT_REDIRECT) | \
 	 NH_EVENT_MASK(NH_EVENT_END))
 
+struct nh_proxy_chain; /* below */
+
 struct nh_ctx_opts {
 	size_t sz; /* sizeof(struct nh_ctx_opts); fields past sz read as zero */
 	unsigned int flags;
@@ -76,7 +78,21 @@ struct nh_ctx_opts {
 		connect_timeout_ms; /* connect and each proxy handshake; 10 s */
 	unsigned int idle_timeout_ms; /* close a flow idle this long; none */
 	unsigned int max_flows; /* concurrent flows; 65536 */
+	/* the chain parsed already (nh_proxy_chain_new()); when set, proxy
+	 * is not read.  The context takes a copy: free it when you like. */
+	const struct nh_proxy_chain *proxy_chain;
 };
+
+/*
+ * A proxy chain, parsed once: each of the n entries is one URL or more,
+ * separated by commas or lines ('#' starts a comment line), as
+ * opts.proxy takes them.  0, or -errno with the reason in why (a bad URL,
+ * more than 8 proxies, direct:// in a chain).  Names are resolved when a
+ * context opens with it.  NULL is fine for nh_proxy_chain_free().
+ */
+int nh_proxy_chain_new(const char *const *urls, unsigned int n,
+		       struct nh_proxy_chain **chain, char *why, size_t len);
+void nh_proxy_chain_free(struct nh_proxy_chain *chain);
 
 int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **ctx);
 /* Unregisters everything; processes left in a cgroup nethook created get

@@ -145,7 +145,6 @@ struct nh_bpf_event {
 struct nh_bpf_proc_event {
 	__u32 type;
 	__u32 pid;
-	__u32 ppid; /* 0 */
 	/* exec: components of the executable's path, leaf first, walked in
 	 * the kernel (so a relative execve("./x") of a process gone by the
 	 * time we read this is still known in full); ncomp with

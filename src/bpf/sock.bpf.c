@@ -3,7 +3,8 @@
  * The socket filter in the kernel: per-socket record at creation, rules at
  * connect()/sendmsg(), the original peer restored at getpeername(), and a
  * TCP connection's end reported with its byte counts.  Attached to one
- * cgroup v2 only; every program returns 1 (go on) unless a rule says no.
+ * cgroup v2 only; every program goes on (NH_PROCEED) unless a rule says
+ * no.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -13,22 +14,39 @@
 #include "nh_bpf_abi.h"
 #include "nh_rule_match.h"
 
+/* What a cgroup program returns (sock_addr, sock_create, skb, sockops,
+ * lsm_cgroup): go on, or refuse: the call fails with the error
+ * bpf_set_retval() gave, else EPERM (a datagram is dropped). */
+#define NH_PROCEED 1
+#define NH_REFUSE 0
+/* tracepoints: their return value means nothing */
+#define NH_TP_DONE 0
+
+/* Named once, here: the socket layer's numbers (<sys/socket.h>,
+ * <netinet/in.h>, <errno.h>) are not in vmlinux.h as macros.  SOCK_* and
+ * IPPROTO_* are, as enums, all but IPPROTO_ICMPV6. */
 #define AF_UNIX 1
 #define AF_INET 2
 #define AF_INET6 10
 #define AF_NETLINK 16
 #define AF_ALG 38
 #define AF_PACKET 17
-#define IPPROTO_ICMPV6 58 /* SOCK_*, IPPROTO_* but this: vmlinux.h enums */
+#define IPPROTO_ICMPV6 58
 #define EPERM 1
-#define ECONNREFUSED 111
-#define ECONNABORTED 103
+#define EXDEV 18
 #define EAFNOSUPPORT 97
+#define ENETUNREACH 101
+#define ECONNABORTED 103
+#define ECONNREFUSED 111
+/* sk_shutdown bits (include/net/sock.h) */
+#define RCV_SHUTDOWN 1
+#define SEND_SHUTDOWN 2
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Which events user space asked for (NH_EVMASK bits). */
-__u32 ev_mask = 0;
+/* Which events user space asked for (NH_EVMASK bits): set before the
+ * load, never after, so the verifier drops the code of those not asked. */
+const volatile __u32 ev_mask = 0;
 
 /* Rules, first match wins; nr_rules may grow while loaded. */
 __u32 nr_rules = 0;
@@ -49,11 +67,6 @@ struct nh_bpf_addr handoff_to = {};
 __u32 sock_policy = 0;
 /* sock_create records who made each socket (create events, handoff) */
 __u32 create_record = 0;
-
-#define ENETUNREACH 101
-#define EXDEV 18
-#define RCV_SHUTDOWN 1
-#define SEND_SHUTDOWN 2
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -400,18 +413,18 @@ static __always_inline int divert(struct bpf_sock_addr *ctx, int is6,
 		if (!again)
 			emit(NH_EV_BLOCK, si, bpf_get_socket_cookie(ctx), 0, 0);
 		bpf_set_retval(-err);
-		return 0;
+		return NH_REFUSE;
 	}
 	err = addr_to_ctx(ctx, is6, to);
 	if (err) {
 		si->err = -err;
 		bpf_set_retval(err);
-		return 0;
+		return NH_REFUSE;
 	}
 	si->dst = *to;
 	if (!again)
 		emit(NH_EV_REDIRECT, si, bpf_get_socket_cookie(ctx), 0, 0);
-	return 1;
+	return NH_PROCEED;
 }
 
 /*
@@ -431,7 +444,7 @@ static __always_inline int handoff_connect(struct bpf_sock_addr *ctx, int is6,
 	struct nh_bpf_rule *r;
 
 	if (si && si->pid == relay_tgid)
-		return 1; /* the relay's own socket */
+		return NH_PROCEED; /* the relay's own socket */
 	if (!si || si->handoff != NH_HANDOFF_ASKED)
 		goto not_mine;
 	si->handoff = 0; /* one answer per question */
@@ -450,7 +463,7 @@ static __always_inline int handoff_connect(struct bpf_sock_addr *ctx, int is6,
 	si->start_ns = bpf_ktime_get_ns();
 	si->established = 0;
 	si->orig = dst;
-	si->proto = 6;
+	si->proto = IPPROTO_TCP;
 	si->family = is6 ? 6 : 4;
 	si->err = 0;
 	si->action = NH_ACT_DIVERT;
@@ -461,10 +474,10 @@ static __always_inline int handoff_connect(struct bpf_sock_addr *ctx, int is6,
 	emit(NH_EV_REDIRECT, si, bpf_get_socket_cookie(ctx), 0, 0);
 	/* the end event names where the tunnel went, as the relay's does */
 	si->dst = dst;
-	return 1;
+	return NH_PROCEED;
 not_mine:
 	bpf_set_retval(-EXDEV);
-	return 0;
+	return NH_REFUSE;
 }
 
 /* An MPTCP socket connects through its first subflow, a TCP socket the
@@ -495,7 +508,7 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 	int err, again;
 
 	if (!proto)
-		return 1;
+		return NH_PROCEED;
 	if (is_relay(ctx))
 		return handoff_on ? handoff_connect(ctx, is6, proto) : 1;
 	addr_from_ctx(ctx, is6, &dst);
@@ -509,10 +522,10 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 	if ((!r || r->action == NH_ACT_PASS) &&
 	    !(r && (r->flags & NH_RULE_F_LOG)) && !ev_wanted(NH_EV_CONNECT) &&
 	    !ev_wanted(NH_EV_END))
-		return 1;
+		return NH_PROCEED;
 	si = info_get(ctx->sk, 1);
 	if (!si)
-		return 1;
+		return NH_PROCEED;
 	if (!si->pid)
 		info_identity(si);
 	/* the same refused or failed connect() tried again on the socket:
@@ -535,7 +548,7 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 		if (!again)
 			emit(NH_EV_CONNECT, si, bpf_get_socket_cookie(ctx), 0,
 			     0);
-		return 1;
+		return NH_PROCEED;
 	}
 	if (r->action == NH_ACT_BLOCK) {
 		si->action = NH_ACT_BLOCK;
@@ -543,7 +556,7 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 		if (!again)
 			emit(NH_EV_BLOCK, si, bpf_get_socket_cookie(ctx), 0, 0);
 		bpf_set_retval(-si->err);
-		return 0;
+		return NH_REFUSE;
 	}
 	if (r->action == NH_ACT_DIVERT) {
 		err = divert(ctx, is6, si, again);
@@ -559,7 +572,7 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 			emit(NH_EV_REDIRECT, si, bpf_get_socket_cookie(ctx), 0,
 			     0);
 		bpf_set_retval(err);
-		return 0;
+		return NH_REFUSE;
 	}
 	si->dst = r->target;
 	if (si->family == 6 && r->target.family == 4)
@@ -567,7 +580,7 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 	if (!again)
 		emit(NH_EV_REDIRECT, si, bpf_get_socket_cookie(ctx), 0, 0);
 	mptcp_mirror(ctx, si);
-	return 1;
+	return NH_PROCEED;
 }
 
 SEC("cgroup/connect4")
@@ -590,11 +603,11 @@ static __always_inline int do_sendmsg(struct bpf_sock_addr *ctx, int is6)
 	struct nh_bpf_addr dst;
 
 	if (is_relay(ctx))
-		return 1;
+		return NH_PROCEED;
 	addr_from_ctx(ctx, is6, &dst);
 	r = rules_lookup(&dst, nh_rule_proto(NH_PROTO_UDP, is6 ? 6 : 4));
 	if (!r || (r->action != NH_ACT_BLOCK && !(r->flags & NH_RULE_F_LOG)))
-		return 1;
+		return NH_PROCEED;
 	si = info_get(ctx->sk, 1);
 	if (!si) {
 		__builtin_memset(&tmp, 0, sizeof(tmp));
@@ -602,7 +615,7 @@ static __always_inline int do_sendmsg(struct bpf_sock_addr *ctx, int is6)
 	}
 	if (!si->pid)
 		info_identity(si);
-	si->proto = 17;
+	si->proto = IPPROTO_UDP;
 	si->family = is6 ? 6 : 4;
 	si->orig = dst;
 	si->dst = dst;
@@ -610,12 +623,12 @@ static __always_inline int do_sendmsg(struct bpf_sock_addr *ctx, int is6)
 		si->action = NH_ACT_PASS;
 		si->err = 0;
 		emit_pass(si, bpf_get_socket_cookie(ctx), r);
-		return 1;
+		return NH_PROCEED;
 	}
 	si->action = NH_ACT_BLOCK;
 	si->err = EPERM;
 	emit(NH_EV_BLOCK, si, bpf_get_socket_cookie(ctx), 0, 0);
-	return 0;
+	return NH_REFUSE;
 }
 
 SEC("cgroup/sendmsg4")
@@ -637,9 +650,9 @@ static __always_inline int do_getpeername(struct bpf_sock_addr *ctx, int is6)
 
 	if (!si ||
 	    (si->action != NH_ACT_REDIRECT && si->action != NH_ACT_DIVERT))
-		return 1;
+		return NH_PROCEED;
 	addr_to_ctx(ctx, is6, &si->orig);
-	return 1;
+	return NH_PROCEED;
 }
 
 SEC("cgroup/getpeername4")
@@ -725,16 +738,16 @@ int nh_sock_create(struct bpf_sock *sk)
 	struct nh_sk_info *si;
 
 	if (family != AF_INET && family != AF_INET6)
-		return 1;
+		return NH_PROCEED;
 	if (inet_refused(type, protocol)) {
 		emit_refused(family, type, protocol);
-		return 0;
+		return NH_REFUSE;
 	}
 	if (!create_record || (type != SOCK_STREAM && type != SOCK_DGRAM))
-		return 1;
+		return NH_PROCEED;
 	si = info_get(sk, 1);
 	if (!si)
-		return 1;
+		return NH_PROCEED;
 	info_identity(si);
 	si->created_ns = bpf_ktime_get_ns();
 	si->proto = type == SOCK_STREAM	    ? IPPROTO_TCP :
@@ -742,7 +755,7 @@ int nh_sock_create(struct bpf_sock *sk)
 					      IPPROTO_UDP;
 	si->family = family == AF_INET ? 4 : 6;
 	emit(NH_EV_CREATE, si, 0, 0, 0);
-	return 1;
+	return NH_PROCEED;
 }
 
 /* Every family but AF_INET/AF_INET6 (which cgroup/sock_create judges, on
@@ -754,9 +767,9 @@ SEC("lsm_cgroup/socket_create")
 int BPF_PROG(nh_lsm_socket_create, int family, int type, int protocol, int kern)
 {
 	if (kern || !family_refused((__u32)family))
-		return 1;
+		return NH_PROCEED;
 	emit_refused((__u32)family, (__u32)type, (__u32)protocol);
-	return 0;
+	return NH_REFUSE;
 }
 
 /* A datagram of a ping socket, on its way out: sendmsg4/6 never run for
@@ -773,29 +786,29 @@ static __always_inline int ping_egress(struct __sk_buff *skb)
 	int is6;
 
 	if (!sk)
-		return 1;
+		return NH_PROCEED;
 	sk = bpf_sk_fullsock(sk);
 	if (!sk || !is_ping(sk->type, sk->protocol))
-		return 1;
+		return NH_PROCEED;
 	is6 = sk->family == AF_INET6;
 	if (is6) {
-		/* ipv6hdr: the destination at offset 24 */
-		if (bpf_skb_load_bytes(skb, 24, w, 16))
-			return 1;
+		if (bpf_skb_load_bytes(skb, offsetof(struct ipv6hdr, daddr), w,
+				       16))
+			return NH_PROCEED;
 		si.orig.family = 6;
 	} else {
 		w[0] = 0;
 		w[1] = 0;
 		w[2] = bpf_htonl(0xffff);
-		/* iphdr: the destination at offset 16 */
-		if (bpf_skb_load_bytes(skb, 16, &w[3], 4))
-			return 1;
+		if (bpf_skb_load_bytes(skb, offsetof(struct iphdr, daddr),
+				       &w[3], 4))
+			return NH_PROCEED;
 		si.orig.family = 4;
 	}
 	__builtin_memcpy(si.orig.addr, w, 16);
 	r = rules_lookup(&si.orig, nh_rule_proto(NH_PROTO_UDP, is6 ? 6 : 4));
 	if (!r || r->action != NH_ACT_BLOCK)
-		return 1;
+		return NH_PROCEED;
 	info_identity(&si);
 	si.proto = is6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
 	si.family = is6 ? 6 : 4;
@@ -803,7 +816,7 @@ static __always_inline int ping_egress(struct __sk_buff *skb)
 	si.action = NH_ACT_BLOCK;
 	si.err = EPERM;
 	emit(NH_EV_BLOCK, &si, bpf_get_socket_cookie(skb), 0, 0);
-	return 0;
+	return NH_REFUSE;
 }
 
 SEC("cgroup_skb/egress")
@@ -1002,7 +1015,7 @@ int nh_sockops(struct bpf_sock_ops *skops)
 			sockops_state(skops, si);
 		break;
 	}
-	return 1;
+	return NH_PROCEED;
 }
 
 struct walk_ctx {
@@ -1061,15 +1074,14 @@ int BPF_PROG(nh_exec, struct task_struct *p, pid_t old_pid,
 	struct vfsmount *vm;
 
 	if (bpf_current_task_under_cgroup(&scope, 0) != 1)
-		return 0;
+		return NH_TP_DONE;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		__sync_fetch_and_add(&lost_events, 1);
-		return 0;
+		return NH_TP_DONE;
 	}
 	e->type = NH_EV_EXEC;
 	e->pid = p->tgid;
-	e->ppid = 0;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_probe_read_kernel_str(e->path, sizeof(e->path), bprm->filename);
 	w.e = e;
@@ -1080,7 +1092,7 @@ int BPF_PROG(nh_exec, struct task_struct *p, pid_t old_pid,
 	e->ncomp = w.n | (w.whole ? NH_EXE_WHOLE : 0);
 	/* at once: the reader may still find the process alive */
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
-	return 0;
+	return NH_TP_DONE;
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -1090,18 +1102,18 @@ int BPF_PROG(nh_fork, struct task_struct *parent, struct task_struct *child)
 
 	/* a new thread shares its process's identity: nothing to learn */
 	if (child->pid != child->tgid)
-		return 0;
+		return NH_TP_DONE;
 	if (bpf_current_task_under_cgroup(&scope, 0) != 1)
-		return 0;
+		return NH_TP_DONE;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		__sync_fetch_and_add(&lost_events, 1);
-		return 0;
+		return NH_TP_DONE;
 	}
 	e->type = NH_EV_FORK;
 	e->pid = child->tgid;
 	e->ppid = parent->tgid;
 	e->pad = 0;
 	bpf_ringbuf_submit(e, wake_flags());
-	return 0;
+	return NH_TP_DONE;
 }

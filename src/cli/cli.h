@@ -21,7 +21,7 @@ struct run_opts {
 	const char *proxy[NH_CLI_MAX_PROXIES];
 	int nproxy;
 	const char *proxy_file;
-	char *proxy_chain; /* what the library gets: URLs, comma-separated */
+	struct nh_proxy_chain *proxy_chain; /* parsed once, for the library */
 	bool allow_udp;
 	bool allow_raw; /* raw, packet and other unhooked sockets allowed */
 	unsigned int connect_timeout_ms;
@@ -50,7 +50,8 @@ struct run_opts {
 int cli_run_parse(int argc, char **argv, struct run_opts *o, FILE *err);
 int cli_attach_parse(int argc, char **argv, struct run_opts *o, FILE *err);
 /* Settle the proxy chain from --proxy, --proxy-file or env_proxy
- * (NETHOOK_PROXY's value), checked now; -1 with one line on err. */
+ * (NETHOOK_PROXY's value), parsed once and checked now; -1 with one line
+ * on err. */
 int cli_proxy_chain(struct run_opts *o, const char *env_proxy, FILE *err);
 /* Blank the user names and passwords of proxy URLs, in place. */
 void cli_proxy_blank(char *url);

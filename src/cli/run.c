@@ -294,7 +294,7 @@ int cli_session_open(struct run_opts *o, struct cli_session *s)
 	 * open before the relay starts */
 	opts.flags |= NH_CTX_RELAY_OWN_FDS;
 	opts.cgroup = o->cgroup;
-	opts.proxy = o->proxy_chain;
+	opts.proxy_chain = o->proxy_chain;
 	opts.connect_timeout_ms = o->connect_timeout_ms;
 	opts.idle_timeout_ms = o->idle_timeout_ms;
 	opts.max_flows = o->max_flows;

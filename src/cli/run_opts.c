@@ -5,7 +5,6 @@
 #include <string.h>
 #include "cli.h"
 #include <errno.h>
-#include "nh_proxy.h"
 #include "nh_spec.h"
 
 enum {
@@ -401,41 +400,30 @@ void cli_proxy_blank(char *url)
  */
 int cli_proxy_chain(struct run_opts *o, const char *env_proxy, FILE *err)
 {
-	struct nh_proxy_hop hops[NH_CLI_MAX_PROXIES];
 	char why[256] = "";
-	size_t len = 1;
-	int i, n;
+	char *text = NULL;
+	int i, r = 0;
 
 	if (o->nproxy) {
+		r = nh_proxy_chain_new(o->proxy, (unsigned int)o->nproxy,
+				       &o->proxy_chain, why, sizeof(why));
 		for (i = 0; i < o->nproxy; i++)
-			len += strlen(o->proxy[i]) + 1;
-		o->proxy_chain = calloc(1, len);
-		if (!o->proxy_chain)
-			return -1;
-		for (i = 0; i < o->nproxy; i++) {
-			if (i)
-				strcat(o->proxy_chain, ",");
-			strcat(o->proxy_chain, o->proxy[i]);
 			/* argv's own memory, writable */
 			cli_proxy_blank((char *)o->proxy[i]);
-		}
-	} else if (o->proxy_file) {
-		o->proxy_chain = read_file(o->proxy_file, err);
-		if (!o->proxy_chain)
+	} else if (o->proxy_file || (env_proxy && *env_proxy && !o->redirect)) {
+		text = o->proxy_file ? read_file(o->proxy_file, err) :
+				       strdup(env_proxy);
+		if (!text)
 			return -1;
-	} else if (env_proxy && *env_proxy && !o->redirect) {
-		o->proxy_chain = strdup(env_proxy);
-		if (!o->proxy_chain)
-			return -1;
+		r = nh_proxy_chain_new((const char *const *)&text, 1,
+				       &o->proxy_chain, why, sizeof(why));
+		free(text);
 	}
-	if (o->proxy_chain) {
-		n = nh_proxy_chain_parse(o->proxy_chain, hops,
-					 NH_CLI_MAX_PROXIES, why, sizeof(why));
-		if (n <= 0) {
-			fprintf(err, "nethook: proxy: %s\n",
-				n == 0 ? "no proxy URL given" : why);
-			return -1;
-		}
+	if (r == -ENOMEM)
+		return -1;
+	if (r) {
+		fprintf(err, "nethook: proxy: %s\n", why);
+		return -1;
 	}
 	if ((o->nmatch || o->nexclude) && !o->redirect && !o->proxy_chain) {
 		fprintf(err,
@@ -466,7 +454,7 @@ bool cli_refuse_unhooked(const struct run_opts *o)
 
 void cli_run_opts_free(struct run_opts *o)
 {
-	free(o->proxy_chain);
+	nh_proxy_chain_free(o->proxy_chain);
 	o->proxy_chain = NULL;
 }
 

@@ -9,11 +9,15 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include "nh_test.h"
+#include <stdbool.h>
 #include "cli.h"
-#include "nh_internal.h"
+#include "nh_chain.h" /* the parsed chain, looked into */
+#include "nh_base.h"
+#include "nethook/nethook.h"
+#include "nh_rule.h"
 #include "nh_rule_match.h"
 #include "nh_spec.h"
+#include "nh_test.h"
 
 #define MAXARGS 200
 #define MAXRULES 256
@@ -699,7 +703,11 @@ static void test_parse_handoff(void **state)
 	(void)state;
 	parse_ok(words, &o, &a);
 	assert_true(o.handoff);
-	assert_string_equal(o.proxy_chain, "socks5://192.0.2.10:1080");
+	assert_non_null(o.proxy_chain);
+	assert_int_equal(o.proxy_chain->nhops, 1);
+	assert_int_equal(o.proxy_chain->hops[0].scheme, NH_PROXY_SOCKS5);
+	assert_string_equal(o.proxy_chain->hops[0].host, "192.0.2.10");
+	assert_int_equal(o.proxy_chain->hops[0].port, 1080);
 	cli_run_opts_free(&o);
 }
 
@@ -921,8 +929,10 @@ static void test_proxy_blanked(void **state)
 				"socks5://192.0.2.12:1080,"
 				"socks4://*****@192.0.2.13:1080");
 	/* the chain itself keeps them */
-	assert_non_null(strstr(o.proxy_chain, "alice:s3cret@"));
-	assert_non_null(strstr(o.proxy_chain, "carol@"));
+	assert_int_equal(o.proxy_chain->nhops, 4);
+	assert_string_equal(o.proxy_chain->hops[0].user, "alice");
+	assert_string_equal(o.proxy_chain->hops[0].pass, "s3cret");
+	assert_string_equal(o.proxy_chain->hops[3].user, "carol");
 	cli_run_opts_free(&o);
 }
 

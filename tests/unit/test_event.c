@@ -7,8 +7,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
+#include "nh_event.h"
+#include "nh_base.h"
+#include "nethook/nethook.h"
 #include "nh_test.h"
-#include "nh_internal.h"
 
 /* ---- a strict JSON parser, enough to check a log line ---- */
 
@@ -1295,6 +1298,17 @@ static void test_old_sz(void **state)
 	free(line);
 }
 
+/* nh_version() is the header's version, not the macros' names */
+static void test_version(void **state)
+{
+	char want[32];
+
+	(void)state;
+	snprintf(want, sizeof(want), "%d.%d.%d", NETHOOK_VERSION_MAJOR,
+		 NETHOOK_VERSION_MINOR, NETHOOK_VERSION_PATCH);
+	assert_string_equal(nh_version(), want);
+}
+
 int main(void)
 {
 	struct nh_tests ts = { 0 };
@@ -1336,6 +1350,7 @@ int main(void)
 	nh_tests_add(&ts, test_from_bpf, NULL,
 		     "from the kernel's record: v4-mapped as IPv4");
 	nh_tests_add(&ts, test_errno_names, NULL, "errno names");
+	nh_tests_add(&ts, test_version, NULL, "nh_version()");
 	nh_tests_add(&ts, test_old_sz, NULL,
 		     "struct nh_event without route_desc and detail");
 	return nh_tests_run(&ts, "event");

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * src/lib/nh_exe.c: pid -> executable, learnt from exec and fork events.
+ * src/lib/core/nh_exe.c: pid -> executable, learnt from exec and fork events.
  *
  * "Dead" pids here are above /proc/sys/kernel/pid_max, so that no process
  * can have them and /proc/PID/exe never exists; one test also uses a
@@ -9,8 +9,10 @@
 #include <limits.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <stdbool.h>
+#include "nh_exe.h"
+#include "nh_base.h"
 #include "nh_test.h"
-#include "nh_internal.h"
 
 static uint32_t dead_base;
 

@@ -2,6 +2,7 @@
 /* Proxy URLs and the SOCKS5/SOCKS4/SOCKS4a/HTTP CONNECT state machines. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <cmocka.h>
+#include "nh_chain.h"
+#include "nh_chain_walk.h"
 #include "nh_proxy.h"
 
 #define S(lit) (const uint8_t *)(lit), sizeof(lit) - 1
@@ -480,6 +485,77 @@ static void test_chain(void **state)
 				 "socks5://192.0.2.3",
 				 h, 2, err, sizeof(err));
 	assert_int_equal(n, -E2BIG);
+}
+
+/* The chain the command hands the library: parsed once, in the same
+ * words as the text parser. */
+static void test_chain_new(void **state)
+{
+	const char *urls[] = { "socks5://a:b@192.0.2.1:1080",
+			       "http://192.0.2.2:3128,socks4://192.0.2.3" };
+	const char *bad[] = { "socks5://192.0.2.1", "socks9://x" };
+	struct nh_proxy_chain *c = NULL;
+	char why[256];
+
+	(void)state;
+	assert_int_equal(nh_proxy_chain_new(urls, 2, &c, why, sizeof(why)), 0);
+	assert_non_null(c);
+	assert_int_equal(c->nhops, 3);
+	assert_string_equal(c->hops[0].pass, "b");
+	assert_int_equal(c->hops[2].scheme, NH_PROXY_SOCKS4);
+	nh_proxy_chain_free(c);
+	c = NULL;
+	assert_int_equal(nh_proxy_chain_new(bad, 2, &c, why, sizeof(why)),
+			 -EINVAL);
+	assert_null(c);
+	assert_non_null(strstr(why, "proxy 2:"));
+	nh_proxy_chain_free(NULL);
+}
+
+/* The hop walk, through one SOCKS5 hop whose replies wait on the socket;
+ * and its words for what failed. */
+static void test_chain_walk(void **state)
+{
+	static const uint8_t hello[] = { 5, 0 };
+	static const uint8_t reply[] = { 5, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
+	struct nh_proxy_hop hop = parse_ok("socks5://192.0.2.1:1080");
+	struct sockaddr_storage dst = { 0 };
+	struct sockaddr_in *d4 = (void *)&dst;
+	struct nh_chain_walk w;
+	char why[256];
+	int sv[2];
+
+	(void)state;
+	d4->sin_family = AF_INET;
+	d4->sin_port = htons(80);
+	d4->sin_addr.s_addr = htonl(0xc6336407); /* 198.51.100.7 */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+	nh_chain_walk_init(&w, &hop, 1, &dst, 0);
+	/* each reply once the request before it is out */
+	assert_int_equal(nh_chain_walk_step(&w, sv[0], why, sizeof(why)), 0);
+	assert_int_equal(write(sv[1], hello, sizeof(hello)), sizeof(hello));
+	assert_int_equal(nh_chain_walk_step(&w, sv[0], why, sizeof(why)), 0);
+	assert_int_equal(w.hop, 0);
+	assert_int_equal(write(sv[1], reply, sizeof(reply)), sizeof(reply));
+	why[0] = '\0';
+	if (nh_chain_walk_step(&w, sv[0], why, sizeof(why)) != 1)
+		fail_msg("%s", why);
+	assert_int_equal(w.hop, 1);
+	assert_int_equal(w.io.in, sizeof(hello) + sizeof(reply));
+	assert_true(w.io.out > 0);
+	close(sv[0]);
+	close(sv[1]);
+
+	nh_chain_connect_failed(&hop, 1, &dst, ECONNREFUSED, why, sizeof(why));
+	assert_string_equal(why, "connect to socks5://192.0.2.1:1080 failed: "
+				 "Connection refused");
+	nh_chain_connect_failed(NULL, 0, &dst, ECONNREFUSED, why, sizeof(why));
+	assert_string_equal(
+		why, "connect to 198.51.100.7:80 failed: Connection refused");
+	nh_chain_timed_out(&hop, 1, 0, &dst, false, 10000, why, sizeof(why));
+	assert_string_equal(why, "handshake with socks5://192.0.2.1:1080 "
+				 "timed out after 10000 ms");
 }
 
 static void test_resolve(void **state)
@@ -1413,6 +1489,8 @@ int main(void)
 		cmocka_unit_test(test_init_errors),
 		cmocka_unit_test(test_direct_and_chain_hop),
 		cmocka_unit_test(test_fuzz),
+		cmocka_unit_test(test_chain_new),
+		cmocka_unit_test(test_chain_walk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

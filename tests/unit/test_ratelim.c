@@ -10,7 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include "nh_internal.h"
+#include "nh_base.h"
+#include "nh_log.h"
 
 #define SEC 1000000000ull
 

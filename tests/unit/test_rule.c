@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <sys/un.h>
-#include "nh_test.h"
-#include "nh_internal.h"
+#include "nh_base.h"
+#include "nethook/nethook.h"
+#include "nh_rule.h"
 #include "nh_rule_match.h"
+#include "nh_test.h"
 
 /* Targets, by name */
 enum target {

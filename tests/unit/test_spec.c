@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Address specs: nh_spec_parse(), nh_spec_matches(), nh_sockaddr_parse(),
- * nh_sockaddr_format() (src/lib/nh_spec.c).
+ * nh_sockaddr_format() (src/lib/sock/nh_spec.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>

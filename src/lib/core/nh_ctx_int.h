@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The context's insides, shared by the files that each do one of its
+ * jobs: lifecycle (nh_ctx.c), its epoll set (nh_ctx_loop.c), kernel
+ * records (nh_ctx_events.c), and on the socket-filter side the chain, the
+ * relay, reports, socket filters and the handoff (src/lib/sock).
+ */
+#ifndef NH_CTX_INT_H
+#define NH_CTX_INT_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "nethook/nethook.h"
+#include "nh_base.h"
+#include "nh_bpf.h"
+#include "nh_chain.h"
+#include "nh_exe.h"
+#include "nh_ipf_int.h" /* NH_IPF_EPOLL_TAG */
+#include "nh_log.h"
+#include "nh_reports.h"
+#include "nh_run.h"
+#include "nh_sflt.h"
+
+struct nh_relay;
+struct nh_handoff;
+struct nh_ctx;
+
+/* What woke the context's epoll set: each fd's data.u32. */
+enum nh_ctx_tag {
+	NH_CTX_TAG_STOP, /* nh_ctx_stop() */
+	NH_CTX_TAG_RING, /* the kernel's ring buffer */
+	NH_CTX_TAG_REPORTS, /* reports queued by relay or handoff threads */
+	NH_CTX_TAG_TICK, /* read what the kernel queued without a wake-up */
+	NH_CTX_TAG_RELAY, /* an inline relay has work */
+	NH_CTX_TAG_IPF, /* the IP filter's queues (nh_ipf.c sets it) */
+	NH_CTX_NTAGS
+};
+_Static_assert(NH_CTX_TAG_IPF == NH_IPF_EPOLL_TAG,
+	       "the IP filter registers its queues with NH_IPF_EPOLL_TAG");
+
+/* Callbacks run (>= 0), or -errno to end nh_ctx_dispatch(). */
+typedef int (*nh_ctx_handler)(struct nh_ctx *ctx);
+
+struct nh_ctx {
+	struct nh_logger lg;
+	char cgroup[PATH_MAX];
+	bool own_cgroup;
+	int cgroup_fd;
+	int epfd;
+	nh_ctx_handler on[NH_CTX_NTAGS]; /* by tag */
+	int stop_fd;
+	int tick_fd; /* reads what the kernel queued without a wake-up */
+	atomic_bool stop;
+	struct nh_run run;
+	struct nh_bpf *bpf;
+	struct nh_exe_table *exe;
+	pthread_mutex_t exe_lock; /* the exe table: relay threads read it */
+	void (*event)(const struct nh_event *ev, void *user);
+	void *event_user;
+	unsigned int event_mask;
+	int64_t mono_to_real;
+	int ncb;
+	/* the relay, started by the first NH_RULE_DIVERT */
+	struct nh_proxy_chain chain;
+	unsigned int connect_timeout_ms, idle_timeout_ms, max_flows;
+	struct nh_relay *relay;
+	struct nh_handoff *handoff; /* connect() caught with seccomp */
+	struct nh_reports reps; /* theirs, from their threads */
+	/* socket filters */
+	unsigned int flags, threads;
+	struct nh_sflt_set sflt;
+	bool sflt_ready;
+	bool user_divert; /* the caller added NH_RULE_DIVERT rules */
+	int auto_rule[2]; /* per domain: the divert-all rule filters made */
+	unsigned int auto_users[2];
+	bool global_attached;
+	/* IP filter hook (nh_ipf.c): its state, made by the first filter */
+	struct nh_ipf_state *ipf;
+	char *netns;
+	bool cgroup_given;
+	int lsm; /* BPF LSM runs our programs: -1 not asked yet, 0, 1 */
+	bool ping_guarded;
+};
+
+/* nh_ctx_loop.c: fd joins the epoll set; fn runs when it is readable */
+int nh_ctx_watch(struct nh_ctx *ctx, int fd, enum nh_ctx_tag tag,
+		 nh_ctx_handler fn);
+
+/* nh_ctx_events.c */
+int64_t nh_ctx_mono_to_real(void);
+/* the ring buffer's callback: one record of the kernel's */
+int nh_ctx_on_record(void *user, void *data, size_t len);
+/* The executable of pid, copied under the lock (relay threads read the
+ * table too); 1 when only comm could be had. */
+int nh_ctx_exe_copy(struct nh_ctx *ctx, uint32_t pid, const char *comm,
+		    char *buf, size_t len);
+
+/* sock/nh_divert.c: the relay, started once (divert rules, filters,
+ * handoff) */
+int nh_ctx_relay_ensure(struct nh_ctx *ctx);
+
+/* sock/nh_report_log.c: the relay's and the handoff's report callback
+ * (from their threads), and the handler that says them */
+void nh_ctx_on_report(void *user, const struct nh_relay_report *rep);
+int nh_ctx_reports_dispatch(struct nh_ctx *ctx);
+
+#endif

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The hop walk through the proxy chain, for the relay and the handoff. */
+#include <stdio.h>
+#include <string.h>
+#include "nh_chain_walk.h"
+#include "nh_spec.h"
+
+static void hop_begin(struct nh_chain_walk *w)
+{
+	struct sockaddr_storage to;
+	int next = w->hop + 1;
+
+	if (next < w->nhops) {
+		/* a name the hop can carry goes as a name: it resolves it */
+		nh_proxy_hs_init_hop(&w->hs, &w->hops[w->hop], &w->hops[next]);
+		return;
+	}
+	to = w->dst;
+	nh_proxy_hs_init(&w->hs, &w->hops[w->hop], (void *)&to, NULL, w->port);
+}
+
+void nh_chain_walk_init(struct nh_chain_walk *w,
+			const struct nh_proxy_hop *hops, int nhops,
+			const struct sockaddr_storage *dst, uint16_t port)
+{
+	w->hops = hops;
+	w->nhops = nhops;
+	w->hop = 0;
+	w->dst = *dst;
+	w->port = port;
+	w->io.out = w->io.in = 0;
+	hop_begin(w);
+}
+
+int nh_chain_walk_step(struct nh_chain_walk *w, int fd, char *why, size_t len)
+{
+	char where[300];
+	bool io;
+	int r;
+
+	for (;;) {
+		r = nh_hs_io_step(fd, &w->hs, &w->io, &io);
+		if (r == 0)
+			return 0;
+		if (r < 0)
+			break;
+		/* this hop's tunnel is open: on to the next */
+		if (++w->hop >= w->nhops)
+			return 1;
+		hop_begin(w);
+	}
+	if (!io) {
+		snprintf(why, len, "%s", nh_proxy_hs_error(&w->hs));
+		return r;
+	}
+	nh_chain_where(w->hops, w->nhops, w->hop, &w->dst, where,
+		       sizeof(where));
+	snprintf(why, len, "handshake with %s failed: %s", where, strerror(-r));
+	return r;
+}
+
+bool nh_chain_walk_want_input(const struct nh_chain_walk *w)
+{
+	return nh_proxy_hs_want_input(&w->hs);
+}
+
+void nh_chain_where(const struct nh_proxy_hop *hops, int nhops, int hop,
+		    const struct sockaddr_storage *dst, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+
+	if (hop < nhops) {
+		nh_proxy_hop_format(&hops[hop], buf, len);
+		return;
+	}
+	ss = *dst;
+	nh_sockaddr_format((void *)&ss, buf, len);
+}
+
+void nh_chain_connect_failed(const struct nh_proxy_hop *hops, int nhops,
+			     const struct sockaddr_storage *dst, int err,
+			     char *buf, size_t len)
+{
+	char where[300];
+
+	nh_chain_where(hops, nhops, 0, dst, where, sizeof(where));
+	snprintf(buf, len, "connect to %s failed: %s", where, strerror(err));
+}
+
+void nh_chain_timed_out(const struct nh_proxy_hop *hops, int nhops, int hop,
+			const struct sockaddr_storage *dst, bool connecting,
+			unsigned long long ms, char *buf, size_t len)
+{
+	char where[300];
+
+	nh_chain_where(hops, nhops, connecting ? 0 : hop, dst, where,
+		       sizeof(where));
+	snprintf(buf, len, "%s %s timed out after %llu ms",
+		 connecting ? "connect to" : "handshake with", where, ms);
+}

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The handoff on a context: what it needs of the chain, the relay and
+ * the kernel, checked and given. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "nh_bpf.h"
+#include "nh_ctx_int.h"
+#include "nh_handoff.h"
+#include "nh_log.h"
+#include "nh_relay.h"
+#include "nh_spec.h"
+
+NH_API int nh_ctx_add_handoff(struct nh_ctx *ctx, int lfd)
+{
+	struct nh_handoff_opts ho = { 0 };
+	struct nh_bpf_addr to;
+	struct stat st;
+	const char *why = NULL;
+	int err;
+
+	if (!ctx || lfd < 0) {
+		if (lfd >= 0)
+			close(lfd);
+		return nh_err(-EINVAL);
+	}
+	err = -EINVAL;
+	if (ctx->handoff) {
+		why = "there is one already";
+		err = -EBUSY;
+	} else if (!ctx->chain.nhops) {
+		why = "it needs a proxy to hand connections to (not direct://)";
+	} else if (ctx->sflt.head) {
+		why = "socket filters see connections on the relay";
+		err = -EBUSY;
+	} else if (nh_addr_from_sockaddr((void *)&ctx->chain.hops[0].addr,
+					 &to)) {
+		why = "the first proxy has no address";
+	}
+	if (why) {
+		nh_logf(&ctx->lg, LOG_ERR, "handoff: %s", why);
+		close(lfd);
+		return nh_err(err);
+	}
+	err = nh_ctx_relay_ensure(ctx);
+	if (!err)
+		/* its identity without a /proc read per connect */
+		err = nh_bpf_attach_create(ctx->bpf, ctx->cgroup_fd);
+	if (err) {
+		close(lfd);
+		return nh_err(err);
+	}
+	ho.hops = ctx->chain.hops;
+	ho.nhops = ctx->chain.nhops;
+	ho.timeout_ms = ctx->connect_timeout_ms ? ctx->connect_timeout_ms :
+						  10000;
+	ho.sk_info_fd = nh_bpf_sk_info_fd(ctx->bpf);
+	/* a cgroup's id is its directory's inode number */
+	if (!fstat(ctx->cgroup_fd, &st))
+		ho.cgroup_id = st.st_ino;
+	ho.lg = &ctx->lg;
+	ho.report = nh_ctx_on_report;
+	ho.user = ctx;
+	err = nh_handoff_start(&ho, lfd, &ctx->handoff);
+	if (err) {
+		nh_logf(&ctx->lg, LOG_ERR, "handoff: %s", strerror(-err));
+		return nh_err(err);
+	}
+	nh_bpf_set_handoff(ctx->bpf, &to);
+	nh_logf(&ctx->lg, LOG_DEBUG, "handoff: connect() of the scope via %s",
+		nh_relay_route(ctx->relay));
+	return 0;
+}

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* What the relay and the handoff report, said: a log line for a failure,
+ * an event for the caller, on the thread that dispatches the context. */
+#include <netinet/in.h>
+#include <string.h>
+#include "nh_bpf.h"
+#include "nh_ctx_int.h"
+#include "nh_log.h"
+#include "nh_relay.h"
+#include "nh_reports.h"
+#include "nh_spec.h"
+
+/* From any thread: the relay's and the handoff's report callback. */
+void nh_ctx_on_report(void *user, const struct nh_relay_report *rep)
+{
+	nh_reports_push(&((struct nh_ctx *)user)->reps, rep);
+}
+
+static void report_event(struct nh_ctx *ctx, const struct nh_relay_report *r)
+{
+	char comm[NH_COMM_LEN + 1], exe[NH_PATH_LEN];
+	struct nh_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.sz = sizeof(ev);
+	ev.type = r->blocked ? NH_EVENT_BLOCK : NH_EVENT_END;
+	ev.ts_ns = (uint64_t)((int64_t)r->end_ns + ctx->mono_to_real);
+	ev.pid = (pid_t)r->id.pid;
+	ev.uid = r->id.uid;
+	ev.cgroup_id = r->id.cgroup_id;
+	ev.cookie = r->id.cookie;
+	ev.proto = r->proto ? r->proto : IPPROTO_TCP;
+	nh_addr_to_sockaddr(&r->id.orig, &ev.orig_dst);
+	ev.new_dst = r->to.ss_family ? r->to : ev.orig_dst;
+	ev.route = r->blocked ? NH_ROUTE_BLOCK : NH_ROUTE_DIVERT;
+	ev.route_desc = r->blocked ? NULL : nh_relay_route(ctx->relay);
+	ev.bytes_out = r->bytes_out;
+	ev.bytes_in = r->bytes_in;
+	ev.duration_ns = r->id.start_ns && r->end_ns > r->id.start_ns ?
+				 r->end_ns - r->id.start_ns :
+				 0;
+	ev.established = r->established;
+	ev.err = r->err;
+	ev.detail = r->detail[0] ? r->detail : NULL;
+	memcpy(comm, r->id.comm, NH_COMM_LEN);
+	comm[NH_COMM_LEN] = '\0';
+	ev.comm = comm;
+	ev.exe_partial =
+		nh_ctx_exe_copy(ctx, r->id.pid, comm, exe, sizeof(exe));
+	ev.exe = exe;
+	ctx->event(&ev, ctx->event_user);
+	ctx->ncb++;
+}
+
+/* A relayed connection that failed: what, for whom, and why. */
+static void report_log(struct nh_ctx *ctx, const struct nh_relay_report *r)
+{
+	struct sockaddr_storage ss;
+	char dst[64], comm[NH_COMM_LEN + 1];
+
+	nh_addr_to_sockaddr(&r->id.orig, &ss);
+	nh_sockaddr_format((const void *)&ss, dst, sizeof(dst));
+	memcpy(comm, r->id.comm, NH_COMM_LEN);
+	comm[NH_COMM_LEN] = '\0';
+	nh_logf(&ctx->lg, LOG_NOTICE, "%s: %s (pid %u %s) %s: %s",
+		r->handoff ? "handoff" : "relay", dst, r->id.pid, comm,
+		r->blocked		      ? "connect() refused" :
+		r->handoff && !r->established ? "connect() failed" :
+						"reset",
+		r->detail);
+}
+
+int nh_ctx_reports_dispatch(struct nh_ctx *ctx)
+{
+	struct nh_relay_report r;
+
+	nh_reports_wake_taken(&ctx->reps);
+	/* the kernel's events about these connections come first */
+	if (ctx->tick_fd >= 0)
+		nh_bpf_poll(ctx->bpf, 0);
+	while (nh_reports_pop(&ctx->reps, &r)) {
+		if (r.err && r.detail[0])
+			report_log(ctx, &r);
+		if (ctx->event &&
+		    (NH_EVENT_MASK(r.blocked ? NH_EVENT_BLOCK : NH_EVENT_END) &
+		     ctx->event_mask))
+			report_event(ctx, &r);
+	}
+	return 0;
+}

@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include "fuzz.h"
 #include "nethook/nethook.h"
-#include "nh_internal.h"
+#include "nh_rule.h"
 #include "nh_spec.h"
 
 static void sockaddr_roundtrip(const char *text)

@@ -754,7 +754,7 @@ int nh_sock_create(struct bpf_sock *sk)
 		    is_ping(type, protocol) ? (__u8)protocol :
 					      IPPROTO_UDP;
 	si->family = family == AF_INET ? 4 : 6;
-	emit(NH_EV_CREATE, si, 0, 0, 0);
+	emit(NH_EV_CREATE, si, bpf_get_socket_cookie(sk), 0, 0);
 	return NH_PROCEED;
 }
 
@@ -862,7 +862,7 @@ static __always_inline void sockops_state(struct bpf_sock_ops *skops,
 		 * knows whether the end was told */
 		si->handoff = NH_HANDOFF_ENDED;
 	}
-	emit(NH_EV_END, si, 0, out, in);
+	emit(NH_EV_END, si, bpf_get_socket_cookie(skops), out, in);
 }
 
 /* The key the relay looks a diverted connection up by: the client's

@@ -258,6 +258,10 @@ for mode in "" --handoff; do
 	nh_is "${mode:-relay}: one socket connected 3 times: 3 replies, 3 redirect and 3 end lines" \
 		"$got $(awk '$2 == "redirect"' "$log" | wc -l) $(nhp_log_end "$log" | grep -c 'result=ok')" \
 		"3 3 3"
+	# the socket's id on each: one socket, connected again, keeps it
+	nh_is "${mode:-relay}: redirect and end lines carry the socket's id" \
+		"$(awk '$2 == "redirect"' "$log" | grep -o ' id=[0-9]*' | sort -u) $(nhp_log_end "$log" | grep -o ' id=[0-9]*' | sort -u | wc -l)" \
+		"$(nhp_log_end "$log" | grep -o ' id=[0-9]*' | sort -u) 1"
 done
 
 nh_done

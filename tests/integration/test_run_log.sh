@@ -63,6 +63,7 @@ nh_is "json: exactly one line, an end event" \
 keys=$(jq -r 'keys_unsorted | sort | join(" ")' "$log" 2>/dev/null)
 nh_is "json: keys are exactly the fields of docs/log-schema.md" "$keys" \
 	"$(tr ' ' '\n' <<<"$NH_LOG_FIELDS" | sort | paste -sd ' ')"
+nh_check "json: id is a number" jq -e '(.id | type) == "number"' "$log"
 nh_check "json: field types" jq -e '
 	(.pid | type) == "number" and (.uid | type) == "number" and
 	(.cgroup_id | type) == "number" and (.bytes_in | type) == "number" and
@@ -180,5 +181,17 @@ if ! nh_quick; then
 	nh_is "$n connections: $n end lines (lost: ${lost:-none})" \
 		"$(nh_jevents "$log" end | grep -c .)" "$n"
 fi
+
+# --- one id a connection: a redirect line and its end line -----------
+# Two connections of one process to one destination: each redirect line's
+# id is on exactly one end line, and the two differ.
+rm -f "$log"
+nh_nethook c run --json --log "$log" --events redirect,end \
+	--redirect "$NH_SERVER4:80" -- \
+	sh -c "curl -s -o /dev/null http://$NH_FAR4/who; curl -s -o /dev/null http://$NH_FAR4/who"
+ids=$(jq -r 'select(.event == "redirect") | .id' "$log" | sort)
+nh_is "id: two redirect lines, two different ids" "$(sort -u <<<"$ids" | wc -l)" 2
+nh_is "id: each redirect's id is on exactly one end line" \
+	"$(jq -r 'select(.event == "end") | .id' "$log" | sort)" "$ids"
 
 nh_done

@@ -672,12 +672,12 @@ struct field {
 	const char *want;
 };
 
-#define NFIELDS 18
+#define NFIELDS 19
 
 /* clang-format off */
 static const char *const schema_keys[NFIELDS] = {
 	"ts",	    "event",	"pid",	     "comm",	 "exe",	  "exe_partial",
-	"uid",	    "cgroup_id", "proto",     "orig_dst", "new_dst", "route",
+	"uid",	    "cgroup_id", "id",	"proto",     "orig_dst", "new_dst", "route",
 	"bytes_out", "bytes_in",	"duration_ms", "result",	 "error",   "detail",
 };
 /* clang-format on */
@@ -701,6 +701,7 @@ static const struct field connect_json[NFIELDS] = {
 	{ "exe_partial", "false" },
 	{ "uid", "1000" },
 	{ "cgroup_id", "12345" },
+	{ "id", "77" },
 	{ "proto", "\"tcp" },
 	{ "orig_dst", "\"198.51.100.7:80" },
 	{ "new_dst", "\"198.51.100.7:80" },
@@ -715,7 +716,7 @@ static const struct field connect_json[NFIELDS] = {
 /* clang-format on */
 
 #define PFX TS_TEXT
-#define WHO " pid=4242 comm=curl exe=/usr/bin/curl uid=1000 cgroup_id=12345"
+#define WHO " pid=4242 comm=curl exe=/usr/bin/curl uid=1000 cgroup_id=12345 id=77"
 
 /* clang-format off */
 static const struct ev_case ev_cases[] = {
@@ -798,11 +799,11 @@ static const struct ev_case ev_cases[] = {
 	{ "exe_partial", EK_PARTIAL,
 	  { { "exe", "\"curl" }, { "exe_partial", "true" } },
 	  PFX " connect pid=4242 comm=curl exe=curl exe_partial=1 uid=1000"
-	      " cgroup_id=12345 proto=tcp orig_dst=198.51.100.7:80"
+	      " cgroup_id=12345 id=77 proto=tcp orig_dst=198.51.100.7:80"
 	      " new_dst=198.51.100.7:80 route=direct result=ok" },
 	{ "no exe", EK_NO_EXE, { { "exe", "null" } },
 	  PFX " connect pid=4242 comm=curl uid=1000"
-	      " cgroup_id=12345 proto=tcp orig_dst=198.51.100.7:80"
+	      " cgroup_id=12345 id=77 proto=tcp orig_dst=198.51.100.7:80"
 	      " new_dst=198.51.100.7:80 route=direct result=ok" },
 	{ "NULL comm", EK_NULL_COMM, { { "comm", "\"" } }, NULL },
 	{ "unknown errno", EK_UNKNOWN_ERRNO,
@@ -871,7 +872,7 @@ static void check_schema(const struct jdoc *d)
 		else if (!strcmp(k, "exe_partial"))
 			assert_int_equal(m->type, J_BOOL);
 		else if (!strcmp(k, "bytes_out") || !strcmp(k, "bytes_in") ||
-			 !strcmp(k, "duration_ms"))
+			 !strcmp(k, "duration_ms") || !strcmp(k, "id"))
 			assert_true(m->type == J_NUM || m->type == J_NULL);
 		else
 			assert_true(m->type == J_STR || m->type == J_NULL);
@@ -928,7 +929,7 @@ static void test_json_event(void **state)
 /* clang-format off */
 static const char *const text_keys[] = {
 	"pid",	 "comm",     "exe",	 "exe_partial", "uid",	"cgroup_id",
-	"proto", "orig_dst", "new_dst", "route",	"bytes_out", "bytes_in",
+	"id", "proto", "orig_dst", "new_dst", "route",	"bytes_out", "bytes_in",
 	"duration_ms", "result", "error", NULL,
 };
 /* clang-format on */

@@ -465,6 +465,8 @@ NH_API int nh_event_format(const struct nh_event *ev, unsigned int flags,
 		put(&o, " exe_partial=1");
 	put_u64(&o, json, "uid", true, ev->uid);
 	put_u64(&o, json, "cgroup_id", true, ev->cgroup_id);
+	/* the socket's cookie: ties a connection's lines together */
+	put_u64(&o, json, "id", ev->cookie != 0, ev->cookie);
 	put_str(&o, json, "proto", proto_name(ev, pbuf, sizeof(pbuf)));
 	if (!nodst) {
 		nh_sockaddr_format((const void *)&ev->orig_dst, orig,

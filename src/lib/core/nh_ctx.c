@@ -308,6 +308,11 @@ NH_API void nh_ctx_close(struct nh_ctx *ctx)
 	nh_handoff_stop(ctx->handoff);
 	ctx->handoff = NULL;
 	nh_relay_stop(ctx->relay);
+	/* the ends of flows open until now, and the kernel's last events:
+	 * told before the context goes */
+	nh_ctx_reports_dispatch(ctx);
+	nh_relay_free(ctx->relay);
+	ctx->relay = NULL;
 	if (ctx->sflt_ready)
 		nh_sflt_set_fini(&ctx->sflt); /* sf_unregistered for each */
 	nh_bpf_close(ctx->bpf);

@@ -677,10 +677,16 @@ void nh_flow_tick(struct nh_flow_list *l, uint64_t now)
 	}
 }
 
+/* nethook stops with flows open: each still has its end, saying so */
 void nh_flow_close_all(struct nh_flow_list *l)
 {
-	while (l->head)
-		finish(l, l->head, ECONNABORTED, "nethook is stopping");
+	struct nh_flow *f;
+
+	while ((f = l->head))
+		finish(l, f, ECONNABORTED, "%s",
+		       f->flags & C_EOF ?
+			       "nethook stopped: the program had closed, the other side not yet" :
+			       "nethook stopped with the connection open");
 	nh_flow_reap(l);
 }
 

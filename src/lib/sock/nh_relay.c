@@ -591,7 +591,7 @@ int nh_relay_start(const struct nh_relay_opts *o, struct nh_relay **out)
 	*out = r;
 	return 0;
 cleanup:
-	nh_relay_stop(r);
+	nh_relay_free(r);
 	return nh_err(err);
 }
 
@@ -638,8 +638,17 @@ void nh_relay_stop(struct nh_relay *r)
 	}
 	if (r->sem_ok)
 		sem_destroy(&r->unshared);
+	r->sem_ok = false;
 	/* the count since the last line, not lost with the relay */
 	refused_flush(r, true);
+	r->nw = 0; /* stopped: a second stop has nothing to do */
+}
+
+void nh_relay_free(struct nh_relay *r)
+{
+	if (!r)
+		return;
+	nh_relay_stop(r);
 	pthread_mutex_destroy(&r->refused_lock);
 	free(r->w);
 	free(r);

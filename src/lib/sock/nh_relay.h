@@ -43,7 +43,10 @@ struct nh_relay_opts {
 struct nh_relay;
 
 int nh_relay_start(const struct nh_relay_opts *o, struct nh_relay **out);
+/* Threads stopped, open flows ended (their reports sent); the relay's
+ * route can still be read until nh_relay_free(). */
 void nh_relay_stop(struct nh_relay *r);
+void nh_relay_free(struct nh_relay *r);
 /* where the kernel sends diverted connections; family 0 if none */
 void nh_relay_addrs(const struct nh_relay *r, struct nh_bpf_addr *v4,
 		    struct nh_bpf_addr *v6, uint64_t *netns_cookie);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The IP filter engine (src/lib/nh_ipf.c): what the context and the
+ * The IP filter engine (src/lib/ip/): what the context and the
  * command line need from it beyond include/nethook/ipf.h.
  */
 #ifndef NH_IPF_INT_H

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Stateful destination translation (src/lib/nh_nat.c): crafted TCP, UDP
+ * Stateful destination translation (src/lib/ip/nat.c): crafted TCP, UDP
  * and ICMP packets both ways, checksums verified by recomputation.
  */
 #include <arpa/inet.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * pcap-filter compilation and matching (src/lib/nh_pcapf.c) and the pcap
- * file writer (src/lib/nh_pcapw.c), read back by hand and by libpcap.
+ * pcap-filter compilation and matching (src/lib/ip/pcapf.c) and the pcap
+ * file writer (src/cli/pcapw.c), read back by hand and by libpcap.
  */
 #include <errno.h>
 #include <pcap/pcap.h>

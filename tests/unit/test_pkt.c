@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * IP packets: nh_pkt_*, the parser, checksums (src/lib/nh_pkt.c).
+ * IP packets: nh_pkt_*, the parser, checksums (src/lib/ip/pkt.c).
  * Checksums are verified with an independent byte-by-byte sum.
  */
 #include <arpa/inet.h>

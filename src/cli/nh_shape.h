@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Network impairment decisions for `nethook packet --delay --loss --rate`
- * (src/lib/nh_shape.c): pure logic, the clock passed in.  For each packet
+ * (src/cli/shape.c): pure logic, the clock passed in.  For each packet
  * nh_shape_decide() says drop (loss, or the rate queue is full) or when
  * to release it; the caller holds it until then.
  *

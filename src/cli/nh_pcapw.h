@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * A pcap capture file writer (src/lib/nh_pcapw.c): the classic format
+ * A pcap capture file writer (src/cli/pcapw.c): the classic format
  * (magic a1b2c3d4 in the machine's byte order, version 2.4, microsecond
  * timestamps), LINKTYPE_RAW (101: each record starts at the IPv4 or IPv6
  * header), snaplen 65535.  Not thread-safe: one writer at a time.

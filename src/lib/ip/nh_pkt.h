@@ -2,7 +2,7 @@
 /*
  * IP packets for the IP filter: the struct behind the public struct
  * nh_pkt, a header parser, checksums, and packet constructors
- * (src/lib/nh_pkt.c).  No kernel in it.
+ * (src/lib/ip/pkt.c).  No kernel in it.
  */
 #ifndef NH_PKT_H
 #define NH_PKT_H

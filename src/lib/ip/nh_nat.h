@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Stateful destination translation (src/lib/nh_nat.c), for
+ * Stateful destination translation (src/lib/ip/nat.c), for
  * `nethook packet --rewrite-dst ADDR[:PORT]` and examples/ip-redirect:
  * outgoing packets of a flow get a new destination, the flow's replies
  * get their source translated back to the original destination, so TCP

@@ -118,9 +118,8 @@ void nh_ipf_held_uncount(struct nh_ipf_state *st, uint16_t qnum)
 		;
 }
 
-/* pkt.c calls this when a held packet is freed: drop it.  Exported:
- * a program with its own copy of pkt.c reaches it too. */
-NH_API void nh_ipf_pkt_freed(struct nh_pkt *pkt)
+/* A held packet's owner hook (pkt->q.freed): nh_pkt_free() calls it. */
+void nh_ipf_held_freed(struct nh_pkt *pkt)
 {
 	struct nh_ipf_state *st = pkt->q.queue;
 	bool counted;

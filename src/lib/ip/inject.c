@@ -207,7 +207,7 @@ static int inject(struct nh_pkt *pkt, nh_ipfilter_t ref, int dir,
 		}
 	} else if (pkt->q.state == NH_PKT_HELD) {
 		/* another context's: treat as new */
-		nh_ipf_pkt_freed(pkt);
+		nh_ipf_held_freed(pkt);
 		pkt->q.state = NH_PKT_NEW;
 	}
 	STAT_ADD(st, injected, 1);

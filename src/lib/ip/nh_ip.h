@@ -248,7 +248,7 @@ bool nh_ipf_held_unhold(struct nh_ipf_state *st, struct nh_pkt *pkt);
 void nh_ipf_held_uncount(struct nh_ipf_state *st, uint16_t qnum);
 /* A held packet freed: its verdict (a drop) goes now, or, from its own
  * callback, when the callback returns. */
-void nh_ipf_pkt_freed(struct nh_pkt *pkt);
+void nh_ipf_held_freed(struct nh_pkt *pkt);
 
 /* ---- filter.c ---- */
 enum { RUN_ACCEPT, RUN_DROP, RUN_TAKEN };

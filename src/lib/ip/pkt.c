@@ -338,17 +338,13 @@ void nh_pkt_release(struct nh_pkt *pkt)
 	pkt->borrowed = 0;
 }
 
-/* The engine's, when it is linked in: a held packet freed by a filter
- * still owes the kernel a verdict (a drop).  Weak: the unit tests link
- * this file alone. */
-void nh_ipf_pkt_freed(struct nh_pkt *pkt) __attribute__((weak));
-
 NH_API void nh_pkt_free(struct nh_pkt *pkt)
 {
 	if (!pkt)
 		return;
-	if (pkt->q.state == NH_PKT_HELD && nh_ipf_pkt_freed)
-		nh_ipf_pkt_freed(pkt);
+	/* a held packet freed by a filter still owes the kernel a verdict */
+	if (pkt->q.state == NH_PKT_HELD && pkt->q.freed)
+		pkt->q.freed(pkt);
 	nh_pkt_release(pkt);
 	free(pkt);
 }

@@ -169,6 +169,7 @@ static int handle_packet(struct ipf_worker *w, const struct nlmsghdr *nlh)
 	pkt->q.id = id;
 	pkt->q.state = NH_PKT_HELD;
 	pkt->q.queue = st;
+	pkt->q.freed = nh_ipf_held_freed;
 	pkt->q.dir = (uint8_t)q->dir;
 	caplen = attr[NFQA_CAP_LEN] ?
 			 ntohl(mnl_attr_get_u32(attr[NFQA_CAP_LEN])) :

@@ -6,7 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include "nh_test.h"
-#include "nh_nat.h"
+#include "nethook/nat.h"
 #include "nh_pkt.h"
 
 static const uint8_t C4[4] = { 192, 0, 2, 10 }; /* client */

@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include "nh_test.h"
 #include "nh_pcapf.h"
-#include "nh_pcapw.h"
+#include "pcapw.h"
 #include "nh_pkt.h"
 
 static const uint8_t A4[4] = { 192, 0, 2, 1 }, B4[4] = { 198, 51, 100, 7 };

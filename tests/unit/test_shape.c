@@ -2,7 +2,7 @@
 /* Delay, loss and rate decisions and their parsers (src/cli/shape.c). */
 #include <errno.h>
 #include "nh_test.h"
-#include "nh_shape.h"
+#include "shape.h"
 
 struct rate_case {
 	const char *in;

@@ -223,12 +223,17 @@ int nh_ipf_engine_start(struct nh_ipf_state *st)
 	return 0;
 }
 
-NH_API int nh_ipf_ctx_set(struct nh_ctx *ctx, unsigned int flags)
+NH_API int nh_ipf_ctx_setopts(struct nh_ctx *ctx,
+			      const struct nh_ipf_opts *opts)
 {
+	const unsigned int known = NH_IPF_SCOPE_CGROUP | NH_IPF_FAIL_CLOSED |
+				   NH_IPF_SCOPE_NETNS;
 	struct nh_ipf_state *st;
 	int err;
 
-	if (!ctx)
+	if (!ctx || !opts || opts->sz < sizeof(*opts) ||
+	    (opts->flags & ~known) ||
+	    (opts->copy_range && opts->copy_range < 60))
 		return nh_err(-EINVAL);
 	err = nh_ipf_state_get(ctx, &st);
 	if (err)
@@ -238,26 +243,8 @@ NH_API int nh_ipf_ctx_set(struct nh_ctx *ctx, unsigned int flags)
 			"IP filter options must be set before the first filter");
 		return nh_err(-EBUSY);
 	}
-	st->flags = flags;
-	return 0;
-}
-
-NH_API int nh_ipf_ctx_copy(struct nh_ctx *ctx, unsigned int bytes)
-{
-	struct nh_ipf_state *st;
-	int err;
-
-	if (!ctx || (bytes && bytes < 60))
-		return nh_err(-EINVAL);
-	err = nh_ipf_state_get(ctx, &st);
-	if (err)
-		return nh_err(err);
-	if (st->engine) {
-		nh_logf(st->lg, LOG_ERR,
-			"IP filter options must be set before the first filter");
-		return nh_err(-EBUSY);
-	}
-	st->copy_range = bytes > IPF_COPY ? 0 : bytes;
+	st->flags = opts->flags;
+	st->copy_range = opts->copy_range > IPF_COPY ? 0 : opts->copy_range;
 	return 0;
 }
 
@@ -276,22 +263,26 @@ static void stats_add(struct nh_ipf_stats *a, const struct nh_ipf_stats *b)
 
 NH_API int nh_ipf_get_stats(struct nh_ctx *ctx, struct nh_ipf_stats *out)
 {
+	struct nh_ipf_stats sum;
 	struct nh_ipf_state *st;
 
-	if (!ctx || !out)
+	if (!ctx || !out || out->sz < sizeof(*out))
 		return nh_err(-EINVAL);
 	st = *nh_ctx_ipf_slot(ctx);
-	memset(out, 0, sizeof(*out));
+	memset(&sum, 0, sizeof(sum));
 	if (st) {
 		int k;
 
 		pthread_mutex_lock(&st->lock);
-		*out = st->xstats;
+		sum = st->xstats;
 		pthread_mutex_unlock(&st->lock);
 		/* the workers' own: read while they may run (counters only) */
 		for (k = 0; st->w && k < st->nq; k++)
-			stats_add(out, &st->w[k].stats);
+			stats_add(&sum, &st->w[k].stats);
 	}
+	/* a caller built against a later, larger struct keeps its tail */
+	sum.sz = out->sz;
+	memcpy(out, &sum, sizeof(sum));
 	return 0;
 }
 

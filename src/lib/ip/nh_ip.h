@@ -118,7 +118,7 @@ struct ipf_worker {
 	size_t slen;
 	bool in_dispatch;
 	bool warned_ro;
-	struct nh_ipf_stats stats; /* written by its thread only */
+	struct nh_ipf_stats stats; /* written by its thread only (no sz) */
 	/* threads > 1 */
 	pthread_t thr;
 	bool started;
@@ -162,7 +162,8 @@ struct nh_ipf_state {
 	char lock_path[128];
 	uint32_t copy_range; /* 0: whole packets */
 	struct held_set held;
-	struct nh_ipf_stats xstats; /* counted outside a worker (lock) */
+	struct nh_ipf_stats xstats; /* counted outside a worker (lock; no
+				     * sz) */
 };
 
 /* The worker dispatching on this thread (NULL: none), and the queued

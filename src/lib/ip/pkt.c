@@ -405,6 +405,40 @@ NH_API int nh_pkt_truncated(const struct nh_pkt *pkt)
 	return pkt && pkt->truncated;
 }
 
+NH_API size_t nh_pkt_orig_len(const struct nh_pkt *pkt)
+{
+	if (!pkt)
+		return 0;
+	return pkt->orig_len ? pkt->orig_len : pkt->len;
+}
+
+NH_API int nh_pkt_headers(const struct nh_pkt *pkt, struct nh_pkt_hdrs *hdrs)
+{
+	struct nh_pkt_info in;
+	struct nh_pkt_hdrs h;
+	int err;
+
+	if (!pkt || !hdrs || hdrs->sz < sizeof(*hdrs))
+		return nh_err(-EINVAL);
+	err = nh_pkt_parse_ex(pkt->data, pkt->len, NH_PARSE_PARTIAL, &in);
+	/* filled either way: a log line shows what could be read */
+	memset(&h, 0, sizeof(h));
+	h.sz = hdrs->sz;
+	h.version = in.version;
+	h.proto = in.proto;
+	h.l4 = in.l4;
+	h.tcp_flags = in.tcp_flags;
+	h.fragment = in.is_fragment;
+	h.hdr_len = in.hdr_len;
+	h.sport = in.sport;
+	h.dport = in.dport;
+	memcpy(h.src, in.src, sizeof(h.src));
+	memcpy(h.dst, in.dst, sizeof(h.dst));
+	/* a caller built against a later, larger struct keeps its tail */
+	memcpy(hdrs, &h, sizeof(h));
+	return err ? nh_err(err) : 0;
+}
+
 NH_API int nh_pkt_set_len(struct nh_pkt *pkt, size_t len)
 {
 	struct nh_pkt_info in;

@@ -129,7 +129,7 @@ static int find_ns(const char *path, unsigned long long dev,
 
 /* Each /run/nethook/ipf-* whose owner is gone names the namespace its
  * chains are in: remove every dead run's chains there. */
-NH_API int nh_ipf_cleanup_stale(const struct nh_logger *lg)
+int nh_ipf_cleanup_stale(const struct nh_logger *lg)
 {
 	char path[300], txt[PATH_MAX + 64];
 	struct dirent *de;

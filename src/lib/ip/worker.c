@@ -295,7 +295,7 @@ int nh_ipf_worker_dispatch(struct ipf_worker *w)
 	return ncb;
 }
 
-NH_API int nh_ipf_dispatch(struct nh_ipf_state *st)
+int nh_ipf_dispatch(struct nh_ipf_state *st)
 {
 	if (!st || !st->engine || st->threaded || !st->w || !st->w[0].nl)
 		return 0;

@@ -11,8 +11,8 @@
  * ahead of it is dropped), then delay +- jitter (uniform).  Release times
  * never go backwards unless reorder is set.  Not thread-safe.
  */
-#ifndef NH_SHAPE_H
-#define NH_SHAPE_H
+#ifndef NH_CLI_SHAPE_H
+#define NH_CLI_SHAPE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -65,4 +65,4 @@ int nh_shape_parse_delay(const char *s, uint32_t *delay_us,
  * -ERANGE over 100. */
 int nh_shape_parse_loss(const char *s, uint32_t *ppm);
 
-#endif /* NH_SHAPE_H */
+#endif /* NH_CLI_SHAPE_H */

@@ -76,7 +76,7 @@ int main(int argc, char **argv)
 	struct nh_ctx_opts opts = { .sz = sizeof(opts), .log = on_log };
 	struct nh_ipf_opts ipfo = { .sz = sizeof(ipfo),
 				    .flags = NH_IPF_FAIL_CLOSED };
-	struct nh_ipf_filter f = { 0 };
+	struct nh_ipf_filter f = { .sz = sizeof(f) };
 	struct timespec t0, t;
 	struct nh_ctx *ctx;
 	nh_ipfilter_t ref;

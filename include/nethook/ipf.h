@@ -42,7 +42,9 @@ struct nh_pkt;
 /* Output options of a packet; read them with the accessors below. */
 struct nh_ipf_pktopts;
 
+/* The macOS struct ipf_filter's fields, in their order, after sz. */
 struct nh_ipf_filter {
+	size_t sz; /* sizeof(struct nh_ipf_filter) */
 	void *cookie;
 	const char *name;
 	/* offset: length of the IP header (with IPv6 extension headers);

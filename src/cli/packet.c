@@ -706,7 +706,7 @@ static int add_filters(struct pstate *s)
 	int i, err;
 
 	for (i = 0; i < 2; i++) {
-		struct nh_ipf_filter f = { 0 };
+		struct nh_ipf_filter f = { .sz = sizeof(f) };
 		nh_ipfilter_t ref;
 
 		/* a rewrite of one family: only that family's packets */
@@ -715,7 +715,7 @@ static int add_filters(struct pstate *s)
 			continue;
 		if (s->have_target && s->target.family == (i ? 6 : 4)) {
 			char a[INET6_ADDRSTRLEN];
-			struct nh_ipf_filter bf = { 0 };
+			struct nh_ipf_filter bf = { .sz = sizeof(bf) };
 
 			inet_ntop(fams[i], s->target.addr, a, sizeof(a));
 			if (s->target.port)

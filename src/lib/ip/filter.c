@@ -4,12 +4,17 @@
  * filters of a packet's family in the order they were added.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "nh_ip.h"
 #include "nh_pcapf.h"
 
 /* ---- filters ---- */
+
+/* The first layout with sz: what a caller must give at least. */
+#define IPF_FILTER_SZ0 \
+	(offsetof(struct nh_ipf_filter, match) + sizeof(const char *))
 
 static int add_filter(struct nh_ctx *ctx, const struct nh_ipf_filter *filter,
 		      nh_ipfilter_t *ref, int family)
@@ -20,7 +25,7 @@ static int add_filter(struct nh_ctx *ctx, const struct nh_ipf_filter *filter,
 	char err_txt[256] = "";
 	int err, n = 0, ninsns = 0, slot;
 
-	if (!ctx || !filter || !ref ||
+	if (!ctx || !filter || !ref || filter->sz < IPF_FILTER_SZ0 ||
 	    (!filter->ipf_input && !filter->ipf_output))
 		return nh_err(-EINVAL);
 	err = nh_ipf_state_get(ctx, &st);

@@ -304,7 +304,7 @@ void nh_ipf_close(struct nh_ipf_state *st)
 	for (fi = 0; fi < 2; fi++)
 		if (st->installed[fi] &&
 		    nh_ipf_rules_remove(st->lg, st->nsfd,
-					fi ? AF_INET6 : AF_INET, prefix,
+					fi ? AF_INET6 : AF_INET, prefix, NULL,
 					NULL) < 0)
 			nh_logf(st->lg, LOG_WARNING,
 				"IP filter: could not remove chains %s* (nethook cleanup will)",
@@ -313,13 +313,11 @@ void nh_ipf_close(struct nh_ipf_state *st)
 	 * stay the callers' to free */
 	for (k = 0; st->w && k < st->nq; k++) {
 		struct ipf_worker *w = &st->w[k];
-		struct ipf_worker *saved = tl_w;
 		int j;
 
 		if (!w->nl)
 			continue;
-		tl_w = w;
-		w->in_dispatch = true;
+		worker_enter(w);
 		for (i = 0; i < st->held.cap; i++) {
 			struct nh_pkt *p = st->held.v[i];
 
@@ -337,8 +335,7 @@ void nh_ipf_close(struct nh_ipf_state *st)
 						   (uint16_t)(st->qbase + qi));
 		}
 		nh_ipf_verdict_flush(w);
-		w->in_dispatch = false;
-		tl_w = saved;
+		worker_leave(w);
 	}
 	for (f = st->filters; f; f = next) {
 		next = f->next;

@@ -181,11 +181,12 @@ static void fill_opts(const struct nh_pkt *pkt, struct nh_ipf_pktopts *o)
 /*
  * Run the filters of the packet's family, in order, from `from` (its
  * position) with the user-space match for all but `matched` (the filter
- * the kernel matched).  *pp may be replaced by a callback.  tl_cur is
+ * the kernel matched).  *pp may be replaced by a callback.  run->cur is
  * the queued packet the callbacks run on (NULL: a new one).
  */
-int nh_ipf_filters_run(struct nh_ipf_state *st, struct nh_pkt **pp, int dir,
-		       int family, struct nh_ipfilter *from, bool from_matched,
+int nh_ipf_filters_run(struct nh_ipf_state *st, struct ipf_run *run,
+		       struct nh_pkt **pp, int dir, int family,
+		       struct nh_ipfilter *from, bool from_matched,
 		       bool from_inclusive, const struct nh_pkt_q *qsave)
 {
 	struct nh_ipfilter *f;
@@ -236,18 +237,20 @@ int nh_ipf_filters_run(struct nh_ipf_state *st, struct nh_pkt **pp, int dir,
 		if (!*pp)
 			return RUN_DROP;
 		if (*pp != before && (*pp)->q.state == NH_PKT_NEW &&
-		    (before == tl_cur || (tl_cur_freed && !tl_cur))) {
+		    (before == run->cur || (run->cur_freed && !run->cur))) {
 			/* the callback handed back another packet: it stands
 			 * for the queued one (which it freed or kept) */
 			(*pp)->q = *qsave;
+			(*pp)->q.run = run;
 			(*pp)->dirty = (*pp)->modified = 1;
-			if (before == tl_cur) {
+			if (before == run->cur) {
 				before->q.state = NH_PKT_NEW;
 				before->q.queue = NULL;
+				before->q.run = NULL;
 			}
-			tl_cur = *pp;
-			tl_cur_freed = false;
-		} else if (*pp == before && tl_cur_freed && !tl_cur) {
+			run->cur = *pp;
+			run->cur_freed = false;
+		} else if (*pp == before && run->cur_freed && !run->cur) {
 			return RUN_DROP; /* it freed what it handed back */
 		}
 		if (r < 0)

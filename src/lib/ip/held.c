@@ -122,14 +122,16 @@ void nh_ipf_held_uncount(struct nh_ipf_state *st, uint16_t qnum)
 void nh_ipf_held_freed(struct nh_pkt *pkt)
 {
 	struct nh_ipf_state *st = pkt->q.queue;
+	struct ipf_run *run;
 	bool counted;
 
 	if (!st || pkt->q.state != NH_PKT_HELD)
 		return;
-	if (pkt == tl_cur) {
+	run = run_of(pkt);
+	if (run) {
 		/* in its callback: the verdict is given when it returns */
-		tl_cur = NULL;
-		tl_cur_freed = true;
+		run->cur = NULL;
+		run->cur_freed = true;
 		return;
 	}
 	counted = nh_ipf_held_unhold(st, pkt);

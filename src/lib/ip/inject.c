@@ -174,6 +174,7 @@ int nh_ipf_send_tun(struct nh_ipf_state *st, struct nh_pkt *pkt)
 static int inject(struct nh_pkt *pkt, nh_ipfilter_t ref, int dir,
 		  struct nh_ipf_pktopts *opts)
 {
+	struct ipf_run *cur_run;
 	struct nh_ipf_state *st;
 	int r, err = 0, family;
 	bool counted = false;
@@ -188,8 +189,10 @@ static int inject(struct nh_pkt *pkt, nh_ipfilter_t ref, int dir,
 		family = AF_INET6;
 	else if (pkt->len && (pkt->data[0] >> 4) == 4)
 		family = AF_INET;
-	if (pkt == tl_cur)
-		tl_cur = NULL; /* handed back from its own callback */
+	cur_run = run_of(pkt);
+	if (cur_run)
+		cur_run->cur = NULL; /* handed back from its own callback */
+	pkt->q.run = NULL;
 	if (pkt->q.state == NH_PKT_HELD && pkt->q.queue == st) {
 		/* stays counted until its verdict went: no batch verdict
 		 * can cover it meanwhile */
@@ -210,7 +213,9 @@ static int inject(struct nh_pkt *pkt, nh_ipfilter_t ref, int dir,
 		nh_ipf_held_freed(pkt);
 		pkt->q.state = NH_PKT_NEW;
 	}
-	STAT_ADD(st, injected, 1);
+	pthread_mutex_lock(&st->lock);
+	st->xstats.injected++;
+	pthread_mutex_unlock(&st->lock);
 	if (nh_pkt_own(pkt) < 0) {
 		/* borrowed data cannot outlive the dispatch, and there is no
 		 * memory to copy it: dropped, and the caller told */
@@ -225,41 +230,36 @@ static int inject(struct nh_pkt *pkt, nh_ipfilter_t ref, int dir,
 		return nh_err(-ENOMEM);
 	}
 	{
-		struct nh_pkt_q qs = pkt->q;
-		struct nh_pkt *saved_cur = tl_cur;
-		bool saved_freed = tl_cur_freed;
+		struct nh_pkt_q qs;
+		struct ipf_run run;
+		struct nh_pkt *cur;
 
-		tl_cur = pkt->q.state == NH_PKT_HELD ? pkt : NULL;
-		tl_cur_freed = false;
-		r = nh_ipf_filters_run(st, &pkt, dir, family, ref, false, false,
-				       &qs);
-		if (tl_cur != pkt && tl_cur_freed && r != RUN_TAKEN &&
+		run_init(&run, pkt->q.state == NH_PKT_HELD ? pkt : NULL);
+		qs = pkt->q;
+		r = nh_ipf_filters_run(st, &run, &pkt, dir, family, ref, false,
+				       false, &qs);
+		cur = run_end(&run);
+		if (cur != pkt && run.cur_freed && r != RUN_TAKEN &&
 		    qs.state == NH_PKT_HELD) {
 			nh_ipf_verdict_id(st, qs.qnum, qs.id, false, NULL, 0,
 					  NULL);
 			if (counted)
 				nh_ipf_held_uncount(st, qs.qnum);
-			tl_cur = saved_cur;
-			tl_cur_freed = saved_freed;
 			return 0;
 		}
 		if (r == RUN_TAKEN) {
-			if (tl_cur && tl_cur->q.state == NH_PKT_HELD) {
-				nh_ipf_held_hold(st, tl_cur, counted);
+			if (cur && cur->q.state == NH_PKT_HELD) {
+				nh_ipf_held_hold(st, cur, counted);
 			} else {
-				if (!tl_cur && tl_cur_freed &&
+				if (!cur && run.cur_freed &&
 				    qs.state == NH_PKT_HELD)
 					nh_ipf_verdict_id(st, qs.qnum, qs.id,
 							  false, NULL, 0, NULL);
 				if (counted)
 					nh_ipf_held_uncount(st, qs.qnum);
 			}
-			tl_cur = saved_cur;
-			tl_cur_freed = saved_freed;
 			return 0;
 		}
-		tl_cur = saved_cur;
-		tl_cur_freed = saved_freed;
 	}
 	if (pkt->q.state == NH_PKT_HELD) {
 		uint16_t qn = pkt->q.qnum;

@@ -373,8 +373,8 @@ int nh_ipf_rules_install(struct nh_ipf_state *st, int family)
 /* Text to delete chains named by prefix ("NH<id>-") whose owner test
  * says so, from iptables-save output: the jumps, then the chains. */
 static int build_removal(const char *save, const char *prefix_only,
-			 bool (*dead)(const char *chain), struct sbuf *b,
-			 int *nchains)
+			 bool (*dead)(const char *chain, void *arg), void *arg,
+			 struct sbuf *b, int *nchains)
 {
 	const char *line = save, *nl;
 	char table[32] = "", chain[64];
@@ -415,7 +415,7 @@ static int build_removal(const char *save, const char *prefix_only,
 				 (int)(cl < 63 ? cl : 63), line + 1);
 			if ((prefix_only && strncmp(chain, prefix_only,
 						    strlen(prefix_only))) ||
-			    (dead && !dead(chain)))
+			    (dead && !dead(chain, arg)))
 				continue;
 			sb_printf(&chains, "-F %s\n-X %s\n", chain, chain);
 			any = true;
@@ -435,7 +435,7 @@ static int build_removal(const char *save, const char *prefix_only,
 			}
 			if ((prefix_only && strncmp(chain, prefix_only,
 						    strlen(prefix_only))) ||
-			    (dead && !dead(chain)))
+			    (dead && !dead(chain, arg)))
 				continue;
 			/* a jump from a built-in chain: delete that rule */
 			if (strncmp(line + 3, "NH", 2))
@@ -451,7 +451,8 @@ static int build_removal(const char *save, const char *prefix_only,
 /* Remove the chains starting with prefix (or, with dead, every NH chain
  * dead() says is a dead run's) in namespace nsfd.  Count of tables. */
 int nh_ipf_rules_remove(const struct nh_logger *lg, int nsfd, int family,
-			const char *prefix, bool (*dead)(const char *))
+			const char *prefix,
+			bool (*dead)(const char *chain, void *arg), void *arg)
 {
 	struct sbuf b = { 0 };
 	char *save = NULL;
@@ -460,7 +461,7 @@ int nh_ipf_rules_remove(const struct nh_logger *lg, int nsfd, int family,
 	err = run_ipt(lg, nsfd, family, NULL, &save);
 	if (err)
 		return err;
-	err = build_removal(save, prefix, dead, &b, &n);
+	err = build_removal(save, prefix, dead, arg, &b, &n);
 	if (!err && b.len)
 		err = run_ipt(lg, nsfd, family, b.s, NULL);
 	free(save);

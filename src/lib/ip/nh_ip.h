@@ -116,7 +116,9 @@ struct ipf_worker {
 	uint8_t *rbuf;
 	uint8_t *sbuf; /* verdicts gathered, sent in one write */
 	size_t slen;
-	bool in_dispatch;
+	/* inside a dispatch, on thread `dispatcher` (worker_here()) */
+	atomic_bool in_dispatch;
+	pthread_t dispatcher;
 	bool warned_ro;
 	struct nh_ipf_stats stats; /* written by its thread only (no sz) */
 	/* threads > 1 */
@@ -166,24 +168,72 @@ struct nh_ipf_state {
 				     * sz) */
 };
 
-/* The worker dispatching on this thread (NULL: none), and the queued
- * packet the callbacks of this thread are running on (worker.c). */
-extern __thread struct ipf_worker *tl_w;
-extern __thread struct nh_pkt *tl_cur;
-extern __thread bool tl_cur_freed;
+/*
+ * A run of the filters over one packet (filter.c), on one thread: the
+ * queued packet the callbacks are running on, or NULL with cur_freed
+ * when a callback freed it.  Callbacks call nh_pkt_free() and
+ * nh_ipf_inject_*() with the packet alone, so the packet points to its
+ * run (q.run) while it is the current one; the run lives on the stack
+ * of whoever runs the filters, and each packet's q.run is cleared before
+ * the run ends.  Only the run's own thread treats the packet as
+ * current: a packet a callback passed to another thread is handled there
+ * as any held packet.
+ */
+struct ipf_run {
+	struct nh_pkt *cur;
+	bool cur_freed;
+	pthread_t thread;
+};
 
-/* count n in field: in the worker's own counters on its thread, under
- * the lock elsewhere */
-#define STAT_ADD(st, field, n)                             \
-	do {                                               \
-		if (tl_w && tl_w->st == (st)) {            \
-			tl_w->stats.field += (n);          \
-		} else {                                   \
-			pthread_mutex_lock(&(st)->lock);   \
-			(st)->xstats.field += (n);         \
-			pthread_mutex_unlock(&(st)->lock); \
-		}                                          \
-	} while (0)
+static inline void run_init(struct ipf_run *run, struct nh_pkt *cur)
+{
+	run->cur = cur;
+	run->cur_freed = false;
+	run->thread = pthread_self();
+	if (cur)
+		cur->q.run = run;
+}
+
+/* pkt's run, if pkt is the current packet of a run on this thread */
+static inline struct ipf_run *run_of(const struct nh_pkt *pkt)
+{
+	struct ipf_run *run = pkt->q.run;
+
+	return run && pthread_equal(run->thread, pthread_self()) &&
+			       run->cur == pkt ?
+		       run :
+		       NULL;
+}
+
+/* The run is over: its current packet forgets it. */
+static inline struct nh_pkt *run_end(struct ipf_run *run)
+{
+	if (run->cur)
+		run->cur->q.run = NULL;
+	return run->cur;
+}
+
+/* A worker's dispatch, marked so that verdicts of its queues given on
+ * its thread are gathered (verdict.c).  Nested calls on one thread end
+ * the mark at the innermost end, as before. */
+static inline void worker_enter(struct ipf_worker *w)
+{
+	__atomic_store_n(&w->dispatcher, pthread_self(), __ATOMIC_RELAXED);
+	atomic_store_explicit(&w->in_dispatch, true, memory_order_release);
+}
+
+static inline void worker_leave(struct ipf_worker *w)
+{
+	atomic_store_explicit(&w->in_dispatch, false, memory_order_release);
+}
+
+/* Is this thread inside w's dispatch? */
+static inline bool worker_here(struct ipf_worker *w)
+{
+	return atomic_load_explicit(&w->in_dispatch, memory_order_acquire) &&
+	       pthread_equal(__atomic_load_n(&w->dispatcher, __ATOMIC_RELAXED),
+			     pthread_self());
+}
 
 static inline struct ipf_worker *queue_worker(struct nh_ipf_state *st, int qnum)
 {
@@ -210,9 +260,11 @@ int nh_ipf_engine_start(struct nh_ipf_state *st);
 /* (Re)install the family's chains with the current filters. */
 int nh_ipf_rules_install(struct nh_ipf_state *st, int family);
 /* Remove the chains starting with prefix (or, with dead, every NH chain
- * dead() says is a dead run's) in namespace nsfd.  Count of tables. */
+ * dead(chain, arg) says is a dead run's) in namespace nsfd.  Count of
+ * tables. */
 int nh_ipf_rules_remove(const struct nh_logger *lg, int nsfd, int family,
-			const char *prefix, bool (*dead)(const char *));
+			const char *prefix,
+			bool (*dead)(const char *chain, void *arg), void *arg);
 
 /* ---- queue.c ---- */
 /* A worker's netlink socket, in the context's namespace. */
@@ -253,8 +305,9 @@ void nh_ipf_held_freed(struct nh_pkt *pkt);
 
 /* ---- filter.c ---- */
 enum { RUN_ACCEPT, RUN_DROP, RUN_TAKEN };
-int nh_ipf_filters_run(struct nh_ipf_state *st, struct nh_pkt **pp, int dir,
-		       int family, struct nh_ipfilter *from, bool from_matched,
+int nh_ipf_filters_run(struct nh_ipf_state *st, struct ipf_run *run,
+		       struct nh_pkt **pp, int dir, int family,
+		       struct nh_ipfilter *from, bool from_matched,
 		       bool from_inclusive, const struct nh_pkt_q *qsave);
 
 /* ---- inject.c ---- */

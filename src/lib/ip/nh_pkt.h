@@ -30,6 +30,9 @@ struct nh_pkt_q {
 	 * is pending (NH_PKT_HELD), which owes the kernel a drop.  Set by
 	 * the engine with the state, so that packets need not know it. */
 	void (*freed)(struct nh_pkt *pkt);
+	/* the engine's run of the filters this packet is the current
+	 * packet of (NULL: none) */
+	void *run;
 	uint32_t id; /* netfilter queue packet id */
 	uint16_t qnum; /* queue number */
 	uint8_t state; /* enum nh_pkt_state */

@@ -15,12 +15,11 @@
 #include <unistd.h>
 #include "nh_ip.h"
 
-/* the dead run being cleaned: its lock is held by the cleaner */
-static __thread char cleaning[40];
-
-/* "NH<pid>-<seq>-X": is that run gone? */
-static bool chain_dead(const char *chain)
+/* "NH<pid>-<seq>-X": is that run gone?  cleaning: "<pid>-<seq>" of
+ * the dead run being cleaned, whose lock the cleaner holds. */
+static bool chain_dead(const char *chain, void *cleaning_arg)
 {
+	const char *cleaning = cleaning_arg;
 	char lock[128];
 	long pid;
 	char *end;
@@ -55,13 +54,14 @@ static bool chain_dead(const char *chain)
 	return kill((pid_t)pid, 0) && errno == ESRCH;
 }
 
-static int clean_ns(const struct nh_logger *lg, int nsfd, const char *what)
+static int clean_ns(const struct nh_logger *lg, int nsfd, const char *what,
+		    const char *cleaning)
 {
 	int n = 0, r, fi, err = 0;
 
 	for (fi = 0; fi < 2; fi++) {
 		r = nh_ipf_rules_remove(lg, nsfd, fi ? AF_INET6 : AF_INET, NULL,
-					chain_dead);
+					chain_dead, (void *)cleaning);
 		if (r < 0)
 			err = r;
 		if (r > 0) {
@@ -164,19 +164,18 @@ int nh_ipf_cleanup_stale(const struct nh_logger *lg)
 			if (sscanf(l2, "%llu:%llu", &dev, &ino) != 2)
 				dev = ino = 0;
 		}
-		snprintf(cleaning, sizeof(cleaning), "%s", de->d_name + 4);
 		nsfd = find_ns(txt, dev, ino, &ours);
 		r = 0;
 		if (nsfd >= 0) {
 			r = clean_ns(lg, ours ? -1 : nsfd,
 				     txt[0] ? txt :
 				     ours   ? "this network namespace" :
-					      "its network namespace");
+					      "its network namespace",
+				     de->d_name + 4);
 			if (r > 0)
 				n++;
 			close(nsfd);
 		}
-		cleaning[0] = '\0';
 		/* kept for another try when the rules could not be removed */
 		if (r >= 0)
 			unlink(path);

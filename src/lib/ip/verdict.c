@@ -35,7 +35,7 @@ struct ipf_worker *nh_ipf_verdict_gathering(struct nh_ipf_state *st, int qnum)
 {
 	struct ipf_worker *w = queue_worker(st, qnum);
 
-	return w == tl_w && w->in_dispatch ? w : NULL;
+	return worker_here(w) ? w : NULL;
 }
 
 static struct nlmsghdr *verdict_msg(struct ipf_worker *w, int type,

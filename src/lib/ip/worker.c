@@ -19,12 +19,6 @@
 #include <libnetfilter_queue/libnetfilter_queue.h>
 #include "nh_ip.h"
 
-/* The worker dispatching on this thread (NULL: none), and the queued
- * packet the callbacks of this thread are running on. */
-__thread struct ipf_worker *tl_w;
-__thread struct nh_pkt *tl_cur;
-__thread bool tl_cur_freed;
-
 /* A worker's socket and buffers (its queues are bound later). */
 int nh_ipf_worker_open(struct nh_ipf_state *st, struct ipf_worker *w)
 {
@@ -112,7 +106,7 @@ void nh_ipf_workers_quiesce(struct nh_ipf_state *st)
 		struct ipf_worker *w = &st->w[k];
 		unsigned int g = atomic_load(&w->gen);
 
-		if (w == tl_w || !w->started)
+		if (worker_here(w) || !w->started)
 			continue;
 		while (atomic_load(&w->busy) && atomic_load(&w->gen) == g) {
 			struct timespec ts = { 0, 100000 };
@@ -135,6 +129,7 @@ static int handle_packet(struct ipf_worker *w, const struct nlmsghdr *nlh)
 	struct nh_ipfilter *qf;
 	struct ipf_queue *q;
 	struct nh_pkt_q qsave;
+	struct ipf_run run;
 	uint32_t id, skbinfo = 0, caplen;
 	uint8_t *data;
 	size_t len;
@@ -193,13 +188,11 @@ static int handle_packet(struct ipf_worker *w, const struct nlmsghdr *nlh)
 	if (q->dir == DIR_OUT && attr[NFQA_IFINDEX_OUTDEV])
 		pkt->ifindex =
 			(int)ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_OUTDEV]));
+	run_init(&run, pkt);
 	qsave = pkt->q;
-	tl_cur = pkt;
-	tl_cur_freed = false;
-	r = nh_ipf_filters_run(st, &pkt, q->dir, qf->family, qf, true, true,
-			       &qsave);
-	cur = tl_cur;
-	tl_cur = NULL;
+	r = nh_ipf_filters_run(st, &run, &pkt, q->dir, qf->family, qf, true,
+			       true, &qsave);
+	cur = run_end(&run);
 	if (r == RUN_TAKEN) {
 		if (cur && cur->q.state == NH_PKT_HELD) {
 			/* kept for later: its data must outlive the buffer */
@@ -211,7 +204,7 @@ static int handle_packet(struct ipf_worker *w, const struct nlmsghdr *nlh)
 			} else {
 				nh_ipf_held_hold(st, cur, false);
 			}
-		} else if (!cur && tl_cur_freed) {
+		} else if (!cur && run.cur_freed) {
 			nh_ipf_verdict_id(st, qnum, id, false, NULL, 0, NULL);
 		}
 		return 1;
@@ -237,11 +230,9 @@ static int handle_packet(struct ipf_worker *w, const struct nlmsghdr *nlh)
 int nh_ipf_worker_dispatch(struct ipf_worker *w)
 {
 	struct nh_ipf_state *st = w->st;
-	struct ipf_worker *saved = tl_w;
 	int n, i, total = 0, ncb = 0, k, nqueues;
 
-	tl_w = w;
-	w->in_dispatch = true;
+	worker_enter(w);
 	nqueues = IPF_MAX_FILTERS * 2;
 	while (total < IPF_BUDGET) {
 		n = recvmmsg(w->fd, w->msgs, IPF_RECV_BATCH, MSG_DONTWAIT,
@@ -290,8 +281,7 @@ int nh_ipf_worker_dispatch(struct ipf_worker *w)
 		if (n < IPF_RECV_BATCH)
 			break;
 	}
-	w->in_dispatch = false;
-	tl_w = saved;
+	worker_leave(w);
 	return ncb;
 }
 

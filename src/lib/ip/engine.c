@@ -20,34 +20,8 @@
 #include "nh_ip.h"
 #include "nh_pcapf.h"
 
-atomic_uint nh_ipf_seq;
-
-/* ---- namespaces ---- */
-
-/* Run fn in the context's namespace (this thread only). */
-int nh_ipf_in_ns(struct nh_ipf_state *st, int (*fn)(void *), void *arg)
-{
-	int self, ret, err;
-
-	if (st->nsfd < 0)
-		return fn(arg);
-	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (self < 0)
-		return -errno;
-	if (setns(st->nsfd, CLONE_NEWNET)) {
-		err = -errno;
-		close(self);
-		return err;
-	}
-	ret = fn(arg);
-	if (setns(self, CLONE_NEWNET)) {
-		/* cannot happen with our own namespace's fd; never go on in
-		 * the wrong one */
-		abort();
-	}
-	close(self);
-	return ret;
-}
+/* contexts made by this process: names, marks, queue numbers */
+static atomic_uint ipf_seq;
 
 /* ---- state ---- */
 
@@ -71,7 +45,8 @@ int nh_ipf_state_get(struct nh_ctx *ctx, struct nh_ipf_state **out)
 	st->nsfd = st->tunfd = st->lockfd = -1;
 	st->rawfd[0] = st->rawfd[1] = -1;
 	pthread_mutex_init(&st->lock, NULL);
-	seq = atomic_fetch_add(&nh_ipf_seq, 1);
+	seq = atomic_fetch_add(&ipf_seq, 1);
+	st->seq = seq;
 	snprintf(st->id, sizeof(st->id), "%d-%u", (int)getpid(), seq);
 	st->skip_mark = 0x4e480000u |
 			((unsigned int)getpid() * 16u + seq) % 0xffffu;

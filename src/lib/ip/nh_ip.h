@@ -8,7 +8,9 @@
  *   worker.c   workers: their threads, epoll loops and receive path
  *   verdict.c  verdicts, batched per worker
  *   held.c     packets a callback kept: the set of them, their verdicts
- *   filter.c   the filters (nh_ipf_addv4/v6/remove) and running them
+ *   filter.c   the filters: nh_ipf_addv4/v6, nh_ipf_remove
+ *   run.c      running the filters over a packet
+ *   ns.c       running in the context's network namespace
  *   inject.c   injection: raw sockets (output) and a tun device (input)
  *   stale.c    removing the chains of dead runs
  *   pkt.c, pcapf.c, nat.c   packets, pcap-filter matching, rewriting
@@ -140,6 +142,7 @@ struct nh_ipf_state {
 	struct nh_ctx *ctx;
 	const struct nh_logger *lg;
 	char id[40]; /* "<pid>-<seq>" */
+	unsigned int seq; /* contexts this process made before this one */
 	char netns[PATH_MAX];
 	int nsfd; /* -1: the caller's namespace */
 	unsigned int flags;
@@ -169,7 +172,7 @@ struct nh_ipf_state {
 };
 
 /*
- * A run of the filters over one packet (filter.c), on one thread: the
+ * A run of the filters over one packet (run.c), on one thread: the
  * queued packet the callbacks are running on, or NULL with cur_freed
  * when a callback freed it.  Callbacks call nh_pkt_free() and
  * nh_ipf_inject_*() with the packet alone, so the packet points to its
@@ -245,11 +248,11 @@ static inline int family_index(int family)
 	return family == AF_INET6 ? 1 : 0;
 }
 
-/* ---- engine.c ---- */
-/* contexts made by this process: names, marks, queue numbers */
-extern atomic_uint nh_ipf_seq;
+/* ---- ns.c ---- */
 /* Run fn in the context's namespace (this thread only). */
 int nh_ipf_in_ns(struct nh_ipf_state *st, int (*fn)(void *), void *arg);
+
+/* ---- engine.c ---- */
 /* The context's state, made on first use. */
 int nh_ipf_state_get(struct nh_ctx *ctx, struct nh_ipf_state **out);
 /* First filter: the queue sockets, their queues, the lock, the scope,
@@ -303,7 +306,7 @@ void nh_ipf_held_uncount(struct nh_ipf_state *st, uint16_t qnum);
  * callback, when the callback returns. */
 void nh_ipf_held_freed(struct nh_pkt *pkt);
 
-/* ---- filter.c ---- */
+/* ---- run.c ---- */
 enum { RUN_ACCEPT, RUN_DROP, RUN_TAKEN };
 int nh_ipf_filters_run(struct nh_ipf_state *st, struct ipf_run *run,
 		       struct nh_pkt **pp, int dir, int family,

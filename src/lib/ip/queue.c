@@ -108,9 +108,9 @@ static void unbind_queue(struct nh_ipf_state *st, int qnum)
 int nh_ipf_nfq_bind_block(struct nh_ipf_state *st)
 {
 	int n = IPF_MAX_FILTERS * 2 * st->nq, nblocks = 65536 / n - 8;
-	unsigned int start = ((unsigned int)getpid() * 7919u +
-			      atomic_load(&nh_ipf_seq) * 131u) %
-			     (unsigned int)nblocks;
+	unsigned int start =
+		((unsigned int)getpid() * 7919u + (st->seq + 1u) * 131u) %
+		(unsigned int)nblocks;
 	unsigned int tries, b;
 	int i, err = 0;
 

@@ -13,7 +13,9 @@
  *   ns.c       running in the context's network namespace
  *   inject.c   injection: raw sockets (output) and a tun device (input)
  *   stale.c    removing the chains of dead runs
- *   pkt.c, pcapf.c, nat.c   packets, pcap-filter matching, rewriting
+ *   pkt.c      packets (nh_pkt_*): parser, checksums, constructors
+ *   pcapf.c    pcap-filter expressions: kernel bytecode, user-space match
+ *   nat.c      rewriting destinations (public: nethook/nat.h)
  *
  * Per context and IP family, in the context's network namespace:
  *

@@ -27,11 +27,6 @@
 #include <nethook/nethook.h>
 #include <nethook/ipf.h>
 
-/* exported by libnethook (src/lib/nh_ipf_int.h): fail-closed, so that
- * a full queue drops packets instead of letting them past the filter */
-int nh_ipf_ctx_set(struct nh_ctx *ctx, unsigned int flags);
-#define NH_IPF_FAIL_CLOSED 0x2
-
 static atomic_ulong seen;
 static _Atomic int64_t first_ns = INT64_MAX, last_ns;
 
@@ -79,7 +74,9 @@ static int out_cb(void *cookie, struct nh_pkt **data,
 int main(int argc, char **argv)
 {
 	struct nh_ctx_opts opts = { .sz = sizeof(opts), .log = on_log };
-	struct nh_ipf_filter f = { 0 };
+	struct nh_ipf_opts ipfo = { .sz = sizeof(ipfo),
+				    .flags = NH_IPF_FAIL_CLOSED };
+	struct nh_ipf_filter f = { .sz = sizeof(f) };
 	struct timespec t0, t;
 	struct nh_ctx *ctx;
 	nh_ipfilter_t ref;
@@ -111,7 +108,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ipf-pass: %s\n", strerror(-err));
 		return 1;
 	}
-	nh_ipf_ctx_set(ctx, NH_IPF_FAIL_CLOSED);
+	/* fail-closed: a full queue drops packets instead of letting them
+	 * past the filter */
+	nh_ipf_ctx_setopts(ctx, &ipfo);
 	f.name = "bench";
 	f.match = argv[i];
 	f.ipf_output = out_cb;

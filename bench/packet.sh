@@ -99,6 +99,9 @@ sample() {
 	esac
 	ip netns exec $S iptables -t raw -Z PREROUTING
 	local run=$((SECS + 2))
+	# emptied here, not by the reader's redirection: that runs in the
+	# child, and until it does the last sample's "ready" is still there
+	: >"$TMP/h"
 	case $kind in
 	direct) ;;
 	plain) plain_rule -A $dst
@@ -156,6 +159,7 @@ drain() {
 	local kind=$1 dst=192.0.2.2 p i snd=() n c span
 	ip netns exec $S iptables -t raw -Z PREROUTING
 	local p2= t2= c2
+	: >"$TMP/h"; : >"$TMP/h2" # (see sample)
 	case $kind in
 	plain) plain_rule -A $dst
 		ip netns exec $C "$TMP/nfq-plain" 7 3 >"$TMP/h" 2>&1 & p=$! ;;

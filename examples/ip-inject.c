@@ -89,7 +89,7 @@ static void run_for(struct nh_ctx *ctx, int ms)
 int main(int argc, char **argv)
 {
 	struct nh_ctx_opts opts = { .sz = sizeof(opts), .log = on_log };
-	struct nh_ipf_filter f = { 0 };
+	struct nh_ipf_filter f = { .sz = sizeof(f) };
 	struct in_addr src, dst;
 	uint8_t buf[1500] = { 0 };
 	struct nh_ctx *ctx;

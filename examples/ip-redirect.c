@@ -164,7 +164,7 @@ int main(int argc, char **argv)
 {
 	struct nh_ctx_opts opts = { .sz = sizeof(opts), .log = on_log };
 	static struct redirect r;
-	struct nh_ipf_filter f = { 0 };
+	struct nh_ipf_filter f = { .sz = sizeof(f) };
 	char match[64];
 	sigset_t stop;
 	int i = 1, err;

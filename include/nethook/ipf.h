@@ -42,7 +42,9 @@ struct nh_pkt;
 /* Output options of a packet; read them with the accessors below. */
 struct nh_ipf_pktopts;
 
+/* The macOS struct ipf_filter's fields, in their order, after sz. */
 struct nh_ipf_filter {
+	size_t sz; /* sizeof(struct nh_ipf_filter) */
 	void *cookie;
 	const char *name;
 	/* offset: length of the IP header (with IPv6 extension headers);
@@ -56,6 +58,50 @@ struct nh_ipf_filter {
 	 * reach the callbacks; NULL = all */
 	const char *match;
 };
+
+/* nh_ipf_opts.flags */
+/* Only packets of the context's cgroup's connections (outgoing by
+ * cgroup, incoming by a conntrack mark their first outgoing packet set).
+ * Implied when the context was opened with opts.cgroup. */
+#define NH_IPF_SCOPE_CGROUP 0x1
+/* Fail-closed: packets are dropped when nethook is gone or its queue is
+ * full.  Default: fail-open (they pass). */
+#define NH_IPF_FAIL_CLOSED 0x2
+/* Not narrowed to the cgroup even when opts.cgroup was given. */
+#define NH_IPF_SCOPE_NETNS 0x4
+
+struct nh_ipf_opts {
+	size_t sz; /* sizeof(struct nh_ipf_opts) */
+	unsigned int flags; /* NH_IPF_* above */
+	/* Bytes of each packet that reach user space (at least 60), 0 =
+	 * whole packets (the default).  Longer packets reach every filter
+	 * read-only and marked truncated (nh_pkt_truncated), and go on
+	 * whole: for filters that read headers only and never change
+	 * packets. */
+	unsigned int copy_range;
+};
+
+/* The context's IP filter options, set before its first filter (-EBUSY
+ * after).  -EINVAL: NULL, sz too small, an unknown flag, copy_range
+ * between 1 and 59. */
+int nh_ipf_ctx_setopts(struct nh_ctx *ctx, const struct nh_ipf_opts *opts);
+
+/* Counters of the context's IP filters since it was opened. */
+struct nh_ipf_stats {
+	size_t sz; /* sizeof(struct nh_ipf_stats), set by the caller */
+	uint64_t packets; /* read from the queues */
+	uint64_t accepted, modified, dropped; /* verdicts */
+	uint64_t held; /* kept by a callback (NH_EJUSTRETURN) */
+	uint64_t injected; /* nh_ipf_inject_output / _input */
+	uint64_t batches; /* writes of verdicts */
+	uint64_t verdict_msgs; /* verdict messages in them */
+	/* larger than a queue can carry (65531 bytes), whatever the copy
+	 * range */
+	uint64_t truncated;
+};
+
+/* Fills stats up to stats->sz.  -EINVAL: NULL, sz too small. */
+int nh_ipf_get_stats(struct nh_ctx *ctx, struct nh_ipf_stats *stats);
 
 int nh_ipf_addv4(struct nh_ctx *ctx, const struct nh_ipf_filter *filter,
 		 nh_ipfilter_t *filter_ref);
@@ -93,6 +139,30 @@ int nh_pkt_set_len(struct nh_pkt *pkt, size_t len);
 int nh_pkt_fix_checksums(struct nh_pkt *pkt);
 /* 1 when the packet was larger than what the queue could copy. */
 int nh_pkt_truncated(const struct nh_pkt *pkt);
+/* The packet's length on the wire: more than nh_pkt_len when truncated. */
+size_t nh_pkt_orig_len(const struct nh_pkt *pkt);
+
+/* A packet's IP and transport headers, as nh_pkt_headers reads them. */
+struct nh_pkt_hdrs {
+	size_t sz; /* sizeof(struct nh_pkt_hdrs), set by the caller */
+	uint8_t version; /* 4 or 6 */
+	uint8_t proto; /* transport protocol, after IPv6 extension headers */
+	uint8_t l4; /* 1: the TCP/UDP/ICMP header is there, whole (not a
+		     * later fragment, not cut off) */
+	uint8_t tcp_flags; /* TCP with l4: FIN 0x01 SYN 0x02 RST 0x04 PSH
+			    * 0x08 ACK 0x10 URG 0x20 */
+	uint8_t fragment; /* part of a fragmented datagram */
+	uint16_t hdr_len; /* the IP header with options / extension headers */
+	uint16_t sport, dport; /* host order; TCP/UDP with l4; ICMP echo:
+				* sport is the identifier */
+	uint8_t src[16], dst[16]; /* network order; IPv4: the first 4 bytes */
+};
+
+/* Reads the packet's headers into hdrs (up to hdrs->sz), as far as they
+ * were copied for a truncated packet.  0; -EPROTO when it is not IPv4 or
+ * IPv6; -EINVAL when it is malformed (what was read before the fault is
+ * filled in), or on NULL or a too small sz. */
+int nh_pkt_headers(const struct nh_pkt *pkt, struct nh_pkt_hdrs *hdrs);
 
 #ifdef __cplusplus
 }

@@ -34,13 +34,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "cli.h"
 #include "nethook/ipf.h"
-#include "nh_ipf_int.h"
-#include "nh_nat.h"
-#include "nh_pcapw.h"
-#include "nh_pkt.h"
-#include "nh_shape.h"
+#include "nethook/nat.h"
+#include "cli.h"
+#include "pcapw.h"
+#include "shape.h"
 
 enum { D_OUT = 0, D_IN = 1 };
 
@@ -215,8 +213,7 @@ static const char *proto_name(int p, char *buf, size_t len)
 static void log_json(struct pstate *s, int dir, const struct nh_pkt *pkt,
 		     const char *action)
 {
-	const uint8_t *p = nh_pkt_peek(pkt);
-	struct nh_pkt_info in;
+	struct nh_pkt_hdrs in;
 	char src[INET6_ADDRSTRLEN] = "?", dst[INET6_ADDRSTRLEN] = "?", pb[16];
 	char flags[8] = "", *fp = flags;
 	uint64_t ts = real_ns();
@@ -228,7 +225,8 @@ static void log_json(struct pstate *s, int dir, const struct nh_pkt *pkt,
 	if (!s->log)
 		return;
 	memset(&in, 0, sizeof(in));
-	if (nh_pkt_parse_ex(p, nh_pkt_len(pkt), NH_PARSE_PARTIAL, &in) == 0) {
+	in.sz = sizeof(in);
+	if (nh_pkt_headers(pkt, &in) == 0) {
 		int af = in.version == 6 ? AF_INET6 : AF_INET;
 
 		inet_ntop(af, in.src, src, sizeof(src));
@@ -259,7 +257,7 @@ static void log_json(struct pstate *s, int dir, const struct nh_pkt *pkt,
 	if (flags[0])
 		fprintf(s->log, "\"flags\":\"%s\",", flags);
 	fprintf(s->log, "\"len\":%u,%s\"action\":\"%s\"}\n",
-		pkt->orig_len ? pkt->orig_len : (unsigned)nh_pkt_len(pkt),
+		(unsigned int)nh_pkt_orig_len(pkt),
 		nh_pkt_truncated(pkt) ? "\"truncated\":true," : "", action);
 }
 
@@ -267,8 +265,7 @@ static void log_json(struct pstate *s, int dir, const struct nh_pkt *pkt,
 static void log_line(struct pstate *s, int dir, const struct nh_pkt *pkt,
 		     const char *action)
 {
-	const uint8_t *p = nh_pkt_peek(pkt);
-	struct nh_pkt_info in;
+	struct nh_pkt_hdrs in;
 	char src[INET6_ADDRSTRLEN + 8] = "?", dst[INET6_ADDRSTRLEN + 8] = "?";
 	char a[INET6_ADDRSTRLEN], pb[16], flags[8] = "", *fp = flags, tbuf[32];
 	uint64_t ts = real_ns();
@@ -282,7 +279,8 @@ static void log_line(struct pstate *s, int dir, const struct nh_pkt *pkt,
 		return;
 	}
 	memset(&in, 0, sizeof(in));
-	if (nh_pkt_parse_ex(p, nh_pkt_len(pkt), NH_PARSE_PARTIAL, &in) == 0) {
+	in.sz = sizeof(in);
+	if (nh_pkt_headers(pkt, &in) == 0) {
 		int af = in.version == 6 ? AF_INET6 : AF_INET;
 		bool ports = in.l4 && (in.proto == IPPROTO_TCP ||
 				       in.proto == IPPROTO_UDP);
@@ -317,9 +315,8 @@ static void log_line(struct pstate *s, int dir, const struct nh_pkt *pkt,
 		(unsigned int)(ts % 1000000000ull / 1000),
 		dir == D_OUT ? "out" : "in",
 		proto_name(in.proto, pb, sizeof(pb)), src, dst,
-		pkt->orig_len ? pkt->orig_len : (unsigned)nh_pkt_len(pkt),
-		flags[0] ? " flags=" : "", flags,
-		nh_pkt_truncated(pkt) ? " truncated" : "", action);
+		(unsigned int)nh_pkt_orig_len(pkt), flags[0] ? " flags=" : "",
+		flags, nh_pkt_truncated(pkt) ? " truncated" : "", action);
 }
 
 /* ---- the callbacks ---- */
@@ -339,7 +336,7 @@ static int act_locked(struct pstate *s, int dir, struct nh_pkt **pp,
 		uint64_t t = real_ns();
 
 		nh_pcapw_write(s->pcap, nh_pkt_peek(pkt), nh_pkt_len(pkt),
-			       pkt->orig_len, t);
+			       nh_pkt_orig_len(pkt), t);
 		/* the main loop flushes only when inline: workers do it too */
 		if (t - s->pcap_flushed_ns > 200000000ull) {
 			nh_pcapw_flush(s->pcap);
@@ -360,10 +357,7 @@ static int act_locked(struct pstate *s, int dir, struct nh_pkt **pp,
 	}
 	if (s->shape[dir]) {
 		now = now_ns();
-		r = nh_shape_decide(s->shape[dir], now,
-				    pkt->orig_len > nh_pkt_len(pkt) ?
-					    pkt->orig_len :
-					    nh_pkt_len(pkt),
+		r = nh_shape_decide(s->shape[dir], now, nh_pkt_orig_len(pkt),
 				    &rel);
 		if (r == NH_SHAPE_LOSS || r == NH_SHAPE_OVERLIMIT) {
 			s->lost++;
@@ -712,7 +706,7 @@ static int add_filters(struct pstate *s)
 	int i, err;
 
 	for (i = 0; i < 2; i++) {
-		struct nh_ipf_filter f = { 0 };
+		struct nh_ipf_filter f = { .sz = sizeof(f) };
 		nh_ipfilter_t ref;
 
 		/* a rewrite of one family: only that family's packets */
@@ -721,7 +715,7 @@ static int add_filters(struct pstate *s)
 			continue;
 		if (s->have_target && s->target.family == (i ? 6 : 4)) {
 			char a[INET6_ADDRSTRLEN];
-			struct nh_ipf_filter bf = { 0 };
+			struct nh_ipf_filter bf = { .sz = sizeof(bf) };
 
 			inet_ntop(fams[i], s->target.addr, a, sizeof(a));
 			if (s->target.port)
@@ -798,7 +792,7 @@ static unsigned int default_threads(void)
 
 static void report(struct pstate *s)
 {
-	struct nh_ipf_stats st;
+	struct nh_ipf_stats st = { .sz = sizeof(st) };
 
 	if (!s->o->verbose || !s->ctx)
 		return;
@@ -817,6 +811,7 @@ static void report(struct pstate *s)
 int cmd_packet(int argc, char **argv)
 {
 	struct nh_ctx_opts copts = { .sz = sizeof(copts) };
+	struct nh_ipf_opts ipfo = { .sz = sizeof(ipfo) };
 	struct epoll_event ee = { .events = EPOLLIN }, evs[8];
 	struct pstate s;
 	struct popts o;
@@ -863,13 +858,13 @@ int cmd_packet(int argc, char **argv)
 					default_threads();
 	if (nh_ctx_open(&copts, &s.ctx) < 0)
 		goto cleanup;
+	ipfo.flags = (o.argv ? NH_IPF_SCOPE_CGROUP : 0) |
+		     (o.fail_closed ? NH_IPF_FAIL_CLOSED : 0);
 	/* headers are all the actions read unless one keeps or changes the
 	 * whole packet */
-	if (!o.pcap && !o.rewrite && nh_ipf_ctx_copy(s.ctx, PKT_COPY) < 0)
-		goto cleanup;
-	if (nh_ipf_ctx_set(s.ctx, (o.argv ? NH_IPF_SCOPE_CGROUP : 0) |
-					  (o.fail_closed ? NH_IPF_FAIL_CLOSED :
-							   0)) < 0)
+	if (!o.pcap && !o.rewrite)
+		ipfo.copy_range = PKT_COPY;
+	if (nh_ipf_ctx_setopts(s.ctx, &ipfo) < 0)
 		goto cleanup;
 	if (add_filters(&s))
 		goto cleanup;

@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <string.h>
 #include "fuzz.h"
-#include "nh_shape.h"
+#include "shape.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Stateful destination translation (src/lib/nh_nat.c): crafted TCP, UDP
+ * Stateful destination translation (src/lib/ip/nat.c): crafted TCP, UDP
  * and ICMP packets both ways, checksums verified by recomputation.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include "nh_test.h"
-#include "nh_nat.h"
+#include "nethook/nat.h"
 #include "nh_pkt.h"
 
 static const uint8_t C4[4] = { 192, 0, 2, 10 }; /* client */

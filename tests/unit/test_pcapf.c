@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * pcap-filter compilation and matching (src/lib/nh_pcapf.c) and the pcap
- * file writer (src/lib/nh_pcapw.c), read back by hand and by libpcap.
+ * pcap-filter compilation and matching (src/lib/ip/pcapf.c) and the pcap
+ * file writer (src/cli/pcapw.c), read back by hand and by libpcap.
  */
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include "nh_test.h"
 #include "nh_pcapf.h"
-#include "nh_pcapw.h"
+#include "pcapw.h"
 #include "nh_pkt.h"
 
 static const uint8_t A4[4] = { 192, 0, 2, 1 }, B4[4] = { 198, 51, 100, 7 };

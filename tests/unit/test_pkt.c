@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * IP packets: nh_pkt_*, the parser, checksums (src/lib/nh_pkt.c).
+ * IP packets: nh_pkt_*, the parser, checksums (src/lib/ip/pkt.c).
  * Checksums are verified with an independent byte-by-byte sum.
  */
 #include <arpa/inet.h>
@@ -491,6 +491,43 @@ static void test_borrowed(void **state)
 	nh_pkt_free(src);
 }
 
+/* the public reading of a packet: what nethook packet logs */
+static void test_headers(void **state)
+{
+	struct nh_pkt *pkt =
+		nh_pkt_build_tcp(4, A4, B4, 1234, 80, 3, 4, 0x12, "abc", 3);
+	struct nh_pkt_hdrs h = { .sz = sizeof(h) }, small = { .sz = 8 };
+	size_t wire;
+
+	(void)state;
+	assert_int_equal(nh_pkt_headers(pkt, &h), 0);
+	assert_int_equal(h.sz, sizeof(h));
+	assert_int_equal(h.version, 4);
+	assert_int_equal(h.proto, 6);
+	assert_true(h.l4);
+	assert_int_equal(h.tcp_flags, 0x12);
+	assert_int_equal(h.hdr_len, 20);
+	assert_int_equal(h.sport, 1234);
+	assert_int_equal(h.dport, 80);
+	assert_memory_equal(h.src, A4, 4);
+	assert_memory_equal(h.dst, B4, 4);
+	assert_int_equal(nh_pkt_orig_len(pkt), nh_pkt_len(pkt));
+	assert_int_equal(nh_pkt_headers(pkt, &small), -EINVAL);
+	assert_int_equal(nh_pkt_headers(NULL, &h), -EINVAL);
+	/* truncated as the engine would: headers still read, wire length */
+	wire = pkt->len;
+	pkt->truncated = 1;
+	pkt->orig_len = (uint32_t)wire;
+	pkt->len = 41; /* the TCP header and one byte */
+	assert_int_equal(nh_pkt_headers(pkt, &h), 0);
+	assert_int_equal(h.dport, 80);
+	assert_int_equal(nh_pkt_orig_len(pkt), wire);
+	/* not IP: -EPROTO */
+	pkt->data[0] = 0x50;
+	assert_int_equal(nh_pkt_headers(pkt, &h), -EPROTO);
+	nh_pkt_free(pkt);
+}
+
 static void test_pktopts(void **state)
 {
 	struct nh_ipf_pktopts o = { .mark = 0x1234, .ifindex = 7 };
@@ -680,6 +717,8 @@ int main(void)
 	nh_tests_add(&ts, test_borrowed, NULL,
 		     "borrowed data: own, grow copies");
 	nh_tests_add(&ts, test_pktopts, NULL, "pktopts accessors");
+	nh_tests_add(&ts, test_headers, NULL,
+		     "nh_pkt_headers, nh_pkt_orig_len: whole and truncated");
 	nh_tests_add(&ts, test_csum_replace, NULL,
 		     "incremental checksum (RFC 1624)");
 	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Delay, loss and rate decisions and their parsers (src/lib/nh_shape.c). */
+/* Delay, loss and rate decisions and their parsers (src/cli/shape.c). */
 #include <errno.h>
 #include "nh_test.h"
-#include "nh_shape.h"
+#include "shape.h"
 
 struct rate_case {
 	const char *in;

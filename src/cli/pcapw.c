@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "nh_pcapw.h"
+#include "pcapw.h"
 
 struct nh_pcapw {
 	FILE *f;

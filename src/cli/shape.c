@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "nh_shape.h"
+#include "shape.h"
 
 struct nh_shape {
 	struct nh_shape_opts o;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Stateful destination translation (src/lib/nh_nat.c), for
- * `nethook packet --rewrite-dst ADDR[:PORT]` and examples/ip-redirect:
+ * An action for IP filters: stateful destination translation, as
+ * `nethook packet --rewrite-dst ADDR[:PORT]` does it:
  * outgoing packets of a flow get a new destination, the flow's replies
  * get their source translated back to the original destination, so TCP
  * connections complete.
@@ -20,14 +20,20 @@
  * ways were seen; a SYN on a closed entry starts it over.  The table
  * holds at most max_entries; the least recently used goes first.  Not
  * thread-safe: one caller at a time.
+ *
+ * Call nh_nat_out from an ipf_output callback and nh_nat_in from an
+ * ipf_input one.  Failures return -errno and set errno.
  */
-#ifndef NH_NAT_H
-#define NH_NAT_H
+#ifndef NETHOOK_NAT_H
+#define NETHOOK_NAT_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include "ipf.h"
 
-struct nh_pkt;
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct nh_nat_target {
 	uint8_t family; /* 4 or 6 */
@@ -77,4 +83,8 @@ int nh_nat_in(struct nh_nat *t, struct nh_pkt *pkt);
 void nh_nat_expire(struct nh_nat *t);
 size_t nh_nat_count(const struct nh_nat *t);
 
-#endif /* NH_NAT_H */
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NETHOOK_NAT_H */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Network impairment decisions for `nethook packet --delay --loss --rate`
- * (src/lib/nh_shape.c): pure logic, the clock passed in.  For each packet
+ * (src/cli/shape.c): pure logic, the clock passed in.  For each packet
  * nh_shape_decide() says drop (loss, or the rate queue is full) or when
  * to release it; the caller holds it until then.
  *
@@ -11,8 +11,8 @@
  * ahead of it is dropped), then delay +- jitter (uniform).  Release times
  * never go backwards unless reorder is set.  Not thread-safe.
  */
-#ifndef NH_SHAPE_H
-#define NH_SHAPE_H
+#ifndef NH_CLI_SHAPE_H
+#define NH_CLI_SHAPE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -65,4 +65,4 @@ int nh_shape_parse_delay(const char *s, uint32_t *delay_us,
  * -ERANGE over 100. */
 int nh_shape_parse_loss(const char *s, uint32_t *ppm);
 
-#endif /* NH_SHAPE_H */
+#endif /* NH_CLI_SHAPE_H */

@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "nh_nat.h"
+#include "nethook/nat.h"
+#include "nh_internal.h"
 #include "nh_pkt.h"
 
 #define TH_FIN_ 0x01
@@ -58,7 +59,7 @@ static uint64_t mono_ms(void *user)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-int nh_nat_parse_target(const char *s, struct nh_nat_target *out)
+static int parse_target(const char *s, struct nh_nat_target *out)
 {
 	char buf[64], *host, *port = NULL, *end;
 	const char *colon;
@@ -109,7 +110,14 @@ int nh_nat_parse_target(const char *s, struct nh_nat_target *out)
 	return 0;
 }
 
-struct nh_nat *nh_nat_new(const struct nh_nat_opts *o)
+NH_API int nh_nat_parse_target(const char *s, struct nh_nat_target *out)
+{
+	int err = parse_target(s, out);
+
+	return err ? nh_err(err) : 0;
+}
+
+NH_API struct nh_nat *nh_nat_new(const struct nh_nat_opts *o)
 {
 	struct nh_nat *t;
 	uint32_t max = 65536, nb = 1;
@@ -146,7 +154,7 @@ struct nh_nat *nh_nat_new(const struct nh_nat_opts *o)
 	return t;
 }
 
-void nh_nat_free(struct nh_nat *t)
+NH_API void nh_nat_free(struct nh_nat *t)
 {
 	struct nat_ent *e, *next;
 
@@ -163,22 +171,22 @@ void nh_nat_free(struct nh_nat *t)
 	free(t);
 }
 
-int nh_nat_set_target(struct nh_nat *t, const struct nh_nat_target *to)
+NH_API int nh_nat_set_target(struct nh_nat *t, const struct nh_nat_target *to)
 {
 	if (!t)
-		return -EINVAL;
+		return nh_err(-EINVAL);
 	if (!to) {
 		t->has_target = false;
 		return 0;
 	}
 	if (to->family != 4 && to->family != 6)
-		return -EINVAL;
+		return nh_err(-EINVAL);
 	t->target = *to;
 	t->has_target = true;
 	return 0;
 }
 
-size_t nh_nat_count(const struct nh_nat *t)
+NH_API size_t nh_nat_count(const struct nh_nat *t)
 {
 	return t ? t->count : 0;
 }
@@ -240,7 +248,7 @@ static bool expired(const struct nh_nat *t, const struct nat_ent *e,
 	return now >= e->last_ms && now - e->last_ms > timeout_of(t, e);
 }
 
-void nh_nat_expire(struct nh_nat *t)
+NH_API void nh_nat_expire(struct nh_nat *t)
 {
 	struct nat_ent *e, *prev;
 	uint64_t now;
@@ -450,20 +458,25 @@ static int nat_out(struct nh_nat *t, struct nh_pkt *pkt,
 	return 1;
 }
 
-int nh_nat_out(struct nh_nat *t, struct nh_pkt *pkt)
+NH_API int nh_nat_out(struct nh_nat *t, struct nh_pkt *pkt)
 {
+	int r;
+
 	if (!t)
-		return -EINVAL;
-	return nat_out(t, pkt, t->has_target ? &t->target : NULL);
+		return nh_err(-EINVAL);
+	r = nat_out(t, pkt, t->has_target ? &t->target : NULL);
+	return r < 0 ? nh_err(r) : r;
 }
 
-int nh_nat_out_to(struct nh_nat *t, struct nh_pkt *pkt,
-		  const struct nh_nat_target *to)
+NH_API int nh_nat_out_to(struct nh_nat *t, struct nh_pkt *pkt,
+			 const struct nh_nat_target *to)
 {
-	return nat_out(t, pkt, to);
+	int r = nat_out(t, pkt, to);
+
+	return r < 0 ? nh_err(r) : r;
 }
 
-int nh_nat_in(struct nh_nat *t, struct nh_pkt *pkt)
+static int nat_in(struct nh_nat *t, struct nh_pkt *pkt)
 {
 	struct nh_pkt_info in;
 	struct nat_key k;
@@ -490,4 +503,11 @@ int nh_nat_in(struct nh_nat *t, struct nh_pkt *pkt)
 	rewrite(pkt, &in, in.version == 4 ? 12 : 8, e->fwd.dst,
 		ports ? in.hdr_len : 0, e->fwd.dport);
 	return 1;
+}
+
+NH_API int nh_nat_in(struct nh_nat *t, struct nh_pkt *pkt)
+{
+	int r = nat_in(t, pkt);
+
+	return r < 0 ? nh_err(r) : r;
 }

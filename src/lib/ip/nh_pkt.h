@@ -2,7 +2,7 @@
 /*
  * IP packets for the IP filter: the struct behind the public struct
  * nh_pkt, a header parser, checksums, and packet constructors
- * (src/lib/nh_pkt.c).  No kernel in it.
+ * (src/lib/ip/pkt.c).  No kernel in it.
  */
 #ifndef NH_PKT_H
 #define NH_PKT_H
@@ -22,9 +22,17 @@ enum nh_pkt_state {
 	NH_PKT_DONE, /* from a queue: its verdict was given */
 };
 
-/* The engine's bookkeeping; the nh_pkt_* functions never touch it. */
+/* The engine's bookkeeping; the nh_pkt_* functions never touch it but
+ * to call freed. */
 struct nh_pkt_q {
 	void *queue; /* the engine's queue object, NULL for NH_PKT_NEW */
+	/* the owner's hook: nh_pkt_free() calls it on a packet whose verdict
+	 * is pending (NH_PKT_HELD), which owes the kernel a drop.  Set by
+	 * the engine with the state, so that packets need not know it. */
+	void (*freed)(struct nh_pkt *pkt);
+	/* the engine's run of the filters this packet is the current
+	 * packet of (NULL: none) */
+	void *run;
 	uint32_t id; /* netfilter queue packet id */
 	uint16_t qnum; /* queue number */
 	uint8_t state; /* enum nh_pkt_state */

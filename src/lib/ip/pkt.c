@@ -338,17 +338,13 @@ void nh_pkt_release(struct nh_pkt *pkt)
 	pkt->borrowed = 0;
 }
 
-/* The engine's, when it is linked in: a held packet freed by a filter
- * still owes the kernel a verdict (a drop).  Weak: the unit tests link
- * this file alone. */
-void nh_ipf_pkt_freed(struct nh_pkt *pkt) __attribute__((weak));
-
 NH_API void nh_pkt_free(struct nh_pkt *pkt)
 {
 	if (!pkt)
 		return;
-	if (pkt->q.state == NH_PKT_HELD && nh_ipf_pkt_freed)
-		nh_ipf_pkt_freed(pkt);
+	/* a held packet freed by a filter still owes the kernel a verdict */
+	if (pkt->q.state == NH_PKT_HELD && pkt->q.freed)
+		pkt->q.freed(pkt);
 	nh_pkt_release(pkt);
 	free(pkt);
 }
@@ -407,6 +403,40 @@ NH_API size_t nh_pkt_len(const struct nh_pkt *pkt)
 NH_API int nh_pkt_truncated(const struct nh_pkt *pkt)
 {
 	return pkt && pkt->truncated;
+}
+
+NH_API size_t nh_pkt_orig_len(const struct nh_pkt *pkt)
+{
+	if (!pkt)
+		return 0;
+	return pkt->orig_len ? pkt->orig_len : pkt->len;
+}
+
+NH_API int nh_pkt_headers(const struct nh_pkt *pkt, struct nh_pkt_hdrs *hdrs)
+{
+	struct nh_pkt_info in;
+	struct nh_pkt_hdrs h;
+	int err;
+
+	if (!pkt || !hdrs || hdrs->sz < sizeof(*hdrs))
+		return nh_err(-EINVAL);
+	err = nh_pkt_parse_ex(pkt->data, pkt->len, NH_PARSE_PARTIAL, &in);
+	/* filled either way: a log line shows what could be read */
+	memset(&h, 0, sizeof(h));
+	h.sz = hdrs->sz;
+	h.version = in.version;
+	h.proto = in.proto;
+	h.l4 = in.l4;
+	h.tcp_flags = in.tcp_flags;
+	h.fragment = in.is_fragment;
+	h.hdr_len = in.hdr_len;
+	h.sport = in.sport;
+	h.dport = in.dport;
+	memcpy(h.src, in.src, sizeof(h.src));
+	memcpy(h.dst, in.dst, sizeof(h.dst));
+	/* a caller built against a later, larger struct keeps its tail */
+	memcpy(hdrs, &h, sizeof(h));
+	return err ? nh_err(err) : 0;
 }
 
 NH_API int nh_pkt_set_len(struct nh_pkt *pkt, size_t len)

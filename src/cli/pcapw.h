@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * A pcap capture file writer (src/lib/nh_pcapw.c): the classic format
+ * A pcap capture file writer (src/cli/pcapw.c): the classic format
  * (magic a1b2c3d4 in the machine's byte order, version 2.4, microsecond
  * timestamps), LINKTYPE_RAW (101: each record starts at the IPv4 or IPv6
  * header), snaplen 65535.  Not thread-safe: one writer at a time.
  */
-#ifndef NH_PCAPW_H
-#define NH_PCAPW_H
+#ifndef NH_CLI_PCAPW_H
+#define NH_CLI_PCAPW_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -34,4 +34,4 @@ int nh_pcapw_flush(struct nh_pcapw *w);
 /* Flushes and closes; the first error of the file's life, or 0. */
 int nh_pcapw_close(struct nh_pcapw *w);
 
-#endif /* NH_PCAPW_H */
+#endif /* NH_CLI_PCAPW_H */

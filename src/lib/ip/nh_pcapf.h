@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * pcap-filter expressions for raw IP packets (src/lib/nh_pcapf.c):
+ * pcap-filter expressions for raw IP packets (src/lib/ip/pcapf.c):
  * compiled with libpcap for DLT_RAW (12 on Linux: the packet starts at
  * the IPv4 or IPv6 header, both families; LINKTYPE_RAW 101 is a file
  * format number that pcap_open_dead() refuses), written as xt_bpf

@@ -23,8 +23,19 @@ int nh_ipf_cleanup_stale(const struct nh_logger *lg);
 int nh_ipf_dispatch(struct nh_ipf_state *st);
 void nh_ipf_close(struct nh_ipf_state *st);
 
+/* What the context calls on its IP filter state: handed over with the
+ * state, so the context names no function of the IP side (the calls go
+ * one way, from the IP side to the context). */
+struct nh_ipf_hooks {
+	int (*dispatch)(struct nh_ipf_state *st);
+	void (*close)(struct nh_ipf_state *st);
+};
+
 /* ---- what nh_ctx.c gives the engine (defined there) ---- */
-struct nh_ipf_state **nh_ctx_ipf_slot(struct nh_ctx *ctx);
+/* The context's slot for its IP filter state; hooks: how to run and
+ * close what is put there (NULL: leave them as they are). */
+struct nh_ipf_state **nh_ctx_ipf_slot(struct nh_ctx *ctx,
+				      const struct nh_ipf_hooks *hooks);
 const struct nh_logger *nh_ctx_logger(struct nh_ctx *ctx);
 const char *nh_ctx_netns(const struct nh_ctx *ctx);
 int nh_ctx_epfd(const struct nh_ctx *ctx);

@@ -63,7 +63,8 @@ static int on_tick(struct nh_ctx *ctx)
 
 static int on_ipf(struct nh_ctx *ctx)
 {
-	int r = nh_ipf_dispatch(ctx->ipf);
+	int r = ctx->ipf && ctx->ipf_hooks ? ctx->ipf_hooks->dispatch(ctx->ipf) :
+					     0;
 
 	return r > 0 ? r : 0;
 }
@@ -303,7 +304,9 @@ NH_API void nh_ctx_close(struct nh_ctx *ctx)
 		return;
 	if (ctx->own_cgroup)
 		nh_ctx_end_scope(ctx, 2000);
-	nh_ipf_close(ctx->ipf); /* IP filter hook: rules, queues, detach */
+	/* the IP filter: rules, queues, detach */
+	if (ctx->ipf && ctx->ipf_hooks)
+		ctx->ipf_hooks->close(ctx->ipf);
 	ctx->ipf = NULL;
 	nh_handoff_stop(ctx->handoff);
 	ctx->handoff = NULL;
@@ -337,8 +340,11 @@ NH_API void nh_ctx_close(struct nh_ctx *ctx)
 }
 
 /* IP filter hook: what nh_ipf.c reads of the context. */
-struct nh_ipf_state **nh_ctx_ipf_slot(struct nh_ctx *ctx)
+struct nh_ipf_state **nh_ctx_ipf_slot(struct nh_ctx *ctx,
+				      const struct nh_ipf_hooks *hooks)
 {
+	if (hooks)
+		ctx->ipf_hooks = hooks;
 	return &ctx->ipf;
 }
 

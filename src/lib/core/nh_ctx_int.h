@@ -79,6 +79,7 @@ struct nh_ctx {
 	bool global_attached;
 	/* IP filter hook (nh_ipf.c): its state, made by the first filter */
 	struct nh_ipf_state *ipf;
+	const struct nh_ipf_hooks *ipf_hooks; /* how to run and close it */
 	char *netns;
 	bool cgroup_given;
 	int lsm; /* BPF LSM runs our programs: -1 not asked yet, 0, 1 */

@@ -25,9 +25,14 @@ static atomic_uint ipf_seq;
 
 /* ---- state ---- */
 
+static const struct nh_ipf_hooks hooks = {
+	.dispatch = nh_ipf_dispatch,
+	.close = nh_ipf_close,
+};
+
 int nh_ipf_state_get(struct nh_ctx *ctx, struct nh_ipf_state **out)
 {
-	struct nh_ipf_state **slot = nh_ctx_ipf_slot(ctx);
+	struct nh_ipf_state **slot = nh_ctx_ipf_slot(ctx, &hooks);
 	struct nh_ipf_state *st;
 	const char *ns = nh_ctx_netns(ctx);
 	unsigned int seq;
@@ -243,7 +248,7 @@ NH_API int nh_ipf_get_stats(struct nh_ctx *ctx, struct nh_ipf_stats *out)
 
 	if (!ctx || !out || out->sz < sizeof(*out))
 		return nh_err(-EINVAL);
-	st = *nh_ctx_ipf_slot(ctx);
+	st = *nh_ctx_ipf_slot(ctx, NULL);
 	memset(&sum, 0, sizeof(sum));
 	if (st) {
 		int k;

@@ -21,6 +21,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "nethook/nethook.h"
 #include "nh_base.h"
@@ -149,18 +150,44 @@ void nh_run_end(struct nh_run *run)
 }
 
 /* name is "ID.lock" */
+/* A lock held while the run's nethook is dead: its supervisor is killing
+ * and removing the scope (up to 5 s for a cgroup that empties slowly).
+ * Waited for, so that a clean-up finds the run gone, not half gone; true
+ * once the lock is ours. */
+static bool supervisor_done(int fd, const char *name)
+{
+	pid_t pid = (pid_t)strtol(name, NULL, 10);
+	int i;
+
+	if (pid <= 0 || !kill(pid, 0) || errno != ESRCH)
+		return false; /* nethook lives: the run is live */
+	for (i = 0; i < 120; i++) {
+		struct timespec ts = { 0, 50 * 1000000L };
+
+		if (!flock(fd, LOCK_EX | LOCK_NB))
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
 static int clean_lock(const struct nh_logger *lg, const char *path,
 		      const char *name)
 {
 	char cg[PATH_MAX], id[64];
+	struct stat st;
 	ssize_t n;
 	int fd, ret = 0;
 
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
+	if (flock(fd, LOCK_EX | LOCK_NB) && !supervisor_done(fd, name)) {
 		close(fd); /* a live run */
+		return 0;
+	}
+	if (!fstat(fd, &st) && !st.st_nlink) {
+		close(fd); /* its supervisor cleaned it up meanwhile */
 		return 0;
 	}
 	snprintf(id, sizeof(id), "%.*s", (int)(strlen(name) - 5), name);

@@ -101,6 +101,7 @@ int main(int argc, char **argv)
 		.log = on_log,
 	};
 	struct nh_sflt_filter filter = {
+		.sz = sizeof(filter),
 		.sf_handle = CONN_LOG_HANDLE,
 		.sf_flags = NH_SFLT_PROG,
 		.sf_name = "conn-log",

@@ -156,6 +156,7 @@ int main(int argc, char **argv)
 {
 	struct nh_ctx_opts opts = { .sz = sizeof(opts), .log = on_log };
 	struct nh_sflt_filter filter = {
+		.sz = sizeof(filter),
 		.sf_handle = PROXY_REDIRECT_HANDLE,
 		.sf_flags = NH_SFLT_PROG,
 		.sf_name = "proxy-redirect",

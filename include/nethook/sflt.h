@@ -59,6 +59,7 @@ enum nh_sock_event {
 };
 
 struct nh_sflt_filter {
+	size_t sz; /* sizeof(struct nh_sflt_filter): the struct may grow */
 	nh_sflt_handle sf_handle;
 	int sf_flags; /* NH_SFLT_GLOBAL or NH_SFLT_PROG */
 	const char *sf_name;
@@ -98,7 +99,8 @@ struct nh_sflt_filter {
 /* domain AF_INET or AF_INET6 (the socket's family: an IPv4-mapped
  * destination of an AF_INET6 socket reaches an AF_INET6 filter, as
  * sockaddr_in6), type SOCK_STREAM (SOCK_DGRAM: -EOPNOTSUPP until UDP is
- * relayed), protocol 0 or IPPROTO_TCP.  -EINVAL for sf_flags 0, -EPERM
+ * relayed), protocol 0 or IPPROTO_TCP.  -EINVAL for a filter whose sz is
+ * below this struct's size or for sf_flags 0, -EPERM
  * for NH_SFLT_GLOBAL without NH_CTX_ALLOW_GLOBAL, -EEXIST for a handle in
  * use, -EOPNOTSUPP for a callback Linux cannot honour. */
 int nh_sflt_register(struct nh_ctx *ctx, const struct nh_sflt_filter *filter,

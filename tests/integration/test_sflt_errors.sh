@@ -23,6 +23,7 @@ nh_bad() {
 }
 
 nh_bad flags0 EINVAL
+nh_bad sz0 EINVAL
 nh_bad global EPERM
 nh_bad dgram EOPNOTSUPP
 nh_bad unknown ENOENT

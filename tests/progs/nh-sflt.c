@@ -58,7 +58,7 @@
  *
  * --bad CASE registers something that must fail and prints
  * "result=ERRNO-NAME errno=ERRNO-NAME" (result=0 if it did not fail):
- *   flags0 global dgram domain protocol dup unknown, or a callback name
+ *   flags0 sz0 global dgram domain protocol dup unknown, or a callback name
  *   (getpeername getsockname connect_in bind setoption getoption listen
  *   ioctl).
  */
@@ -667,6 +667,7 @@ static void fill_filter(struct nh_sflt_filter *f, int idx)
 			      cfg.count_data;
 
 	memset(f, 0, sizeof(*f));
+	f->sz = sizeof(*f);
 	f->sf_handle = HANDLE_BASE + idx;
 	f->sf_flags = cfg.global ? NH_SFLT_GLOBAL : NH_SFLT_PROG;
 	f->sf_name = "nh-sflt";
@@ -741,6 +742,8 @@ static int bad_case(const char *which)
 	fill_filter(&f, 0);
 	if (!strcmp(which, "flags0"))
 		f.sf_flags = 0;
+	else if (!strcmp(which, "sz0"))
+		f.sz = 0;
 	else if (!strcmp(which, "global"))
 		f.sf_flags = NH_SFLT_GLOBAL;
 	else if (!strcmp(which, "dgram"))

@@ -90,6 +90,12 @@ NH_API int nh_sflt_register(struct nh_ctx *ctx,
 
 	if (!ctx || !filter)
 		return nh_err(-EINVAL);
+	if (filter->sz < sizeof(*filter)) {
+		nh_logf(&ctx->lg, LOG_ERR,
+			"socket filter: sz is %zu, sizeof(struct nh_sflt_filter) is %zu (set .sz)",
+			filter->sz, sizeof(*filter));
+		return nh_err(-EINVAL);
+	}
 	if (domain_index(domain) < 0) {
 		nh_logf(&ctx->lg, LOG_ERR,
 			"socket filter %s: domain must be AF_INET or AF_INET6",

@@ -398,12 +398,12 @@ static int sock_type(int fd)
 	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) ? -1 : type;
 }
 
-static bool is_tcp(int fd)
+static bool is_tcp(int fd, int type)
 {
 	int proto = 0;
 	socklen_t l = sizeof(int);
 
-	return sock_type(fd) == SOCK_STREAM &&
+	return type == SOCK_STREAM &&
 	       !getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) &&
 	       proto == IPPROTO_TCP;
 }
@@ -426,7 +426,7 @@ static bool is_closed(int fd)
  * would go wherever it asks: refused, and told as a block.
  */
 static void refuse_foreign(struct nh_handoff *h, const struct seccomp_notif *q,
-			   int fd, const struct sockaddr_storage *dst)
+			   int fd, int type, const struct sockaddr_storage *dst)
 {
 	struct nh_relay_report rep;
 	struct nh_sk_info si;
@@ -443,7 +443,7 @@ static void refuse_foreign(struct nh_handoff *h, const struct seccomp_notif *q,
 	rep.id.family = dst->ss_family == AF_INET6 ? 6 : 4;
 	nh_addr_from_sockaddr((const void *)dst, &rep.id.orig);
 	getsockopt(fd, SOL_SOCKET, SO_COOKIE, &rep.id.cookie, &len);
-	rep.proto = sock_type(fd) == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
+	rep.proto = type == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
 	rep.err = EPERM;
 	rep.blocked = true;
 	rep.handoff = true;
@@ -551,9 +551,10 @@ static void on_notify(struct nh_handoff *h)
 	struct seccomp_notif *q = h->req;
 	struct sockaddr_storage dst;
 	struct hf_job *j = NULL;
+	struct nh_sk_info si;
 	const char *why = NULL;
 	socklen_t dlen = 0;
-	int pfd = -1, fd = -1, e = 0;
+	int pfd = -1, fd = -1, e = 0, type;
 
 	memset(q, 0, h->req_sz);
 	if (ioctl(h->lfd, SECCOMP_IOCTL_NOTIF_RECV, q))
@@ -582,17 +583,17 @@ static void on_notify(struct nh_handoff *h)
 		e = errno;
 		goto go_on;
 	}
-	if (sock_type(fd) == SOCK_STREAM || sock_type(fd) == SOCK_DGRAM) {
-		struct nh_sk_info si;
-
-		if (bpf_map_lookup_elem(h->o.sk_info_fd, &fd, &si)) {
-			refuse_foreign(h, q, fd, &dst);
-			close(fd);
-			close(pfd);
-			return;
-		}
+	/* the kernel's record, looked up once: who made the socket, and
+	 * that it was made in the scope */
+	type = sock_type(fd);
+	if ((type == SOCK_STREAM || type == SOCK_DGRAM) &&
+	    bpf_map_lookup_elem(h->o.sk_info_fd, &fd, &si)) {
+		refuse_foreign(h, q, fd, type, &dst);
+		close(fd);
+		close(pfd);
+		return;
 	}
-	if (!is_tcp(fd) || v6only_to_v4(h, fd, &dst))
+	if (!is_tcp(fd, type) || v6only_to_v4(h, fd, &dst))
 		goto go_on;
 	j = calloc(1, sizeof(*j));
 	if (!j) {
@@ -601,14 +602,10 @@ static void on_notify(struct nh_handoff *h)
 	}
 	j->fd = fd;
 	j->dst = dst;
+	j->si = si;
 	j->fl = fcntl(fd, F_GETFL);
 	if (j->fl < 0) {
 		why = "fcntl";
-		e = errno;
-		goto go_on;
-	}
-	if (bpf_map_lookup_elem(h->o.sk_info_fd, &fd, &j->si)) {
-		why = "the socket's record";
 		e = errno;
 		goto go_on;
 	}

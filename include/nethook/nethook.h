@@ -49,6 +49,7 @@ enum nh_event_type {
 	NH_EVENT_BLOCK = 3, /* refused by a rule */
 	NH_EVENT_REDIRECT = 4, /* destination rewritten */
 	NH_EVENT_END = 5, /* a TCP connection closed */
+	NH_EVENT_DNS = 6, /* the context's resolver answered a query */
 };
 #define NH_EVENT_MASK(t) (1u << (t))
 #define NH_EVENT_MASK_DEFAULT                                               \
@@ -56,6 +57,22 @@ enum nh_event_type {
 	 NH_EVENT_MASK(NH_EVENT_END))
 
 struct nh_proxy_chain; /* below */
+
+/*
+ * The context's resolver (nh_ctx_opts.dns), where NH_RULE_DNS sends the
+ * scope's DNS, UDP and TCP, in the kernel.  NH_DNS_PROXY answers A and
+ * AAAA queries with addresses of its own pool (IPv4 198.18.0.0/15, IPv6
+ * 100::/64, RFC 6666's discard prefix: a connection that escaped would go
+ * nowhere) and remembers name and address; a connection diverted to a
+ * pool address asks the proxy chain for the name.  PTR queries of pool
+ * addresses are answered from the table; every other query gets an empty
+ * answer (NOERROR, no record) at once, so that nothing leaks and nothing
+ * waits.  Replies reach the program from the address it asked.
+ */
+enum nh_dns_mode {
+	NH_DNS_NONE = 0, /* no resolver: NH_RULE_DNS refuses (ENETUNREACH) */
+	NH_DNS_PROXY = 1,
+};
 
 struct nh_ctx_opts {
 	size_t sz; /* sizeof(struct nh_ctx_opts); fields past sz read as zero */
@@ -81,6 +98,10 @@ struct nh_ctx_opts {
 	/* the chain parsed already (nh_proxy_chain_new()); when set, proxy
 	 * is not read.  The context takes a copy: free it when you like. */
 	const struct nh_proxy_chain *proxy_chain;
+	/* the resolver (enum nh_dns_mode) */
+	unsigned int dns;
+	unsigned int dns_max_names; /* names held at once; 0 = 65536 */
+	unsigned int dns_ttl_s; /* TTL of its answers; 0 = 60 */
 };
 
 /*
@@ -124,6 +145,9 @@ enum nh_rule_action {
 	NH_RULE_BLOCK,
 	NH_RULE_REDIRECT,
 	NH_RULE_DIVERT,
+	/* DNS to the context's resolver (opts.dns): UDP, connected or not,
+	 * and TCP; the program sees its answers come from where it asked */
+	NH_RULE_DNS,
 };
 
 /* Which transport protocols a rule covers (nh_rule.protos). */
@@ -236,6 +260,15 @@ struct nh_event {
 	int sock_family;
 	int sock_type;
 	int sock_protocol;
+	/* orig_dst is an address the resolver gave for this name (a pool
+	 * address): the name the program asked for; NH_EVENT_DNS: the name
+	 * queried.  NULL otherwise. */
+	const char *orig_name;
+	/* NH_EVENT_DNS: the query's type (1 A, 28 AAAA, 12 PTR ...), the
+	 * answer's rcode, and the address answered in new_dst (AF_UNSPEC if
+	 * none) */
+	unsigned int dns_type;
+	unsigned int dns_rcode;
 };
 
 /* One log line for an event, without newline: text ("TS EVENT k=v ...")

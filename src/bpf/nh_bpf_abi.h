@@ -21,6 +21,9 @@ enum nh_act {
 	NH_ACT_BLOCK = 1,
 	NH_ACT_REDIRECT = 2,
 	NH_ACT_DIVERT = 3,
+	/* DNS to nethook's resolver (dns4/dns6): never logged by the
+	 * kernel, the resolver tells what it answered */
+	NH_ACT_DNS = 4,
 };
 
 #define NH_PROTO_TCP 0x1
@@ -98,6 +101,9 @@ struct nh_sk_info {
 	__u32 pad2;
 	struct nh_bpf_addr asked; /* NH_HANDOFF_ASKED: where the program
 				   * wants to go */
+	/* the DNS server the program last sent to, when NH_ACT_DNS took
+	 * it to nethook's resolver: answers seem to come from there */
+	struct nh_bpf_addr dns_peer;
 };
 
 enum nh_ev_type {

@@ -279,6 +279,8 @@ static const char *event_name(enum nh_event_type t)
 		return "redirect";
 	case NH_EVENT_END:
 		return "end";
+	case NH_EVENT_DNS:
+		return "dns";
 	}
 	return "unknown";
 }

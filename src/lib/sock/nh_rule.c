@@ -75,6 +75,11 @@ int nh_rule_compile(const struct nh_rule *rule, struct nh_bpf_rule *out)
 		if (!out->target.port)
 			return -EINVAL;
 		break;
+	case NH_RULE_DNS:
+		/* where to: the context's resolver, filled in later */
+		out->action = NH_ACT_DNS;
+		out->protos = protos ? protos : NH_PROTO_TCP | NH_PROTO_UDP;
+		break;
 	default:
 		return -EINVAL;
 	}

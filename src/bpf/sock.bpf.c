@@ -37,6 +37,7 @@
 #define EAFNOSUPPORT 97
 #define ENETUNREACH 101
 #define ECONNABORTED 103
+#define ENOBUFS 105
 #define ECONNREFUSED 111
 /* sk_shutdown bits (include/net/sock.h) */
 #define RCV_SHUTDOWN 1
@@ -58,6 +59,10 @@ struct nh_bpf_addr relay4 = {};
 struct nh_bpf_addr relay6 = {};
 __u32 relay_tgid = 0;
 __u64 relay_netns = 0;
+/* nethook's resolver, where NH_ACT_DNS sends DNS (UDP and TCP on the
+ * same port): family 0 while there is none */
+struct nh_bpf_addr dns4 = {};
+struct nh_bpf_addr dns6 = {};
 /* Handoff: the relay connects a program's own socket, which it holds a
  * copy of, to the first proxy (handoff_to) and opens the tunnel on it;
  * 0 when nethook does not catch connect() that way. */
@@ -427,6 +432,72 @@ static __always_inline int divert(struct bpf_sock_addr *ctx, int is6,
 	return NH_PROCEED;
 }
 
+/* Is nethook's resolver at `to`, for this transport, in the caller's
+ * network namespace?  Its sockets carry the relay's mark; without the
+ * mark, whoever holds the port now must not get the program's names. */
+static __always_inline int dns_alive(struct bpf_sock_addr *ctx,
+				     const struct nh_bpf_addr *to, int tcp)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+	__u32 *m, w[4], tlen;
+
+	if (tcp)
+		return relay_listening(ctx, to);
+	__builtin_memcpy(w, to->addr, 16);
+	if (to->family == 4) {
+		t.ipv4.daddr = w[3];
+		t.ipv4.dport = bpf_htons(to->port);
+		tlen = sizeof(t.ipv4);
+	} else {
+		__builtin_memcpy(t.ipv6.daddr, w, 16);
+		t.ipv6.dport = bpf_htons(to->port);
+		tlen = sizeof(t.ipv6);
+	}
+	sk = bpf_sk_lookup_udp(ctx, &t, tlen, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return 0;
+	m = bpf_sk_storage_get(&relay_mark, sk, 0, 0);
+	tlen = m && *m == NH_RELAY_MARK;
+	bpf_sk_release(sk);
+	return tlen;
+}
+
+/*
+ * A DNS query (connect() or an unconnected sendmsg() to port 53) goes to
+ * nethook's resolver instead, which must be alive and in this network
+ * namespace: else refused, never let out.  The program's record keeps
+ * the server it asked, so that answers seem to come from there
+ * (recvmsg4/6, getpeername4/6).  No event: the resolver tells what it
+ * answered, and a name lookup makes a socket or two each time.
+ */
+static __always_inline int dns_divert(struct bpf_sock_addr *ctx, int is6,
+				      struct nh_sk_info *si,
+				      const struct nh_bpf_addr *dst, int tcp)
+{
+	const struct nh_bpf_addr *to = &dns4;
+	int err = 0;
+
+	if (is6 && !is_v4mapped(dst))
+		to = &dns6;
+	if (!to->family || bpf_get_netns_cookie(ctx) != relay_netns)
+		err = ENETUNREACH;
+	else if (!dns_alive(ctx, to, tcp))
+		err = ECONNREFUSED; /* nethook is gone */
+	if (!err)
+		err = -addr_to_ctx(ctx, is6, to);
+	if (err) {
+		si->action = NH_ACT_BLOCK;
+		si->err = err;
+		si->dst = *dst;
+		emit(NH_EV_BLOCK, si, bpf_get_socket_cookie(ctx), 0, 0);
+		bpf_set_retval(-err);
+		return NH_REFUSE;
+	}
+	si->dns_peer = *dst;
+	return NH_PROCEED;
+}
+
 /*
  * connect() of a program's socket by nethook, for a handoff.  nethook
  * connects its copy to the first proxy itself, never to where the program
@@ -558,6 +629,10 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 		bpf_set_retval(-si->err);
 		return NH_REFUSE;
 	}
+	if (r->action == NH_ACT_DNS) {
+		si->action = NH_ACT_DNS;
+		return dns_divert(ctx, is6, si, &dst, proto == NH_PROTO_TCP);
+	}
 	if (r->action == NH_ACT_DIVERT) {
 		err = divert(ctx, is6, si, again);
 		mptcp_mirror(ctx, si);
@@ -606,9 +681,22 @@ static __always_inline int do_sendmsg(struct bpf_sock_addr *ctx, int is6)
 		return NH_PROCEED;
 	addr_from_ctx(ctx, is6, &dst);
 	r = rules_lookup(&dst, nh_rule_proto(NH_PROTO_UDP, is6 ? 6 : 4));
-	if (!r || (r->action != NH_ACT_BLOCK && !(r->flags & NH_RULE_F_LOG)))
+	if (!r || (r->action != NH_ACT_BLOCK && r->action != NH_ACT_DNS &&
+		   !(r->flags & NH_RULE_F_LOG)))
 		return NH_PROCEED;
 	si = info_get(ctx->sk, 1);
+	if (r->action == NH_ACT_DNS) {
+		/* without a record its answers could not be restored */
+		if (!si) {
+			bpf_set_retval(-ENOBUFS);
+			return NH_REFUSE;
+		}
+		if (!si->pid)
+			info_identity(si);
+		si->proto = IPPROTO_UDP;
+		si->family = is6 ? 6 : 4;
+		return dns_divert(ctx, is6, si, &dst, 0);
+	}
 	if (!si) {
 		__builtin_memset(&tmp, 0, sizeof(tmp));
 		si = &tmp;
@@ -648,10 +736,12 @@ static __always_inline int do_getpeername(struct bpf_sock_addr *ctx, int is6)
 {
 	struct nh_sk_info *si = info_get(ctx->sk, 0);
 
-	if (!si ||
-	    (si->action != NH_ACT_REDIRECT && si->action != NH_ACT_DIVERT))
+	if (!si)
 		return NH_PROCEED;
-	addr_to_ctx(ctx, is6, &si->orig);
+	if (si->action == NH_ACT_DNS)
+		addr_to_ctx(ctx, is6, &si->dns_peer);
+	else if (si->action == NH_ACT_REDIRECT || si->action == NH_ACT_DIVERT)
+		addr_to_ctx(ctx, is6, &si->orig);
 	return NH_PROCEED;
 }
 
@@ -665,6 +755,37 @@ SEC("cgroup/getpeername6")
 int nh_getpeername6(struct bpf_sock_addr *ctx)
 {
 	return do_getpeername(ctx, 1);
+}
+
+/* A datagram from nethook's resolver to a socket whose query it took:
+ * from the server the program asked (glibc, musl and Go drop an answer
+ * from anyone else). */
+static __always_inline int do_recvmsg(struct bpf_sock_addr *ctx, int is6)
+{
+	struct nh_sk_info *si = info_get(ctx->sk, 0);
+	const struct nh_bpf_addr *res = &dns4;
+	struct nh_bpf_addr from;
+
+	if (!si || !si->dns_peer.family)
+		return NH_PROCEED;
+	addr_from_ctx(ctx, is6, &from);
+	if (is6 && !is_v4mapped(&from))
+		res = &dns6;
+	if (res->family && addr_same_ip(&from, res))
+		addr_to_ctx(ctx, is6, &si->dns_peer);
+	return NH_PROCEED;
+}
+
+SEC("cgroup/recvmsg4")
+int nh_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	return do_recvmsg(ctx, 0);
+}
+
+SEC("cgroup/recvmsg6")
+int nh_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	return do_recvmsg(ctx, 1);
 }
 
 /* Under the policy, may an AF_INET/AF_INET6 socket of this type and
@@ -992,6 +1113,8 @@ int nh_sockops(struct bpf_sock_ops *skops)
 			break;
 		if (relayed(si))
 			flow_record(skops, si);
+		if (si->action == NH_ACT_DNS)
+			break; /* the resolver's: not a connection to log */
 		if (relayed(si) || ev_wanted(NH_EV_END))
 			bpf_sock_ops_cb_flags_set(
 				skops, skops->bpf_sock_ops_cb_flags |

@@ -531,7 +531,7 @@ static void test_chain_walk(void **state)
 	d4->sin_addr.s_addr = htonl(0xc6336407); /* 198.51.100.7 */
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	assert_int_equal(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
-	nh_chain_walk_init(&w, &hop, 1, &dst, 0);
+	nh_chain_walk_init(&w, &hop, 1, &dst, NULL, 0);
 	/* each reply once the request before it is out */
 	assert_int_equal(nh_chain_walk_step(&w, sv[0], why, sizeof(why)), 0);
 	assert_int_equal(write(sv[1], hello, sizeof(hello)), sizeof(hello));

@@ -32,6 +32,7 @@ struct nh_bpf {
 	bool create_global; /* ... at the cgroup v2 root too */
 	bool lsm_create_on; /* nh_lsm_socket_create attached */
 	bool ping_on; /* nh_ping_egress attached */
+	bool dns_on; /* nh_recvmsg4/6 attached: there is a resolver */
 	const struct nh_logger *lg;
 };
 
@@ -159,7 +160,10 @@ static bool attach_now(const struct nh_bpf *b, const struct bpf_program *p)
 	return bpf_program__autoload(p) &&
 	       bpf_program__type(p) != BPF_PROG_TYPE_LSM &&
 	       (p != b->skel->progs.nh_sock_create || b->create_on) &&
-	       (p != b->skel->progs.nh_ping_egress || b->ping_on);
+	       (p != b->skel->progs.nh_ping_egress || b->ping_on) &&
+	       ((p != b->skel->progs.nh_recvmsg4 &&
+		 p != b->skel->progs.nh_recvmsg6) ||
+		b->dns_on);
 }
 
 static bool is_lsm(const struct bpf_program *p)
@@ -448,6 +452,25 @@ int nh_bpf_refuse_sockets(struct nh_bpf *b, int cgroup_fd, unsigned int pol)
 		return err;
 	__atomic_fetch_or(&b->skel->bss->sock_policy, pol, __ATOMIC_RELEASE);
 	return 0;
+}
+
+/* DNS to the resolver at a4/a6, and its answers seem to come from where
+ * the program sent: recvmsg4/6 run on every datagram the scope reads
+ * with an address, so only once there is a resolver. */
+int nh_bpf_attach_dns(struct nh_bpf *b, int cgroup_fd,
+		      const struct nh_bpf_addr *a4, const struct nh_bpf_addr *a6)
+{
+	bool on6 = b->dns_on;
+	int err;
+
+	b->skel->bss->dns4 = *a4;
+	b->skel->bss->dns6 = *a6;
+	err = attach_once(b, b->skel->progs.nh_recvmsg4, &b->dns_on,
+			  cgroup_fd);
+	if (!err)
+		err = attach_once(b, b->skel->progs.nh_recvmsg6, &on6,
+				  cgroup_fd);
+	return err;
 }
 
 void nh_bpf_set_handoff(struct nh_bpf *b, const struct nh_bpf_addr *to)

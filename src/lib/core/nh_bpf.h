@@ -37,6 +37,8 @@ int nh_bpf_attach_lsm(struct nh_bpf *b, int cgroup_fd);
 int nh_bpf_attach_ping(struct nh_bpf *b, int cgroup_fd);
 int nh_bpf_refuse_sockets(struct nh_bpf *b, int cgroup_fd, unsigned int pol);
 /* connect() of a program's socket by the relay goes to the first proxy */
+int nh_bpf_attach_dns(struct nh_bpf *b, int cgroup_fd,
+		      const struct nh_bpf_addr *a4, const struct nh_bpf_addr *a6);
 void nh_bpf_set_handoff(struct nh_bpf *b, const struct nh_bpf_addr *to);
 int nh_bpf_sk_info_fd(const struct nh_bpf *b);
 

@@ -185,6 +185,11 @@ NH_API int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **out)
 	ctx->connect_timeout_ms = NH_OPT(opts, connect_timeout_ms, 0u);
 	ctx->idle_timeout_ms = NH_OPT(opts, idle_timeout_ms, 0u);
 	ctx->max_flows = NH_OPT(opts, max_flows, 0u);
+	ctx->dns_mode = NH_OPT(opts, dns, 0u);
+	ctx->dns_ttl_s = NH_OPT(opts, dns_ttl_s, 0u);
+	err = nh_ctx_names_open(ctx, NH_OPT(opts, dns_max_names, 0u));
+	if (err)
+		goto cleanup;
 	/* IP filter hook: the namespace its rules and queues live in */
 	if (NH_OPT(opts, netns, NULL)) {
 		ctx->netns = strdup(opts->netns);
@@ -316,6 +321,7 @@ NH_API void nh_ctx_close(struct nh_ctx *ctx)
 	nh_ctx_reports_dispatch(ctx);
 	nh_relay_free(ctx->relay);
 	ctx->relay = NULL;
+	nh_ctx_names_close(ctx);
 	if (ctx->sflt_ready)
 		nh_sflt_set_fini(&ctx->sflt); /* sf_unregistered for each */
 	nh_bpf_close(ctx->bpf);

@@ -69,7 +69,7 @@ int nh_ctx_on_record(void *user, void *data, size_t len)
 {
 	struct nh_ctx *ctx = user;
 	const struct nh_bpf_event *be = data;
-	char comm[NH_COMM_LEN + 1], exe[NH_PATH_LEN], detail[192];
+	char comm[NH_COMM_LEN + 1], exe[NH_PATH_LEN], detail[192], name[256];
 	struct nh_event ev;
 
 	if (len < sizeof(__u32))
@@ -98,6 +98,8 @@ int nh_ctx_on_record(void *user, void *data, size_t len)
 	    ev.err == ECONNABORTED)
 		ev.detail =
 			"the program closed its connection before the relay took it";
+	ev.orig_name = nh_ctx_name_of(ctx, (const void *)&ev.orig_dst, name,
+				      sizeof(name));
 	memcpy(comm, be->comm, NH_COMM_LEN);
 	comm[NH_COMM_LEN] = '\0';
 	ev.comm = comm;

@@ -26,6 +26,8 @@
 
 struct nh_relay;
 struct nh_handoff;
+struct nh_resolver;
+struct nh_names;
 struct nh_ctx;
 
 /* What woke the context's epoll set: each fd's data.u32. */
@@ -68,6 +70,11 @@ struct nh_ctx {
 	unsigned int connect_timeout_ms, idle_timeout_ms, max_flows;
 	struct nh_relay *relay;
 	struct nh_handoff *handoff; /* connect() caught with seccomp */
+	/* names (opts.dns): the pool, made at open, and the resolver,
+	 * started by the first NH_RULE_DNS */
+	unsigned int dns_mode, dns_ttl_s;
+	struct nh_names *names;
+	struct nh_resolver *resolver;
 	struct nh_reports reps; /* theirs, from their threads */
 	/* socket filters */
 	unsigned int flags, threads;
@@ -102,6 +109,13 @@ int nh_ctx_exe_copy(struct nh_ctx *ctx, uint32_t pid, const char *comm,
 /* sock/nh_divert.c: the relay, started once (divert rules, filters,
  * handoff) */
 int nh_ctx_relay_ensure(struct nh_ctx *ctx);
+/* sock/nh_divert.c: the pool of names (opts.dns), and the resolver */
+int nh_ctx_names_open(struct nh_ctx *ctx, unsigned int max_names);
+void nh_ctx_names_close(struct nh_ctx *ctx);
+int nh_ctx_resolver_ensure(struct nh_ctx *ctx);
+/* the name of a pool address, into buf (NULL when it is none) */
+const char *nh_ctx_name_of(struct nh_ctx *ctx, const struct sockaddr *sa,
+			   char *buf, size_t len);
 
 /* sock/nh_report_log.c: the relay's and the handoff's report callback
  * (from their threads), and the handler that says them */

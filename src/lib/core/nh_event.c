@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include "nethook/nethook.h"
 #include "nh_base.h"
+#include "nh_dns_msg.h"
 #include "nh_event.h"
 #include "nh_spec.h"
 
@@ -431,12 +432,66 @@ static void put_u64(struct out *o, bool json, const char *key, bool have,
 		put(o, " %s=%" PRIu64, key, v);
 }
 
+static const char *rcode_name(unsigned int rcode, char *buf, size_t len)
+{
+	static const char *const names[] = { "NOERROR",	 "FORMERR",
+					     "SERVFAIL", "NXDOMAIN",
+					     "NOTIMP",	 "REFUSED" };
+
+	if (rcode < sizeof(names) / sizeof(names[0]))
+		return names[rcode];
+	snprintf(buf, len, "RCODE%u", rcode);
+	return buf;
+}
+
+/* The destination as the program named it: "web.example:80" when it
+ * connected to the address the resolver gave for that name. */
+static void orig_format(const struct nh_event *ev, char *buf, size_t len)
+{
+	const struct sockaddr_storage *ss = &ev->orig_dst;
+	unsigned int port;
+
+	if (!NH_OPT(ev, orig_name, NULL)) {
+		nh_sockaddr_format((const void *)ss, buf, len);
+		return;
+	}
+	port = ntohs(ss->ss_family == AF_INET ?
+			     ((const struct sockaddr_in *)ss)->sin_port :
+			     ((const struct sockaddr_in6 *)ss)->sin6_port);
+	snprintf(buf, len, "%s:%u", ev->orig_name, port);
+}
+
+/* What the resolver answered: who asked is not known (a port on
+ * loopback), the name, its type and the address given are. */
+static void format_dns(struct out *o, const struct nh_event *ev, bool json)
+{
+	char ans[64], tbuf[16], rbuf[16];
+
+	ans[0] = '\0';
+	if (ev->new_dst.ss_family != AF_UNSPEC) {
+		struct sockaddr_storage a = ev->new_dst;
+
+		/* an address, not an address and port */
+		if (a.ss_family == AF_INET)
+			((struct sockaddr_in *)&a)->sin_port = 0;
+		else
+			((struct sockaddr_in6 *)&a)->sin6_port = 0;
+		nh_sockaddr_format((const void *)&a, ans, sizeof(ans));
+	}
+	put_str(o, json, "name", ev->orig_name ? ev->orig_name : "");
+	put_str(o, json, "type",
+		nh_dns_type_name((uint16_t)ev->dns_type, tbuf, sizeof(tbuf)));
+	put_str(o, json, "answer", ans[0] ? ans : NULL);
+	put_str(o, json, "rcode", rcode_name(ev->dns_rcode, rbuf, sizeof(rbuf)));
+	put_str(o, json, "route", ev->route_desc ? ev->route_desc : "pool");
+}
+
 NH_API int nh_event_format(const struct nh_event *ev, unsigned int flags,
 			   char *buf, size_t len)
 {
 	bool json = flags & NH_FORMAT_JSON, end, blocked;
 	struct out o = { buf, len, 0 };
-	char ts[64], orig[64], dst[64], pbuf[32];
+	char ts[64], orig[NH_DNS_NAME_MAX + 8], dst[64], pbuf[32];
 	struct tm tm;
 	bool nodst;
 	time_t sec = (time_t)(ev->ts_ns / 1000000000ull);
@@ -457,6 +512,12 @@ NH_API int nh_event_format(const struct nh_event *ev, unsigned int flags,
 		    event_name(ev->type));
 	else
 		put(&o, "%s %s", ts, event_name(ev->type));
+	if (ev->type == NH_EVENT_DNS) {
+		format_dns(&o, ev, json);
+		if (json)
+			put(&o, "}");
+		return (int)o.n;
+	}
 	put_u64(&o, json, "pid", true, (uint64_t)ev->pid);
 	put_str(&o, json, "comm", ev->comm ? ev->comm : "");
 	put_str(&o, json, "exe", ev->exe);
@@ -471,8 +532,7 @@ NH_API int nh_event_format(const struct nh_event *ev, unsigned int flags,
 	put_u64(&o, json, "id", ev->cookie != 0, ev->cookie);
 	put_str(&o, json, "proto", proto_name(ev, pbuf, sizeof(pbuf)));
 	if (!nodst) {
-		nh_sockaddr_format((const void *)&ev->orig_dst, orig,
-				   sizeof(orig));
+		orig_format(ev, orig, sizeof(orig));
 		nh_sockaddr_format((const void *)&ev->new_dst, dst,
 				   sizeof(dst));
 	}

@@ -16,17 +16,22 @@ static void hop_begin(struct nh_chain_walk *w)
 		return;
 	}
 	to = w->dst;
-	nh_proxy_hs_init(&w->hs, &w->hops[w->hop], (void *)&to, NULL, w->port);
+	/* a name goes as a name, or not at all: the address the program
+	 * had for it is nethook's own, and means nothing past it */
+	nh_proxy_hs_init(&w->hs, &w->hops[w->hop], w->name ? NULL : (void *)&to,
+			 w->name, w->port);
 }
 
 void nh_chain_walk_init(struct nh_chain_walk *w,
 			const struct nh_proxy_hop *hops, int nhops,
-			const struct sockaddr_storage *dst, uint16_t port)
+			const struct sockaddr_storage *dst, const char *name,
+			uint16_t port)
 {
 	w->hops = hops;
 	w->nhops = nhops;
 	w->hop = 0;
 	w->dst = *dst;
+	w->name = name && name[0] ? name : NULL;
 	w->port = port;
 	w->io.out = w->io.in = 0;
 	hop_begin(w);

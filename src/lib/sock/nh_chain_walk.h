@@ -20,15 +20,19 @@ struct nh_chain_walk {
 	int nhops;
 	int hop; /* the one being talked to */
 	struct sockaddr_storage dst; /* where the last hop connects */
+	const char *name; /* or this name, when not NULL (the caller's) */
 	uint16_t port; /* dst's port when dst has none */
 	struct nh_hs_io_count io; /* handshake bytes, each way */
 	struct nh_proxy_hs hs;
 };
 
-/* Ready to talk to hops[0], once the socket is connected to it. */
+/* Ready to talk to hops[0], once the socket is connected to it.  With a
+ * name (kept by the caller while walked), the last hop is asked for the
+ * name, never dst. */
 void nh_chain_walk_init(struct nh_chain_walk *w,
 			const struct nh_proxy_hop *hops, int nhops,
-			const struct sockaddr_storage *dst, uint16_t port);
+			const struct sockaddr_storage *dst, const char *name,
+			uint16_t port);
 /*
  * Talk to the current hop on fd until it wants more than the socket has
  * (0), or the tunnel through every hop is open (1), or it failed

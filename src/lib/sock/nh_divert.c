@@ -68,6 +68,7 @@ int nh_ctx_relay_ensure(struct nh_ctx *ctx)
 	ro.lg = &ctx->lg;
 	ro.report = nh_ctx_on_report;
 	ro.listening = relay_listening;
+	ro.names = ctx->names;
 	ro.user = ctx;
 	err = nh_relay_start(&ro, &ctx->relay);
 	if (err)
@@ -117,6 +118,8 @@ NH_API int nh_ctx_add_rule(struct nh_ctx *ctx, const struct nh_rule *rule)
 		err = nh_ctx_relay_ensure(ctx);
 		ctx->user_divert = true;
 	}
+	if (!err && rule->action == NH_RULE_DNS)
+		err = nh_ctx_resolver_ensure(ctx);
 	if (err) {
 		nh_logf(&ctx->lg, LOG_ERR, "invalid rule (match \"%s\"): %s",
 			rule->match ? rule->match : "", strerror(-err));

@@ -22,6 +22,7 @@
 #include "nh_chain_walk.h"
 #include "nh_flow.h"
 #include "nh_log.h"
+#include "nh_names.h"
 #include "nh_spec.h"
 #include "nh_time.h"
 
@@ -56,6 +57,9 @@ struct nh_flow {
 	struct nh_chain_walk *walk; /* only while the tunnel opens */
 	struct nh_flow_val id;
 	struct sockaddr_storage to; /* the destination, after the filters */
+	bool named; /* to is a resolver's address: name holds a reference */
+	bool straight; /* to the first proxy itself: no handshake */
+	char name[NH_REPORT_NAME]; /* what the program asked for */
 	struct nh_socket *so; /* socket filters attached, or NULL */
 	struct nh_pend *pend; /* filters see the bytes: copies, no splice */
 };
@@ -114,6 +118,10 @@ static void finish(struct nh_flow_list *l, struct nh_flow *f, int err,
 	rep.established = f->state == F_RELAY;
 	rep.err = err;
 	rep.to = f->to;
+	memcpy(rep.name, f->name, sizeof(rep.name));
+	if (f->named)
+		nh_names_put(l->names, (const void *)&f->to);
+	f->named = false;
 	if (fmt) {
 		va_start(ap, fmt);
 		vsnprintf(rep.detail, sizeof(rep.detail), fmt, ap);
@@ -210,7 +218,7 @@ static int start_connect(struct nh_flow_list *l, struct nh_flow *f)
 	char why[400];
 	int one = 1, fd, e;
 
-	if (l->nhops)
+	if (l->nhops && !f->straight)
 		to = l->hops[0].addr;
 	else
 		to = f->to;
@@ -288,6 +296,67 @@ static int filters_attach(struct nh_flow_list *l, struct nh_flow *f)
 	return 0;
 }
 
+static bool same_addr(const struct sockaddr_storage *a,
+		      const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
+	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
+
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return a4->sin_addr.s_addr == b4->sin_addr.s_addr &&
+		       a4->sin_port == b4->sin_port;
+	return a->ss_family == AF_INET6 &&
+	       !memcmp(&a6->sin6_addr, &b6->sin6_addr, 16) &&
+	       a6->sin6_port == b6->sin6_port;
+}
+
+/*
+ * A connection to an address of nethook's resolver goes by its name, held
+ * until the flow ends so that the address is not given to another name
+ * meanwhile.  A connection to the first proxy itself (the program uses it
+ * too) goes straight there: through the chain it would ask the proxy to
+ * connect to itself, which proxies refuse.  -1 when the flow ended.
+ */
+static int name_or_self(struct nh_flow_list *l, struct nh_flow *f)
+{
+	char hop[160];
+	int err;
+
+	if (l->names && nh_names_in_pool((const void *)&f->to)) {
+		err = nh_names_lookup(l->names, (const void *)&f->to, true,
+				      nh_now_ns() / 1000000000ull, f->name,
+				      sizeof(f->name));
+		if (err) {
+			finish(l, f, EHOSTUNREACH,
+			       "no name for this address of nethook's resolver any more (forgotten after its TTL, or the table was full)");
+			return -1;
+		}
+		f->named = true;
+		if (!l->nhops || l->hops[0].scheme == NH_PROXY_DIRECT) {
+			finish(l, f, EHOSTUNREACH,
+			       "the name %s needs a proxy to resolve it",
+			       f->name);
+			return -1;
+		}
+		return 0;
+	}
+	if (!l->nhops || l->hops[0].scheme == NH_PROXY_DIRECT)
+		return 0;
+	if (!same_addr(&f->to, &l->hops[0].addr))
+		return 0;
+	f->straight = true;
+	if (!l->self_said) {
+		l->self_said = true;
+		nh_proxy_hop_format(&l->hops[0], hop, sizeof(hop));
+		nh_logf(l->lg, LOG_NOTICE,
+			"relay: a program connects to the proxy %s itself: straight to it, not through it",
+			hop);
+	}
+	return 0;
+}
+
 void nh_flow_start(struct nh_flow_list *l, int epfd, int cfd,
 		   const struct nh_flow_val *id)
 {
@@ -311,6 +380,8 @@ void nh_flow_start(struct nh_flow_list *l, int epfd, int cfd,
 	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	watch(f, &f->c);
 	nh_addr_to_sockaddr(&id->orig, &f->to);
+	if (name_or_self(l, f))
+		return;
 	if (l->sflt && nh_sflt_any(l->sflt) && filters_attach(l, f))
 		return;
 	start_connect(l, f);
@@ -338,7 +409,7 @@ static int enter_relay(struct nh_flow_list *l, struct nh_flow *f)
 /* The upstream socket is connected: open the tunnel, or relay now. */
 static int connected(struct nh_flow_list *l, struct nh_flow *f)
 {
-	if (!l->nhops || l->hops[0].scheme == NH_PROXY_DIRECT)
+	if (!l->nhops || l->hops[0].scheme == NH_PROXY_DIRECT || f->straight)
 		return enter_relay(l, f);
 	/* only while the tunnel opens: an open flow holds no handshake */
 	f->walk = malloc(sizeof(*f->walk));
@@ -347,7 +418,8 @@ static int connected(struct nh_flow_list *l, struct nh_flow *f)
 		return -1;
 	}
 	f->state = F_HANDSHAKE;
-	nh_chain_walk_init(f->walk, l->hops, l->nhops, &f->to, f->id.orig.port);
+	nh_chain_walk_init(f->walk, l->hops, l->nhops, &f->to,
+			   f->named ? f->name : NULL, f->id.orig.port);
 	f->deadline = nh_now_ns() + l->connect_timeout_ns;
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include "nh_sflt.h"
 
 struct nh_flow;
+struct nh_names;
 
 /* A worker's flows, and what they share. */
 struct nh_flow_list {
@@ -33,6 +34,8 @@ struct nh_flow_list {
 	void *exe_user;
 	/* shared by a relay's workers: out of descriptors is said once */
 	atomic_bool *fds_said;
+	struct nh_names *names; /* the resolver's, or NULL */
+	bool self_said; /* a program connecting to the first proxy: said */
 };
 
 /* Take an accepted client socket; the flow reports through list->done. */

@@ -48,6 +48,7 @@
 #include "nh_chain_walk.h"
 #include "nh_handoff.h"
 #include "nh_log.h"
+#include "nh_names.h"
 #include "nh_spec.h"
 #include "nh_thread.h"
 #include "nh_time.h"
@@ -92,6 +93,7 @@ struct hf_job {
 	struct sockaddr_storage dst; /* what the program asked for */
 	struct nh_sk_info si; /* who: the kernel's record of the socket */
 	struct nh_chain_walk walk;
+	char name[NH_REPORT_NAME]; /* dst is the resolver's for this name */
 };
 
 struct nh_handoff {
@@ -219,6 +221,7 @@ static void job_report_fill(const struct nh_handoff *h, const struct hf_job *j,
 	rep->err = err;
 	rep->handoff = true;
 	memcpy(&rep->to, &j->dst, sizeof(j->dst));
+	memcpy(rep->name, j->name, sizeof(rep->name));
 }
 
 /*
@@ -301,6 +304,32 @@ static void job_fail(struct nh_handoff *h, struct hf_job *j, int err,
 		h->o.report(h->o.user, &rep);
 }
 
+/* The name the program looked up, when it connects to an address of
+ * nethook's resolver: the tunnel asks for the name.  The job keeps a copy,
+ * so the address may go to another name once it is open.  -ENOENT when
+ * the name is gone. */
+static int job_name(const struct nh_handoff *h, struct hf_job *j)
+{
+	if (!h->o.names || !nh_names_in_pool((const void *)&j->dst))
+		return 0;
+	return nh_names_lookup(h->o.names, (const void *)&j->dst, false,
+			       nh_now_ns() / 1000000000ull, j->name,
+			       sizeof(j->name));
+}
+
+/* A program that talks to the first proxy itself: through the chain it
+ * would ask that proxy to connect to itself. */
+static bool first_hop(const struct nh_handoff *h,
+		      const struct sockaddr_storage *dst)
+{
+	struct nh_bpf_addr a, b;
+
+	if (!h->o.nhops || nh_addr_from_sockaddr((const void *)dst, &a) ||
+	    nh_addr_from_sockaddr((const void *)&h->o.hops[0].addr, &b))
+		return false;
+	return !memcmp(a.addr, b.addr, sizeof(a.addr)) && a.port == b.port;
+}
+
 /* Move a job on as far as its socket allows. */
 static void job_step(struct nh_handoff *h, struct hf_job *j)
 {
@@ -321,7 +350,7 @@ static void job_step(struct nh_handoff *h, struct hf_job *j)
 		}
 		j->connecting = false;
 		nh_chain_walk_init(&j->walk, h->o.hops, h->o.nhops, &j->dst,
-				   ntohs(j->dst.ss_family == AF_INET6 ?
+				   j->name, ntohs(j->dst.ss_family == AF_INET6 ?
 						 s6->sin6_port :
 						 s4->sin_port));
 	}
@@ -595,6 +624,10 @@ static void on_notify(struct nh_handoff *h)
 	}
 	if (!is_tcp(fd, type) || v6only_to_v4(h, fd, &dst))
 		goto go_on;
+	if (first_hop(h, &dst)) {
+		why = "to the first proxy itself: the relay goes straight there";
+		goto go_on;
+	}
 	j = calloc(1, sizeof(*j));
 	if (!j) {
 		why = "out of memory";
@@ -633,6 +666,11 @@ static void on_notify(struct nh_handoff *h)
 		h->jobs->prev = j;
 	h->jobs = j;
 	h->njobs++;
+	if (!e && job_name(h, j)) {
+		job_fail(h, j, EHOSTUNREACH,
+			 "no name for this address of nethook's resolver any more (forgotten after its TTL, or the table was full)");
+		return;
+	}
 	if (e) {
 		char why[400];
 

@@ -13,6 +13,8 @@
 #include "nh_proxy.h"
 #include "nh_report.h"
 
+struct nh_names;
+
 struct nh_handoff_opts {
 	const struct nh_proxy_hop *hops; /* the chain; hops[0] is reached
 					  * in the kernel (handoff_to) */
@@ -25,6 +27,7 @@ struct nh_handoff_opts {
 	 * thread (an open one's end is the kernel's event) */
 	void (*report)(void *user, const struct nh_relay_report *r);
 	void *user;
+	struct nh_names *names; /* the resolver's, or NULL */
 };
 
 struct nh_handoff;

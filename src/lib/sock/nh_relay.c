@@ -485,6 +485,7 @@ static int worker_init(struct nh_relay *r, struct nh_worker *w)
 	w->flows.sflt = r->o.sflt;
 	w->flows.exe = r->o.exe;
 	w->flows.exe_user = r->o.user;
+	w->flows.names = r->o.names;
 	if (nh_inject_queue_init(&w->q, w->wake.fd))
 		return -ENOMEM;
 	w->q_ready = true;

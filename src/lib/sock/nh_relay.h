@@ -13,6 +13,8 @@
 
 #define NH_RELAY_MAX_HOPS 8
 
+struct nh_names;
+
 struct nh_relay_opts {
 	const struct nh_proxy_hop *hops; /* none: direct */
 	int nhops;
@@ -38,6 +40,9 @@ struct nh_relay_opts {
 	/* each listening socket, before any worker runs; an error stops
 	 * the start.  NULL: none */
 	int (*listening)(void *user, int fd);
+	/* the resolver's names: a flow to one of its addresses asks the
+	 * chain for the name.  NULL: none */
+	struct nh_names *names;
 };
 
 struct nh_relay;

@@ -9,15 +9,30 @@
 #include <sys/socket.h>
 #include "nh_bpf_abi.h" /* struct nh_flow_val */
 
+enum nh_report_kind {
+	NH_REPORT_END = 0, /* a connection ended (or was refused) */
+	NH_REPORT_DNS = 1, /* the resolver answered a query */
+};
+
+#define NH_REPORT_NAME 256
+
 struct nh_relay_report {
 	struct nh_flow_val id; /* who and where, from the kernel */
+	uint8_t kind; /* enum nh_report_kind */
+	uint8_t dns_rcode; /* NH_REPORT_DNS: the answer's */
+	uint16_t dns_type; /* NH_REPORT_DNS: the query's */
+	/* the name the program asked for, when id.orig is one of the
+	 * resolver's addresses; NH_REPORT_DNS: the name queried */
+	char name[NH_REPORT_NAME];
 	uint64_t end_ns; /* CLOCK_MONOTONIC */
 	uint64_t bytes_out; /* program -> destination */
 	uint64_t bytes_in;
 	int established; /* the tunnel opened */
 	int err; /* positive errno, 0 = none */
 	char detail[192]; /* which hop failed and why */
-	struct sockaddr_storage to; /* where it went, after socket filters */
+	/* where it went, after socket filters; NH_REPORT_DNS: the address
+	 * answered (AF_UNSPEC: none) */
+	struct sockaddr_storage to;
 	bool handoff; /* from the handoff: connect() itself failed */
 	bool blocked; /* refused before it began: a block, not an end */
 	int proto; /* IPPROTO_*; 0: TCP */

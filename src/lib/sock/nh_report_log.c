@@ -2,6 +2,7 @@
 /* What the relay and the handoff report, said: a log line for a failure,
  * an event for the caller, on the thread that dispatches the context. */
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include "nh_bpf.h"
 #include "nh_ctx_int.h"
@@ -42,6 +43,7 @@ static void report_event(struct nh_ctx *ctx, const struct nh_relay_report *r)
 	ev.established = r->established;
 	ev.err = r->err;
 	ev.detail = r->detail[0] ? r->detail : NULL;
+	ev.orig_name = r->name[0] ? r->name : NULL;
 	memcpy(comm, r->id.comm, NH_COMM_LEN);
 	comm[NH_COMM_LEN] = '\0';
 	ev.comm = comm;
@@ -52,14 +54,40 @@ static void report_event(struct nh_ctx *ctx, const struct nh_relay_report *r)
 	ctx->ncb++;
 }
 
+/* What the resolver answered.  It cannot tell who asked: the query came
+ * from a port on loopback. */
+static void dns_event(struct nh_ctx *ctx, const struct nh_relay_report *r)
+{
+	struct nh_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.sz = sizeof(ev);
+	ev.type = NH_EVENT_DNS;
+	ev.ts_ns = (uint64_t)((int64_t)r->end_ns + ctx->mono_to_real);
+	ev.proto = IPPROTO_UDP;
+	ev.orig_name = r->name;
+	ev.new_dst = r->to;
+	ev.route = NH_ROUTE_DIVERT;
+	ev.route_desc = "pool";
+	ev.dns_type = r->dns_type;
+	ev.dns_rcode = r->dns_rcode;
+	ev.comm = "";
+	ev.exe = "";
+	ctx->event(&ev, ctx->event_user);
+	ctx->ncb++;
+}
+
 /* A relayed connection that failed: what, for whom, and why. */
 static void report_log(struct nh_ctx *ctx, const struct nh_relay_report *r)
 {
 	struct sockaddr_storage ss;
-	char dst[64], comm[NH_COMM_LEN + 1];
+	char dst[NH_REPORT_NAME + 8], comm[NH_COMM_LEN + 1];
 
 	nh_addr_to_sockaddr(&r->id.orig, &ss);
-	nh_sockaddr_format((const void *)&ss, dst, sizeof(dst));
+	if (r->name[0])
+		snprintf(dst, sizeof(dst), "%s:%u", r->name, r->id.orig.port);
+	else
+		nh_sockaddr_format((const void *)&ss, dst, sizeof(dst));
 	memcpy(comm, r->id.comm, NH_COMM_LEN);
 	comm[NH_COMM_LEN] = '\0';
 	nh_logf(&ctx->lg, LOG_NOTICE, "%s: %s (pid %u %s) %s: %s",
@@ -79,6 +107,12 @@ int nh_ctx_reports_dispatch(struct nh_ctx *ctx)
 	if (ctx->tick_fd >= 0)
 		nh_bpf_poll(ctx->bpf, 0);
 	while (nh_reports_pop(&ctx->reps, &r)) {
+		if (r.kind == NH_REPORT_DNS) {
+			if (ctx->event &&
+			    (NH_EVENT_MASK(NH_EVENT_DNS) & ctx->event_mask))
+				dns_event(ctx, &r);
+			continue;
+		}
 		if (r.err && r.detail[0])
 			report_log(ctx, &r);
 		if (ctx->event &&

@@ -1299,6 +1299,85 @@ static void test_old_sz(void **state)
 	free(line);
 }
 
+/* A connection to the resolver's address for a name is logged by name;
+ * the address the program used stays in new_dst. */
+static void test_named(void **state)
+{
+	struct sockaddr_in *o4;
+	struct nh_event ev;
+	char *line;
+
+	(void)state;
+	make_event(EK_CONNECT, &ev);
+	o4 = (void *)&ev.orig_dst;
+	o4->sin_family = AF_INET;
+	o4->sin_port = htons(8080);
+	o4->sin_addr.s_addr = htonl(0xc6120007);
+	ev.new_dst = ev.orig_dst;
+	ev.orig_name = "web.example";
+	format_alloc(&ev, 0, &line);
+	assert_non_null(strstr(line, " orig_dst=web.example:8080 "));
+	assert_non_null(strstr(line, " new_dst=198.18.0.7:8080 "));
+	free(line);
+	format_alloc(&ev, NH_FORMAT_JSON, &line);
+	assert_non_null(strstr(line, "\"orig_dst\":\"web.example:8080\""));
+	free(line);
+	/* an older caller's struct ends before orig_name: never read */
+	ev.sz = offsetof(struct nh_event, orig_name);
+	ev.orig_name = (const char *)1;
+	format_alloc(&ev, 0, &line);
+	assert_non_null(strstr(line, " orig_dst=198.18.0.7:8080 "));
+	free(line);
+}
+
+/* What the resolver answered: its own fields, valid JSON. */
+static void test_dns_event(void **state)
+{
+	struct jdoc *d = malloc(sizeof(*d));
+	struct sockaddr_in *a4;
+	struct nh_event ev;
+	const char *why;
+	char *line;
+
+	(void)state;
+	assert_non_null(d);
+	memset(&ev, 0, sizeof(ev));
+	ev.sz = sizeof(ev);
+	ev.type = NH_EVENT_DNS;
+	ev.ts_ns = 1765130149465000000ull;
+	ev.orig_name = "web.example";
+	ev.dns_type = 1;
+	a4 = (void *)&ev.new_dst;
+	a4->sin_family = AF_INET;
+	a4->sin_addr.s_addr = htonl(0xc6120001);
+	ev.route_desc = "pool";
+	format_alloc(&ev, 0, &line);
+	assert_non_null(strstr(line, " dns name=web.example type=A "
+				     "answer=198.18.0.1 rcode=NOERROR "
+				     "route=pool"));
+	free(line);
+	format_alloc(&ev, NH_FORMAT_JSON, &line);
+	why = json_flat(line, d);
+	if (why)
+		fail_msg("invalid JSON (%s): %s", why, line);
+	assert_non_null(strstr(line, "\"type\":\"A\""));
+	free(line);
+	/* no address given (a type with no record), a hostile name */
+	ev.new_dst.ss_family = AF_UNSPEC;
+	ev.dns_type = 65;
+	ev.dns_rcode = 3;
+	ev.orig_name = "a b\"c";
+	format_alloc(&ev, NH_FORMAT_JSON, &line);
+	why = json_flat(line, d);
+	if (why)
+		fail_msg("invalid JSON (%s): %s", why, line);
+	assert_non_null(strstr(line, "\"answer\":null"));
+	assert_non_null(strstr(line, "\"rcode\":\"NXDOMAIN\""));
+	assert_non_null(strstr(line, "\"type\":\"HTTPS\""));
+	free(line);
+	free(d);
+}
+
 /* nh_version() is the header's version, not the macros' names */
 static void test_version(void **state)
 {
@@ -1354,5 +1433,9 @@ int main(void)
 	nh_tests_add(&ts, test_version, NULL, "nh_version()");
 	nh_tests_add(&ts, test_old_sz, NULL,
 		     "struct nh_event without route_desc and detail");
+	nh_tests_add(&ts, test_named, NULL,
+		     "a pool destination is logged by its name");
+	nh_tests_add(&ts, test_dns_event, NULL,
+		     "dns lines: the resolver's answers");
 	return nh_tests_run(&ts, "event");
 }

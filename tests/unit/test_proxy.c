@@ -512,6 +512,52 @@ static void test_chain_new(void **state)
 	nh_proxy_chain_free(NULL);
 }
 
+/* A name the program looked up goes to the last hop as a name (SOCKS5
+ * address type 3), and the pool address it stands for never does; a hop
+ * that cannot carry a name fails, and says why. */
+static void test_chain_walk_name(void **state)
+{
+	static const uint8_t hello[] = { 5, 0 };
+	static const uint8_t want[] = { 5, 1, 0, 3, 11, 'w', 'e', 'b', '.',
+					'e', 'x', 'a', 'm', 'p', 'l', 'e',
+					0, 80 };
+	struct nh_proxy_hop hop = parse_ok("socks5://192.0.2.1:1080");
+	struct nh_proxy_hop h4 = parse_ok("socks4://192.0.2.1:1080");
+	struct sockaddr_storage dst = { 0 };
+	struct sockaddr_in *d4 = (void *)&dst;
+	struct nh_chain_walk w;
+	uint8_t got[64];
+	char why[256];
+	int sv[2];
+
+	(void)state;
+	d4->sin_family = AF_INET;
+	d4->sin_port = htons(80);
+	d4->sin_addr.s_addr = htonl(0xc6120007); /* 198.18.0.7, the pool */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+	nh_chain_walk_init(&w, &hop, 1, &dst, "web.example", 80);
+	assert_int_equal(nh_chain_walk_step(&w, sv[0], why, sizeof(why)), 0);
+	assert_int_equal(read(sv[1], got, sizeof(got)), 3); /* greeting */
+	assert_int_equal(write(sv[1], hello, sizeof(hello)), sizeof(hello));
+	assert_int_equal(nh_chain_walk_step(&w, sv[0], why, sizeof(why)), 0);
+	assert_int_equal(read(sv[1], got, sizeof(got)), sizeof(want));
+	assert_memory_equal(got, want, sizeof(want));
+	close(sv[0]);
+	close(sv[1]);
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+	nh_chain_walk_init(&w, &h4, 1, &dst, "web.example", 80);
+	assert_int_equal(nh_chain_walk_step(&w, sv[0], why, sizeof(why)),
+			 -EDESTADDRREQ);
+	assert_non_null(strstr(why, "cannot carry the name web.example"));
+	/* nothing was sent: not the pool address either */
+	assert_int_equal(recv(sv[1], got, sizeof(got), MSG_DONTWAIT), -1);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 /* The hop walk, through one SOCKS5 hop whose replies wait on the socket;
  * and its words for what failed. */
 static void test_chain_walk(void **state)
@@ -1491,6 +1537,7 @@ int main(void)
 		cmocka_unit_test(test_fuzz),
 		cmocka_unit_test(test_chain_new),
 		cmocka_unit_test(test_chain_walk),
+		cmocka_unit_test(test_chain_walk_name),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

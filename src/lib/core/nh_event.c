@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Events: from the kernel's record to struct nh_event, and to a log line. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -468,16 +469,15 @@ static void format_dns(struct out *o, const struct nh_event *ev, bool json)
 	char ans[64], tbuf[16], rbuf[16];
 
 	ans[0] = '\0';
-	if (ev->new_dst.ss_family != AF_UNSPEC) {
-		struct sockaddr_storage a = ev->new_dst;
-
-		/* an address, not an address and port */
-		if (a.ss_family == AF_INET)
-			((struct sockaddr_in *)&a)->sin_port = 0;
-		else
-			((struct sockaddr_in6 *)&a)->sin6_port = 0;
-		nh_sockaddr_format((const void *)&a, ans, sizeof(ans));
-	}
+	if (ev->new_dst.ss_family == AF_INET)
+		inet_ntop(AF_INET,
+			  &((const struct sockaddr_in *)&ev->new_dst)->sin_addr,
+			  ans, sizeof(ans));
+	else if (ev->new_dst.ss_family == AF_INET6)
+		inet_ntop(AF_INET6,
+			  &((const struct sockaddr_in6 *)&ev->new_dst)
+				   ->sin6_addr,
+			  ans, sizeof(ans));
 	put_str(o, json, "name", ev->orig_name ? ev->orig_name : "");
 	put_str(o, json, "type",
 		nh_dns_type_name((uint16_t)ev->dns_type, tbuf, sizeof(tbuf)));

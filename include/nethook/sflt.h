@@ -120,6 +120,16 @@ uint64_t nh_socket_cookie(nh_socket_t so); /* the kernel's socket cookie */
 uint64_t nh_socket_cgroup_id(nh_socket_t so);
 /* the original destination */
 int nh_socket_peer(nh_socket_t so, struct sockaddr_storage *ss);
+/* The name the program looked up for that destination, when it is an
+ * address nethook's resolver gave (opts.dns): the relay asks the proxy
+ * for this name, not for the address.  NULL otherwise.  Valid until the
+ * next nh_socket_set_peer_name() or the socket's detach. */
+const char *nh_socket_peer_name(nh_socket_t so);
+/* From sf_connect_out: have the proxy connect to this name (at most 253
+ * characters; the port is the destination's), or, with NULL, to the
+ * destination's address as sf_connect_out leaves it.  -EINVAL for a bad
+ * name or outside a relayed connection. */
+int nh_socket_set_peer_name(nh_socket_t so, const char *name);
 int nh_socket_stats(nh_socket_t so, uint64_t *bytes_out, uint64_t *bytes_in);
 
 /* Data held by a filter (sf_data_* returned NH_EJUSTRETURN) is sent on

@@ -20,6 +20,7 @@
  *   declined=
  *   notify_connected= notify_shut_out= notify_shut_in= notify_closing=
  *   to.I= (the destination filter I last saw in sf_connect_out)
+ *   name.I= (and the name it had, nh_socket_peer_name(), or -)
  *   attach.I= detach.I= (per filter, when K > 1)
  *   status= (the command's exit status, 128+N for signal N)
  *
@@ -28,6 +29,8 @@
  * The first filter (index 0) carries the behaviours; the others count:
  *   --rewrite-dst ADDR:PORT  sf_connect_out rewrites the destination
  *   --refuse                 sf_connect_out returns -ECONNREFUSED
+ *   --rename NAME            sf_connect_out has the proxy asked for NAME
+ *                            (nh_socket_set_peer_name)
  *   --out-replace FROM:TO    sf_data_out replaces FROM by TO (nh_buf_set)
  *   --in-replace FROM:TO     sf_data_in likewise
  *   --hold-ms N              sf_data_out keeps the bytes (NH_EJUSTRETURN);
@@ -44,6 +47,8 @@
  *   --threads N              opts.threads
  *   --own-fds                NH_CTX_RELAY_OWN_FDS: a descriptor table per worker
  *   --proxy URL              opts.proxy
+ *   --dns                    opts.dns = NH_DNS_PROXY (with a rule
+ *                            SPEC:dns, NH_RULE_DNS)
  *   --cgroup PATH            opts.cgroup
  *   --global PATH            NH_SFLT_GLOBAL, NH_CTX_ALLOW_GLOBAL, opts.cgroup
  *   --no-add                 do not move COMMAND into the scope
@@ -96,8 +101,8 @@ static struct {
 	int count_data, notify, lines, verbose, no_add, events;
 	unsigned int threads;
 	int own_fds;
-	const char *proxy, *cgroup;
-	int global;
+	const char *proxy, *cgroup, *rename;
+	int global, dns;
 	struct sockaddr_storage rewrite;
 	int has_rewrite, refuse, decline, data_error;
 	char *out_from, *out_to, *in_from, *in_to;
@@ -125,6 +130,7 @@ static struct {
 } n = { .hold_min_ms = -1 };
 
 static char to_seen[MAX_FILTERS][64];
+static char name_seen[MAX_FILTERS][256];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pid_t workers[MAX_WORKERS];
 static int nworkers;
@@ -331,9 +337,13 @@ static int on_connect_out(void *cookie, nh_socket_t so, struct sockaddr *to)
 	nh_fmt_addr(to, buf, sizeof(buf));
 	pthread_mutex_lock(&lock);
 	snprintf(to_seen[f->idx], sizeof(to_seen[0]), "%s", buf);
+	snprintf(name_seen[f->idx], sizeof(name_seen[0]), "%s",
+		 nh_socket_peer_name(so) ? nh_socket_peer_name(so) : "-");
 	pthread_mutex_unlock(&lock);
 	if (f->idx != 0)
 		return 0;
+	if (cfg.rename && nh_socket_set_peer_name(so, cfg.rename))
+		return -EINVAL;
 	if (cfg.refuse)
 		return -ECONNREFUSED;
 	if (cfg.has_rewrite &&
@@ -599,7 +609,7 @@ static int errno_by_name(const char *name)
 static void parse_rule(char *arg)
 {
 	static const char *const acts[] = { ":pass", ":divert", ":block",
-					    ":redirect=" };
+					    ":redirect=", ":dns" };
 	struct nh_rule *r;
 	char *best = NULL, *p, *act;
 	size_t i;
@@ -621,6 +631,8 @@ static void parse_rule(char *arg)
 		r->action = NH_RULE_PASS;
 	} else if (!strcmp(act, "divert")) {
 		r->action = NH_RULE_DIVERT;
+	} else if (!strcmp(act, "dns")) {
+		r->action = NH_RULE_DNS;
 	} else if (!strcmp(act, "block")) {
 		r->action = NH_RULE_BLOCK;
 	} else if (!strncmp(act, "block=", 6)) {
@@ -868,6 +880,10 @@ int main(int argc, char **argv)
 			cfg.threads = (unsigned int)num(ARG());
 		else if (!strcmp(a, "--own-fds"))
 			cfg.own_fds = 1;
+		else if (!strcmp(a, "--dns"))
+			cfg.dns = 1;
+		else if (!strcmp(a, "--rename"))
+			cfg.rename = ARG();
 		else if (!strcmp(a, "--proxy"))
 			cfg.proxy = ARG();
 		else if (!strcmp(a, "--cgroup"))
@@ -909,6 +925,7 @@ int main(int argc, char **argv)
 	}
 	opts.threads = cfg.threads;
 	opts.proxy = cfg.proxy;
+	opts.dns = cfg.dns ? NH_DNS_PROXY : NH_DNS_NONE;
 	opts.cgroup = cfg.cgroup;
 	if (cfg.global)
 		opts.flags |= NH_CTX_ALLOW_GLOBAL;
@@ -1062,7 +1079,9 @@ out:
 	       n.notify[NH_SOCK_EVT_SHUTDOWN_IN],
 	       n.notify[NH_SOCK_EVT_CLOSING]);
 	for (i = 0; i < cfg.nfilters; i++)
-		printf("to.%d=%s\n", i, to_seen[i][0] ? to_seen[i] : "-");
+		printf("to.%d=%s\nname.%d=%s\n", i,
+		       to_seen[i][0] ? to_seen[i] : "-", i,
+		       name_seen[i][0] ? name_seen[i] : "-");
 	if (cfg.nfilters > 1)
 		for (i = 0; i < cfg.nfilters; i++)
 			printf("attach.%d=%ld\ndetach.%d=%ld\n", i, n.attach[i],

@@ -57,9 +57,10 @@ struct nh_flow {
 	struct nh_chain_walk *walk; /* only while the tunnel opens */
 	struct nh_flow_val id;
 	struct sockaddr_storage to; /* the destination, after the filters */
-	bool named; /* to is a resolver's address: name holds a reference */
+	bool named; /* a reference on the resolver's address held */
 	bool straight; /* to the first proxy itself: no handshake */
-	char name[NH_REPORT_NAME]; /* what the program asked for */
+	struct sockaddr_storage held; /* that address */
+	char name[NH_REPORT_NAME]; /* what the proxy is asked for, or "" */
 	struct nh_socket *so; /* socket filters attached, or NULL */
 	struct nh_pend *pend; /* filters see the bytes: copies, no splice */
 };
@@ -120,7 +121,7 @@ static void finish(struct nh_flow_list *l, struct nh_flow *f, int err,
 	rep.to = f->to;
 	memcpy(rep.name, f->name, sizeof(rep.name));
 	if (f->named)
-		nh_names_put(l->names, (const void *)&f->to);
+		nh_names_put(l->names, (const void *)&f->held);
 	f->named = false;
 	if (fmt) {
 		va_start(ap, fmt);
@@ -275,6 +276,10 @@ static int filters_attach(struct nh_flow_list *l, struct nh_flow *f)
 		nh_addr_to_sockaddr(&a, &so->orig);
 	}
 	so->to = so->orig;
+	if (l->nhops && l->hops[0].scheme != NH_PROXY_DIRECT) {
+		so->name = f->name;
+		so->name_cap = sizeof(f->name);
+	}
 	so->bytes_out = &f->bytes_out;
 	so->bytes_in = &f->bytes_in;
 	if (l->exe) {
@@ -334,6 +339,7 @@ static int name_or_self(struct nh_flow_list *l, struct nh_flow *f)
 			return -1;
 		}
 		f->named = true;
+		f->held = f->to;
 		if (!l->nhops || l->hops[0].scheme == NH_PROXY_DIRECT) {
 			finish(l, f, EHOSTUNREACH,
 			       "the name %s needs a proxy to resolve it",
@@ -418,8 +424,11 @@ static int connected(struct nh_flow_list *l, struct nh_flow *f)
 		return -1;
 	}
 	f->state = F_HANDSHAKE;
-	nh_chain_walk_init(f->walk, l->hops, l->nhops, &f->to,
-			   f->named ? f->name : NULL, f->id.orig.port);
+	/* a filter may have changed the port: the name goes with to's */
+	nh_chain_walk_init(f->walk, l->hops, l->nhops, &f->to, f->name,
+			   ntohs(f->to.ss_family == AF_INET6 ?
+					 ((struct sockaddr_in6 *)&f->to)->sin6_port :
+					 ((struct sockaddr_in *)&f->to)->sin_port));
 	f->deadline = nh_now_ns() + l->connect_timeout_ns;
 	return 0;
 }

@@ -357,6 +357,27 @@ NH_API int nh_socket_peer(nh_socket_t so, struct sockaddr_storage *ss)
 	return 0;
 }
 
+NH_API const char *nh_socket_peer_name(nh_socket_t so)
+{
+	return so && so->name && so->name[0] ? so->name : NULL;
+}
+
+NH_API int nh_socket_set_peer_name(nh_socket_t so, const char *name)
+{
+	size_t i, n = name ? strlen(name) : 0;
+
+	if (!so || !so->name || n > 253 || n >= so->name_cap)
+		return nh_err(-EINVAL);
+	/* what a proxy takes as a host name: no blank, no control, no
+	 * delimiter of the requests it goes in */
+	for (i = 0; i < n; i++)
+		if ((unsigned char)name[i] <= ' ' ||
+		    (unsigned char)name[i] >= 0x7f || strchr("/:@[]", name[i]))
+			return nh_err(-EINVAL);
+	memcpy(so->name, name ? name : "", n + 1);
+	return 0;
+}
+
 NH_API int nh_socket_stats(nh_socket_t so, uint64_t *bytes_out,
 			   uint64_t *bytes_in)
 {

@@ -54,6 +54,10 @@ struct nh_socket {
 	char *exe;
 	struct sockaddr_storage orig; /* as the program asked */
 	struct sockaddr_storage to; /* after sf_connect_out */
+	/* the name the relay asks the proxy for (the flow's buffer), "" for
+	 * the address; NULL when nothing can carry one */
+	char *name;
+	size_t name_cap;
 	int family; /* the program's socket: AF_INET or AF_INET6 */
 	uint64_t *bytes_out, *bytes_in;
 	int n;

@@ -56,8 +56,8 @@ static bool host_char(uint8_t c)
  * label byte is not a host name's.  0, -EILSEQ (well formed, not a host
  * name) or -EPROTO.
  */
-static int name_read(const uint8_t *msg, size_t len, size_t off, bool compress,
-		     char *out, size_t *end)
+static int name_read_at(const uint8_t *msg, size_t len, size_t off,
+			bool compress, char *out, size_t *end)
 {
 	size_t pos = off, floor = off, wire = 1, o = 0;
 	bool jumped = false, bad = false;
@@ -119,6 +119,17 @@ static int name_read(const uint8_t *msg, size_t len, size_t off, bool compress,
 	if (out)
 		out[bad ? 0 : o] = '\0';
 	return bad ? -EILSEQ : 0;
+}
+
+/* As name_read_at(), with out "" on any error: never half a name. */
+static int name_read(const uint8_t *msg, size_t len, size_t off, bool compress,
+		     char *out, size_t *end)
+{
+	int err = name_read_at(msg, len, off, compress, out, end);
+
+	if (err && out)
+		out[0] = '\0';
+	return err;
 }
 
 /*

@@ -263,8 +263,10 @@ int nh_dns_query_parse(const uint8_t *msg, size_t len, struct nh_dns_query *q)
 	if (qd != 1)
 		return -EPROTO;
 	name_err = name_read(msg, len, NH_DNS_HDR_LEN, false, q->name, &off);
-	if (name_err == -EPROTO || len - off < 4)
+	if (name_err == -EPROTO || len - off < 4) {
+		q->name[0] = '\0'; /* no question: no name */
 		return -EPROTO;
+	}
 	memcpy(q->qwire, msg + NH_DNS_HDR_LEN, off - NH_DNS_HDR_LEN);
 	q->qwire_len = (uint8_t)(off - NH_DNS_HDR_LEN);
 	q->qtype = get16(msg + off);

@@ -111,8 +111,9 @@ struct nh_dns_query {
  * -EILSEQ: a name that is not a host name (top of this file): answer
  *  NXDOMAIN.
  * id and flags are filled from any header.  With -EPROTO, q->qend is not
- * 0 when the question itself was read (the answer may echo it); with
- * -ENOPROTOOPT and -EILSEQ it always is, and q->name is "" for -EILSEQ.
+ * 0 when the question itself was read (the answer may echo it), else
+ * q->name is ""; with -ENOPROTOOPT and -EILSEQ it always is, and q->name
+ * is "" for -EILSEQ.
  * EDNS fields are filled whenever the OPT record was read.  Records in
  * the answer and authority sections and other additional records are
  * skipped; bytes after the last record are ignored.

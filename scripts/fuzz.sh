@@ -18,7 +18,7 @@ fi
 secs=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(proxy spec pkt pcapf shape)
+[ ${#targets[@]} -gt 0 ] || targets=(proxy spec pkt pcapf shape dns)
 
 command -v clang >/dev/null || { echo "not ok - fuzz: clang is not installed"; exit 1; }
 CC=clang scripts/build.sh build-fuzz -Dfuzz=true -Db_sanitize=address,undefined \

@@ -181,19 +181,20 @@ static int answer(struct nh_resolver *r, const uint8_t *msg, size_t len,
 	struct nh_dns_query q;
 	struct nh_dns_rr rr = { 0 };
 	char name[NH_DNS_NAME_MAX];
-	int err, rcode = NH_DNS_R_NOERROR, n = 0, family;
+	int err, rcode, n = 0, family;
 	size_t max;
 
 	err = nh_dns_query_parse(msg, len, &q);
-	if (err == -EINVAL)
-		return 0;
-	if (err == -EOPNOTSUPP)
-		rcode = NH_DNS_R_NOTIMP;
-	else if (err)
-		rcode = NH_DNS_R_FORMERR;
-	max = tcp ? 65535 : (q.edns && q.edns_size > 512 ? q.edns_size : 512);
-	if (rcode || q.qclass != 1 /* IN */)
+	rcode = nh_dns_query_rcode(err);
+	if (rcode < 0)
+		return 0; /* not a query: nothing to answer */
+	max = tcp ? NH_DNS_TCP_MAX : q.edns_size;
+	if (rcode)
 		goto build;
+	if (q.qclass != NH_DNS_C_IN) {
+		rcode = NH_DNS_R_NOTIMP; /* CHAOS, HESIOD: not here */
+		goto build;
+	}
 	rr.ttl = r->o.ttl_s;
 	switch (q.qtype) {
 	case NH_DNS_T_A:

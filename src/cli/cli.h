@@ -52,7 +52,7 @@ struct run_opts {
 	unsigned int events; /* NH_EVENT_MASK bits */
 	const char *user;
 	int verbose;
-	bool quiet; /* no line per failed connection, no warnings */
+	bool quiet; /* no line per failed connection, no socks4 warning */
 	char **argv; /* COMMAND and its arguments */
 };
 

@@ -1276,7 +1276,7 @@ static void fail_event(struct nh_event *ev, const char *dst, int port)
 	ev->route = NH_ROUTE_DIVERT;
 	ev->route_desc = "socks5://192.0.2.10:1080";
 	ev->err = EACCES;
-	ev->detail = "socks5 authentication rejected by 192.0.2.10:1080";
+	ev->detail = "socks5 auth rejected (status 0x01) by 192.0.2.10:1080";
 	if (strchr(dst, ':')) {
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons((uint16_t)port);
@@ -1310,24 +1310,24 @@ static void test_fail_line(void **state)
 	fail_event(&ev, "198.51.100.7", 80);
 	want_line(
 		&ev,
-		"nethook: 198.51.100.7:80 via socks5://192.0.2.10:1080: socks5 authentication rejected by 192.0.2.10:1080");
+		"nethook: 198.51.100.7:80 via socks5://192.0.2.10:1080: socks5 auth rejected (status 0x01) by 192.0.2.10:1080");
 	/* a pool address: the name the program asked for */
 	ev.orig_name = "web.example";
 	want_line(
 		&ev,
-		"nethook: web.example:80 via socks5://192.0.2.10:1080: socks5 authentication rejected by 192.0.2.10:1080");
+		"nethook: web.example:80 via socks5://192.0.2.10:1080: socks5 auth rejected (status 0x01) by 192.0.2.10:1080");
 	fail_event(&ev, "2001:db8::7", 443);
 	want_line(
 		&ev,
-		"nethook: [2001:db8::7]:443 via socks5://192.0.2.10:1080: socks5 authentication rejected by 192.0.2.10:1080");
+		"nethook: [2001:db8::7]:443 via socks5://192.0.2.10:1080: socks5 auth rejected (status 0x01) by 192.0.2.10:1080");
 	ev.orig_name = "v6.example";
 	want_line(
 		&ev,
-		"nethook: v6.example:443 via socks5://192.0.2.10:1080: socks5 authentication rejected by 192.0.2.10:1080");
+		"nethook: v6.example:443 via socks5://192.0.2.10:1080: socks5 auth rejected (status 0x01) by 192.0.2.10:1080");
 	fail_event(&ev, "::ffff:198.51.100.7", 80);
 	want_line(
 		&ev,
-		"nethook: 198.51.100.7:80 via socks5://192.0.2.10:1080: socks5 authentication rejected by 192.0.2.10:1080");
+		"nethook: 198.51.100.7:80 via socks5://192.0.2.10:1080: socks5 auth rejected (status 0x01) by 192.0.2.10:1080");
 	/* no detail: the errno in words */
 	fail_event(&ev, "198.51.100.7", 80);
 	ev.detail = NULL;

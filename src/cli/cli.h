@@ -113,6 +113,7 @@ struct event_out {
 	FILE *f; /* --log; NULL: none */
 	bool json;
 	unsigned int mask; /* the events --log asked for */
+	unsigned int extra; /* the events asked for the failure lines only */
 	bool fails; /* tell failed connections on standard error */
 	struct cli_fails fl;
 };

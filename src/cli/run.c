@@ -47,7 +47,9 @@ static uint64_t mono_ns(void)
 static void on_event(const struct nh_event *ev, void *user)
 {
 	struct event_out *out = user;
-	bool logged = out->f && (out->mask & NH_EVENT_MASK(ev->type));
+	/* the rules' NH_RULE_LOG events come whatever the mask: only what
+	 * was asked for the failure lines alone stays out of the log */
+	bool logged = out->f && !(out->extra & NH_EVENT_MASK(ev->type));
 	char line[2048];
 
 	if (logged) {
@@ -302,10 +304,11 @@ int cli_session_open(struct run_opts *o, struct cli_session *s)
 	 * events: asked for even with no --log (the kernel then reports
 	 * every connection's end, to be dropped here) */
 	s->out.fails = o->proxy_chain && !o->quiet;
-	opts.event_mask = s->out.mask;
 	if (s->out.fails)
-		opts.event_mask |= NH_EVENT_MASK(NH_EVENT_END) |
-				   NH_EVENT_MASK(NH_EVENT_BLOCK);
+		s->out.extra = (NH_EVENT_MASK(NH_EVENT_END) |
+				NH_EVENT_MASK(NH_EVENT_BLOCK)) &
+			       ~s->out.mask;
+	opts.event_mask = s->out.mask | s->out.extra;
 	if (opts.event_mask) {
 		opts.event = on_event;
 		opts.event_user = &s->out;

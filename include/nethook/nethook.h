@@ -114,6 +114,16 @@ struct nh_ctx_opts {
 int nh_proxy_chain_new(const char *const *urls, unsigned int n,
 		       struct nh_proxy_chain **chain, char *why, size_t len);
 void nh_proxy_chain_free(struct nh_proxy_chain *chain);
+/*
+ * Whether a host name can reach the end of the chain: 1 when its last
+ * proxy can be asked for a name (socks5, socks4a, http CONNECT), 0 when
+ * it takes addresses only (socks4), -ENOENT for direct://, which has no
+ * proxy to ask, -EINVAL for NULL.  When hop is not NULL, the last proxy
+ * is written there as the log's route writes it
+ * ("socks4://192.0.2.10:1080", never credentials; "direct://").
+ */
+int nh_proxy_chain_carries_names(const struct nh_proxy_chain *chain, char *hop,
+				 size_t len);
 
 int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **ctx);
 /* Unregisters everything; processes left in a cgroup nethook created get

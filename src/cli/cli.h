@@ -3,6 +3,7 @@
 #define NH_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -14,6 +15,14 @@
 #define NH_CLI_MAX_SPECS 64
 
 #define NH_CLI_MAX_PROXIES 8
+
+/* --dns: where the scope's DNS goes under --proxy */
+enum cli_dns {
+	CLI_DNS_UNSET, /* settled by cli_proxy_chain() */
+	CLI_DNS_PROXY, /* nethook's resolver; the proxy resolves names */
+	CLI_DNS_DIRECT, /* to the program's resolvers, logged */
+	CLI_DNS_BLOCK,
+};
 
 struct run_opts {
 	bool attach; /* `nethook attach`: a cgroup, no COMMAND */
@@ -29,6 +38,7 @@ struct run_opts {
 	unsigned int max_flows;
 	unsigned int threads; /* relay workers; 0: one per CPU, up to 4 */
 	bool handoff; /* connect() caught with seccomp: no relay hop */
+	enum cli_dns dns;
 	const char *redirect;
 	struct sockaddr_storage redirect_addr;
 	const char *match[NH_CLI_MAX_SPECS];
@@ -42,6 +52,7 @@ struct run_opts {
 	unsigned int events; /* NH_EVENT_MASK bits */
 	const char *user;
 	int verbose;
+	bool quiet; /* no line per failed connection, no socks4 warning */
 	char **argv; /* COMMAND and its arguments */
 };
 
@@ -53,13 +64,17 @@ int cli_attach_parse(int argc, char **argv, struct run_opts *o, FILE *err);
  * (NETHOOK_PROXY's value), parsed once and checked now; -1 with one line
  * on err. */
 int cli_proxy_chain(struct run_opts *o, const char *env_proxy, FILE *err);
+/* At start, once the chain is settled: the DNS choice with -v, and a
+ * warning when the chain cannot carry the names it is given. */
+void cli_run_notices(const struct run_opts *o, FILE *err);
 /* Blank the user names and passwords of proxy URLs, in place. */
 void cli_proxy_blank(char *url);
 void cli_run_opts_free(struct run_opts *o);
 /* Does this run refuse the sockets its hooks cannot see? */
 bool cli_refuse_unhooked(const struct run_opts *o);
-/* The rule table for the kernel, in precedence order: --block first, then
- * --exclude, then --match (default: all but loopback).  Returns the count
+/* The rule table for the kernel, in precedence order: --block first,
+ * then under --proxy DNS (--dns) and other UDP, then --exclude, then
+ * --match (default: all but loopback).  Returns the count
  * or -1 (with a line on err). */
 int cli_run_rules(const struct run_opts *o, struct nh_rule *rules, int max,
 		  FILE *err);
@@ -76,9 +91,31 @@ int cmd_cleanup(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_packet(int argc, char **argv);
 
+/* fails.c: a line on standard error for each connection the proxy
+ * failed, at most 10 a second, the rest counted */
+struct cli_fails {
+	uint64_t start_ns; /* of the current second */
+	unsigned int said; /* lines in it */
+	unsigned int quiet; /* failures kept quiet in it */
+};
+
+/* "nethook: web.example:80 via socks5://192.0.2.10:1080: why" when ev is
+ * a diverted connection that failed before its tunnel opened, or one the
+ * relay or the handoff refused; else false */
+bool cli_fail_line(const struct nh_event *ev, char *buf, size_t len);
+/* Each event, in order (now: CLOCK_MONOTONIC); the end says how many
+ * were kept quiet last. */
+void cli_fails_event(struct cli_fails *st, const struct nh_event *ev,
+		     uint64_t now_ns, FILE *f);
+void cli_fails_end(struct cli_fails *st, FILE *f);
+
 struct event_out {
-	FILE *f;
+	FILE *f; /* --log; NULL: none */
 	bool json;
+	unsigned int mask; /* the events --log asked for */
+	unsigned int extra; /* the events asked for the failure lines only */
+	bool fails; /* tell failed connections on standard error */
+	struct cli_fails fl;
 };
 
 struct cli_session {

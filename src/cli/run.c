@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "cli.h"
 
@@ -35,14 +36,31 @@ struct creds {
 static int add_rules(struct nh_ctx *ctx, const struct run_opts *o);
 static void drain(struct nh_ctx *ctx);
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static void on_event(const struct nh_event *ev, void *user)
 {
 	struct event_out *out = user;
+	/* the rules' NH_RULE_LOG events come whatever the mask: only what
+	 * was asked for the failure lines alone stays out of the log */
+	bool logged = out->f && !(out->extra & NH_EVENT_MASK(ev->type));
 	char line[2048];
 
-	nh_event_format(ev, out->json ? NH_FORMAT_JSON : 0, line, sizeof(line));
-	fprintf(out->f, "%s\n", line);
-	fflush(out->f);
+	if (logged) {
+		nh_event_format(ev, out->json ? NH_FORMAT_JSON : 0, line,
+				sizeof(line));
+		fprintf(out->f, "%s\n", line);
+		fflush(out->f);
+	}
+	/* a log on standard error has said it already, in full */
+	if (out->fails && !(logged && out->f == stderr))
+		cli_fails_event(&out->fl, ev, mono_ns(), stderr);
 }
 
 static bool all_digits(const char *s)
@@ -271,6 +289,7 @@ int cli_session_open(struct run_opts *o, struct cli_session *s)
 				"; use --user to run COMMAND as another user");
 		return -1;
 	}
+	cli_run_notices(o, stderr);
 	if (o->log) {
 		s->out.json = o->json;
 		s->out.f = strcmp(o->log, "-") ? fopen(o->log, "ae") : stderr;
@@ -279,9 +298,20 @@ int cli_session_open(struct run_opts *o, struct cli_session *s)
 				strerror(errno));
 			return -1;
 		}
+		s->out.mask = o->events;
+	}
+	/* the relay's and the handoff's failures come as end and block
+	 * events: asked for even with no --log (the kernel then reports
+	 * every connection's end, to be dropped here) */
+	s->out.fails = o->proxy_chain && !o->quiet;
+	if (s->out.fails)
+		s->out.extra = (NH_EVENT_MASK(NH_EVENT_END) |
+				NH_EVENT_MASK(NH_EVENT_BLOCK)) &
+			       ~s->out.mask;
+	opts.event_mask = s->out.mask | s->out.extra;
+	if (opts.event_mask) {
 		opts.event = on_event;
 		opts.event_user = &s->out;
-		opts.event_mask = o->events;
 	}
 	opts.log = cli_log;
 	/* the relay's data path on one worker per core: the command has no
@@ -298,6 +328,8 @@ int cli_session_open(struct run_opts *o, struct cli_session *s)
 	opts.connect_timeout_ms = o->connect_timeout_ms;
 	opts.idle_timeout_ms = o->idle_timeout_ms;
 	opts.max_flows = o->max_flows;
+	if (o->dns == CLI_DNS_PROXY)
+		opts.dns = NH_DNS_PROXY;
 	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	if (nh_ctx_open(&opts, &s->ctx) < 0)
@@ -311,7 +343,10 @@ void cli_session_close(struct cli_session *s)
 {
 	if (s->ctx) {
 		drain(s->ctx);
-		if (nh_ctx_lost_events(s->ctx)) {
+		if (s->out.fails)
+			cli_fails_end(&s->out.fl, stderr);
+		/* events nobody asked to see are nobody's loss */
+		if (s->out.f && nh_ctx_lost_events(s->ctx)) {
 			fprintf(stderr,
 				"nethook: %llu events lost (ring buffer full)\n",
 				(unsigned long long)nh_ctx_lost_events(s->ctx));

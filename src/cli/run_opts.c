@@ -26,6 +26,7 @@ enum {
 	OPT_CGROUP,
 	OPT_THREADS,
 	OPT_HANDOFF,
+	OPT_DNS,
 };
 
 static const struct option run_options[] = {
@@ -47,6 +48,8 @@ static const struct option run_options[] = {
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "handoff", no_argument, NULL, OPT_HANDOFF },
+	{ "dns", required_argument, NULL, OPT_DNS },
+	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -55,7 +58,7 @@ static const struct option run_options[] = {
 static const char *const event_names[] = {
 	[NH_EVENT_CREATE] = "create", [NH_EVENT_CONNECT] = "connect",
 	[NH_EVENT_BLOCK] = "block",   [NH_EVENT_REDIRECT] = "redirect",
-	[NH_EVENT_END] = "end",
+	[NH_EVENT_END] = "end",	      [NH_EVENT_DNS] = "dns",
 };
 
 int cli_parse_events(const char *s, unsigned int *mask)
@@ -72,11 +75,11 @@ int cli_parse_events(const char *s, unsigned int *mask)
 		bool found = false;
 
 		if (!strcmp(tok, "all")) {
-			for (i = NH_EVENT_CREATE; i <= NH_EVENT_END; i++)
+			for (i = NH_EVENT_CREATE; i <= NH_EVENT_DNS; i++)
 				*mask |= NH_EVENT_MASK(i);
 			continue;
 		}
-		for (i = NH_EVENT_CREATE; i <= NH_EVENT_END; i++) {
+		for (i = NH_EVENT_CREATE; i <= NH_EVENT_DNS; i++) {
 			if (!strcmp(tok, event_names[i])) {
 				*mask |= NH_EVENT_MASK(i);
 				found = true;
@@ -158,7 +161,7 @@ static int parse(int argc, char **argv, struct run_opts *o, FILE *err,
 	o->events = NH_EVENT_MASK_DEFAULT;
 	optind = 0; /* 0, not 1: glibc's getopt then forgets a past parse */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+vh", run_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+vqh", run_options, NULL)) != -1) {
 		switch (c) {
 		case OPT_REDIRECT:
 			if (o->redirect ||
@@ -196,7 +199,7 @@ static int parse(int argc, char **argv, struct run_opts *o, FILE *err,
 		case OPT_EVENTS:
 			if (cli_parse_events(optarg, &o->events)) {
 				fprintf(err,
-					"nethook: --events: '%s' is not a list of create,connect,block,redirect,end,all\n",
+					"nethook: --events: '%s' is not a list of create,connect,block,redirect,end,dns,all\n",
 					optarg);
 				return -1;
 			}
@@ -263,8 +266,25 @@ static int parse(int argc, char **argv, struct run_opts *o, FILE *err,
 			}
 			o->cgroup = optarg;
 			break;
+		case OPT_DNS:
+			if (!strcmp(optarg, "proxy")) {
+				o->dns = CLI_DNS_PROXY;
+			} else if (!strcmp(optarg, "direct")) {
+				o->dns = CLI_DNS_DIRECT;
+			} else if (!strcmp(optarg, "block")) {
+				o->dns = CLI_DNS_BLOCK;
+			} else {
+				fprintf(err,
+					"nethook: --dns: '%s' is not proxy, direct or block\n",
+					optarg);
+				return -1;
+			}
+			break;
 		case 'v':
 			o->verbose++;
+			break;
+		case 'q':
+			o->quiet = true;
 			break;
 		case 'h':
 			return 1;
@@ -393,6 +413,53 @@ void cli_proxy_blank(char *url)
 	}
 }
 
+/* Names can go to the proxy only when there is one: direct:// alone
+ * would leave nethook to resolve them itself, which is --dns direct
+ * with extra steps, so that is its default and proxy an error. */
+static int settle_dns(struct run_opts *o, FILE *err)
+{
+	if (nh_proxy_chain_carries_names(o->proxy_chain, NULL, 0) != -ENOENT) {
+		if (!o->dns)
+			o->dns = CLI_DNS_PROXY;
+		return 0;
+	}
+	if (o->dns == CLI_DNS_PROXY) {
+		fprintf(err,
+			"nethook: --dns proxy needs a proxy to resolve names, and --proxy direct:// has none: use --dns direct or --dns block\n");
+		return -1;
+	}
+	if (!o->dns)
+		o->dns = CLI_DNS_DIRECT;
+	return 0;
+}
+
+static const char *const dns_names[] = {
+	[CLI_DNS_PROXY] = "proxy",
+	[CLI_DNS_DIRECT] = "direct",
+	[CLI_DNS_BLOCK] = "block",
+};
+
+void cli_run_notices(const struct run_opts *o, FILE *err)
+{
+	char hop[300];
+
+	if (!o->proxy_chain)
+		return;
+	if (o->verbose)
+		fprintf(err, "nethook: --dns %s: %s\n", dns_names[o->dns],
+			o->dns == CLI_DNS_PROXY ?
+				"the scope's DNS goes to nethook's resolver; the proxy resolves the names" :
+			o->dns == CLI_DNS_DIRECT ?
+				"the scope's DNS goes to the servers it asks, each query a connect event in the log" :
+				"the scope's DNS is refused (EPERM), each query a block event in the log");
+	if (o->quiet || o->dns != CLI_DNS_PROXY ||
+	    nh_proxy_chain_carries_names(o->proxy_chain, hop, sizeof(hop)))
+		return;
+	fprintf(err,
+		"nethook: warning: %s cannot carry host names: connections to names will fail; use socks4a:// or socks5://, or --dns direct\n",
+		hop);
+}
+
 /*
  * The proxy chain from --proxy, --proxy-file or NETHOOK_PROXY (in that
  * order), checked now so that a typo is a usage error, not a surprise at
@@ -434,6 +501,12 @@ int cli_proxy_chain(struct run_opts *o, const char *env_proxy, FILE *err)
 		fprintf(err, "nethook: --allow-udp goes with --proxy\n");
 		return -1;
 	}
+	if (o->dns && !o->proxy_chain) {
+		fprintf(err, "nethook: --dns goes with --proxy\n");
+		return -1;
+	}
+	if (o->proxy_chain && settle_dns(o, err))
+		return -1;
 	if (o->allow_raw && !o->redirect && !o->nblock && !o->proxy_chain) {
 		fprintf(err,
 			"nethook: --allow-raw goes with --proxy, --block or --redirect\n");
@@ -491,14 +564,22 @@ int cli_run_rules(const struct run_opts *o, struct nh_rule *rules, int max,
 	if ((!o->redirect && !o->proxy_chain) || n < 0)
 		return n;
 	if (o->proxy_chain) {
-		/* UDP cannot follow TCP through the proxy yet, and must not
-		 * slip past it unseen: DNS goes direct, logged; the rest is
-		 * refused unless --allow-udp, and logged then too */
-		n = put_rule(rules, n, max, NH_RULE_PASS, "[::/0]:53", NULL,
-			     err);
+		/* DNS, whatever its transport, before --exclude and the
+		 * loopback passes: a stub resolver on 127.0.0.53 is the
+		 * program's way out too */
+		n = put_rule(rules, n, max,
+			     o->dns == CLI_DNS_DIRECT ? NH_RULE_PASS :
+			     o->dns == CLI_DNS_BLOCK  ? NH_RULE_BLOCK :
+							NH_RULE_DNS,
+			     "[::/0]:53", NULL, err);
 		if (n > 0) {
-			rules[n - 1].protos = NH_RULE_UDP;
-			rules[n - 1].flags = NH_RULE_LOG;
+			rules[n - 1].protos = NH_RULE_TCP | NH_RULE_UDP;
+			rules[n - 1].flags =
+				o->dns == CLI_DNS_DIRECT ? NH_RULE_LOG : 0;
+			rules[n - 1].err = o->dns == CLI_DNS_BLOCK ? EPERM : 0;
+			/* UDP cannot follow TCP through the proxy yet, and
+			 * must not slip past it unseen: refused unless
+			 * --allow-udp, and logged then */
 			n = put_rule(rules, n, max,
 				     o->allow_udp ? NH_RULE_PASS :
 						    NH_RULE_BLOCK,

@@ -11,13 +11,20 @@ const char cli_run_options[] =
 	"      --block SPEC           refused: ECONNREFUSED on connect, EPERM on sendto\n"
 	"      --log FILE|-           one line per event ('-' = standard error)\n"
 	"      --json                 the log as JSON lines\n"
-	"      --events LIST          create,connect,block,redirect,end,all\n"
+	"      --events LIST          create,connect,block,redirect,end,dns,all\n"
 	"                             (default block,redirect,end)\n"
 	"      --proxy URL            send matching TCP connects through a proxy:\n"
-	"                             socks5://[user:pass@]host:port, socks4://,\n"
-	"                             socks4a://, http://[user:pass@]host:port,\n"
+	"                             socks5://[user:pass@]host[:port] (or socks5h),\n"
+	"                             socks4://, socks4a:// (port 1080 if left out),\n"
+	"                             http://[user:pass@]host[:port] (port 8080),\n"
 	"                             direct://; repeat for a chain, in order\n"
 	"      --proxy-file FILE      the chain, one URL a line (or $NETHOOK_PROXY)\n"
+	"      --dns MODE             with --proxy: the scope's DNS (UDP and TCP to\n"
+	"                             port 53, any address, 127.0.0.53 included):\n"
+	"                             proxy: answered by nethook, names resolved by\n"
+	"                             the last proxy (default); direct: sent as\n"
+	"                             asked, each query logged (default with\n"
+	"                             direct://); block: refused (EPERM), logged\n"
 	"      --allow-udp            with --proxy: let UDP other than DNS go direct\n"
 	"      --allow-raw            with --proxy, --block or --redirect: let CMD\n"
 	"                             make raw, packet and other sockets the hooks\n"
@@ -31,13 +38,19 @@ const char cli_run_options[] =
 	"      --handoff              with --proxy: open the tunnel on CMD's own\n"
 	"                             socket, then step out (no relay hop)\n"
 	"      --user USER[:GROUP]    run CMD as that user\n"
-	"      -v, --verbose          say more (twice: debug)\n";
+	"      -v, --verbose          say more (twice: debug)\n"
+	"      -q, --quiet            no line per failed proxied connection, no\n"
+	"                             warning of a proxy that cannot carry names\n";
 
 const char cli_run_notes[] =
 	"SPEC: ADDR[/LEN][:PORT[-PORT]] or [ADDR6[/LEN]][:PORT[-PORT]];\n"
 	"an IPv4 spec also matches IPv4-mapped IPv6 destinations.\n"
 	"With neither --redirect, --block nor --proxy, run monitors: each TCP\n"
-	"connection is logged when it ends, with its bytes and duration.\n";
+	"connection is logged when it ends, with its bytes and duration.\n"
+	"Under --proxy, each connection the proxy chain fails (refused, bad\n"
+	"credentials, unreachable, timed out) is one line on standard error,\n"
+	"at most 10 a second, unless -q:\n"
+	"  nethook: web.example:80 via socks5://192.0.2.10:1080: WHY\n";
 
 void cli_usage_run(FILE *f)
 {

@@ -4,8 +4,8 @@
 # nethook run --proxy, the rest of the contract (issue 3): NETHOOK_PROXY
 # and --proxy-file (used, not visible to the command, credentials never
 # logged), usage errors (exit 125), the relay refusing connections nethook
-# did not divert, UDP: DNS direct and logged, the rest EPERM unless
-# --allow-udp, and --threads.
+# did not divert, UDP: DNS direct and logged under --dns direct, the rest
+# EPERM unless --allow-udp, and --threads.
 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/logcheck.sh"
@@ -186,9 +186,9 @@ for i in $(seq 1 20); do
 done
 nh_is "UDP echo works without nethook" "$got" "reply=echo:hi ok "
 rm -f "$log"
-got=$(nh_nethook c run --log "$log" --events all --proxy "socks5://$NHP_P4:1081" -- \
+got=$(nh_nethook c run --log "$log" --events all --proxy "socks5://$NHP_P4:1081" --dns direct -- \
 	sh -c "$udp -t 2 $NHP_P4 9999 x; $udp -c -t 2 $NHP_P4 9999 x; $udp -6 -t 2 $NHP_P6 9999 x; $udp -r -t 2 $NHP_P4 53 dns; $udp -6 -r -t 2 $NHP_P6 53 dns6" 2>/dev/null)
-nh_is "UDP under --proxy: sendto, connect, IPv6 refused with EPERM; DNS goes direct" \
+nh_is "UDP under --proxy: sendto, connect, IPv6 refused with EPERM; DNS goes direct (--dns direct)" \
 	"$(printf '%s\n' "$got" | tr '\n' ' ')" \
 	"errno=EPERM errno=EPERM errno=EPERM reply=echo:dns ok reply=echo:dns6 ok "
 nh_like "UDP under --proxy: DNS logged as event=connect proto=udp" \
@@ -196,7 +196,7 @@ nh_like "UDP under --proxy: DNS logged as event=connect proto=udp" \
 nh_like "UDP under --proxy: IPv6 DNS logged" \
 	"$(cat "$log")" " connect .*proto=udp orig_dst=\\[$NHP_P6\\]:53 "
 rm -f "$log"
-got=$(nh_nethook c run --log "$log" --allow-udp --proxy "socks5://$NHP_P4:1081" -- \
+got=$(nh_nethook c run --log "$log" --allow-udp --proxy "socks5://$NHP_P4:1081" --dns direct -- \
 	sh -c "$udp -r -t 2 $NHP_P4 9999 a; $udp -c -r -t 2 $NHP_P4 9999 b; $udp -6 -r -t 2 $NHP_P6 9999 c; $udp -r -t 2 $NHP_P4 53 d" 2>/dev/null)
 nh_is "UDP with --allow-udp: goes direct" \
 	"$(printf '%s\n' "$got" | tr '\n' ' ')" \

@@ -22,10 +22,10 @@
 #define MAXARGS 200
 #define MAXRULES 256
 
-enum outcome { PASS, BLOCK, REDIRECT, DIVERT };
+enum outcome { PASS, BLOCK, REDIRECT, DIVERT, DNS };
 
 static const char *const outcome_names[] = { "pass", "block", "redirect",
-					     "divert" };
+					     "divert", "dns" };
 
 /* A NULL-terminated list of words into a mutable argv, as main() has it. */
 struct args {
@@ -74,6 +74,8 @@ static enum outcome evaluate(const struct nh_bpf_rule *rules, int n,
 			return REDIRECT;
 		case NH_ACT_DIVERT:
 			return DIVERT;
+		case NH_ACT_DNS:
+			return DNS;
 		default:
 			fail_msg("unexpected action %d", rules[i].action);
 		}
@@ -222,16 +224,70 @@ static const struct prec_case prec_cases[] = {
 	{ { "--redirect", "[2001:db8::100]:3128" }, "198.51.100.7", 80, TCP,
 	  REDIRECT },
 	{ { "--redirect", "[2001:db8::100]:3128" }, "::1", 80, TCP, PASS },
-	/* --proxy: the same precedence, diverted to the relay instead; UDP
-	 * to port 53 goes direct, other UDP is refused unless --allow-udp */
+	/* --proxy: the same precedence, diverted to the relay instead; DNS
+	 * (port 53, UDP and TCP, loopback stubs too) to nethook's resolver,
+	 * other UDP is refused unless --allow-udp */
 	{ { P }, "198.51.100.7", 80, TCP, DIVERT },
 	{ { P }, "2001:db8::1", 443, TCP, DIVERT },
 	{ { P }, "::ffff:198.51.100.7", 80, TCP, DIVERT },
 	{ { P }, "127.0.0.1", 80, TCP, PASS },
 	{ { P }, "::1", 80, TCP, PASS },
 	{ { P }, "::ffff:127.0.0.1", 80, TCP, PASS },
-	{ { P }, "198.51.100.7", 53, UDP, PASS },
-	{ { P }, "2001:db8::53", 53, UDP, PASS },
+	{ { P }, "198.51.100.7", 53, UDP, DNS },
+	{ { P }, "2001:db8::53", 53, UDP, DNS },
+	{ { P }, "198.51.100.7", 53, TCP, DNS },
+	{ { P }, "2001:db8::53", 53, TCP, DNS },
+	{ { P }, "127.0.0.53", 53, UDP, DNS },
+	{ { P }, "127.0.0.53", 53, TCP, DNS },
+	{ { P }, "::1", 53, UDP, DNS },
+	{ { P }, "::ffff:127.0.0.53", 53, UDP, DNS },
+	{ { P }, "198.51.100.7", 54, UDP, BLOCK },
+	{ { P }, "198.51.100.7", 5353, TCP, DIVERT },
+	{ { P, "--dns", "proxy" }, "127.0.0.53", 53, UDP, DNS },
+	{ { P, "--allow-udp" }, "198.51.100.7", 53, UDP, DNS },
+	/* --dns direct: DNS goes out as it is, TCP as well as UDP */
+	{ { P, "--dns", "direct" }, "198.51.100.7", 53, UDP, PASS },
+	{ { P, "--dns", "direct" }, "198.51.100.7", 53, TCP, PASS },
+	{ { P, "--dns", "direct" }, "2001:db8::53", 53, TCP, PASS },
+	{ { P, "--dns", "direct" }, "127.0.0.53", 53, UDP, PASS },
+	{ { P, "--dns", "direct" }, "198.51.100.7", 80, TCP, DIVERT },
+	{ { P, "--dns", "direct" }, "198.51.100.7", 123, UDP, BLOCK },
+	/* --dns block: refused, whatever the transport and address */
+	{ { P, "--dns", "block" }, "198.51.100.7", 53, UDP, BLOCK },
+	{ { P, "--dns", "block" }, "198.51.100.7", 53, TCP, BLOCK },
+	{ { P, "--dns", "block" }, "2001:db8::53", 53, UDP, BLOCK },
+	{ { P, "--dns", "block" }, "127.0.0.53", 53, UDP, BLOCK },
+	{ { P, "--dns", "block" }, "::1", 53, TCP, BLOCK },
+	{ { P, "--dns", "block" }, "198.51.100.7", 80, TCP, DIVERT },
+	{ { P, "--dns", "block", "--allow-udp" }, "198.51.100.7", 123, UDP,
+	  PASS },
+	/* direct:// alone: no proxy to resolve names, DNS goes direct */
+	{ { "--proxy", "direct://" }, "198.51.100.7", 53, UDP, PASS },
+	{ { "--proxy", "direct://" }, "198.51.100.7", 53, TCP, PASS },
+	{ { "--proxy", "direct://" }, "198.51.100.7", 80, TCP, DIVERT },
+	{ { "--proxy", "direct://", "--dns", "block" }, "198.51.100.7", 53,
+	  UDP, BLOCK },
+	/* --block before DNS; DNS before --exclude and --match */
+	{ { P, "--block", "198.51.100.7" }, "198.51.100.7", 53, TCP, BLOCK },
+	{ { P, "--block", "198.51.100.7" }, "198.51.100.8", 53, UDP, DNS },
+	{ { P, "--block", "198.51.100.7:53", "--dns", "direct" },
+	  "198.51.100.7", 53, UDP, BLOCK },
+	{ { P, "--block", "198.51.100.7:53", "--dns", "direct" },
+	  "198.51.100.8", 53, UDP, PASS },
+	{ { P, "--exclude", "0.0.0.0/0" }, "198.51.100.7", 53, UDP, DNS },
+	{ { P, "--exclude", "127.0.0.53" }, "127.0.0.53", 53, UDP, DNS },
+	{ { P, "--exclude", "0.0.0.0/0", "--dns", "block" }, "198.51.100.7",
+	  53, TCP, BLOCK },
+	{ { P, "--match", "198.51.100.0/24:443" }, "198.51.100.7", 53, UDP,
+	  DNS },
+	{ { P, "--match", "198.51.100.0/24:443" }, "198.51.100.7", 53, TCP,
+	  DNS },
+	{ { P, "--match", "198.51.100.0/24:53" }, "198.51.100.7", 53, TCP,
+	  DNS },
+	{ { P, "--match", "198.51.100.0/24:53", "--dns", "direct" },
+	  "198.51.100.7", 53, TCP, PASS },
+	{ { P, "--match", "198.51.100.0/24:443", "--dns", "block" },
+	  "203.0.113.1", 53, UDP, BLOCK },
 	{ { P }, "198.51.100.7", 123, UDP, BLOCK },
 	{ { P }, "2001:db8::1", 443, UDP, BLOCK },
 	{ { P, "--allow-udp" }, "198.51.100.7", 123, UDP, PASS },
@@ -243,6 +299,8 @@ static const struct prec_case prec_cases[] = {
 	{ { "--block", "198.51.100.7:53" }, "198.51.100.7", 0, UDP, PASS },
 	{ { R }, "198.51.100.7", 0, UDP, PASS },
 	{ { P, "--block", "198.51.100.7" }, "198.51.100.7", 53, UDP, BLOCK },
+	{ { P, "--block", "198.51.100.7", "--dns", "direct" }, "198.51.100.7",
+	  53, UDP, BLOCK },
 	{ { P, "--block", "198.51.100.7" }, "198.51.100.7", 80, TCP, BLOCK },
 	{ { P, "--exclude", "198.51.100.0/24" }, "198.51.100.7", 80, TCP,
 	  PASS },
@@ -328,6 +386,202 @@ static void test_default_table(void **state)
 	assert_int_equal(rules[3].action, NH_RULE_REDIRECT);
 	assert_non_null(rules[3].target);
 	assert_int_equal(rules[3].sz, sizeof(struct nh_rule));
+}
+
+/* ---- --dns: the rule tables, rule by rule ---- */
+
+struct want_rule {
+	enum nh_rule_action action;
+	const char *match; /* NULL: the rule matches NULL */
+	unsigned int protos, flags;
+	int err;
+};
+
+struct dns_table {
+	const char *what;
+	const char *argv[12]; /* after "run", before "--" COMMAND */
+	enum cli_dns dns; /* settled */
+	struct want_rule want[12];
+	int n;
+};
+
+/* clang-format off */
+#define W_BLOCK(m) { NH_RULE_BLOCK, m, 0, 0, 0 }
+#define W_PASS(m) { NH_RULE_PASS, m, 0, 0, 0 }
+#define W_DIVERT(m) { NH_RULE_DIVERT, m, 0, 0, 0 }
+#define W_UDP_BLOCK { NH_RULE_BLOCK, "[::/0]", NH_RULE_UDP, 0, EPERM }
+#define W_UDP_PASS { NH_RULE_PASS, "[::/0]", NH_RULE_UDP, NH_RULE_LOG, 0 }
+#define W_DNS_PROXY { NH_RULE_DNS, "[::/0]:53", NH_RULE_TCP | NH_RULE_UDP, 0, 0 }
+#define W_DNS_DIRECT                                                    \
+	{ NH_RULE_PASS, "[::/0]:53", NH_RULE_TCP | NH_RULE_UDP, NH_RULE_LOG, \
+	  0 }
+#define W_DNS_BLOCK                                                      \
+	{ NH_RULE_BLOCK, "[::/0]:53", NH_RULE_TCP | NH_RULE_UDP, 0, EPERM }
+#define W_LOOPBACK W_PASS("127.0.0.0/8"), W_PASS("[::1]")
+
+static const struct dns_table dns_tables[] = {
+	{ "proxy (the default)", { P }, CLI_DNS_PROXY,
+	  { W_DNS_PROXY, W_UDP_BLOCK, W_LOOPBACK, W_DIVERT("[::/0]") }, 5 },
+	{ "proxy", { P, "--dns", "proxy" }, CLI_DNS_PROXY,
+	  { W_DNS_PROXY, W_UDP_BLOCK, W_LOOPBACK, W_DIVERT("[::/0]") }, 5 },
+	{ "direct", { P, "--dns", "direct" }, CLI_DNS_DIRECT,
+	  { W_DNS_DIRECT, W_UDP_BLOCK, W_LOOPBACK, W_DIVERT("[::/0]") }, 5 },
+	{ "block", { P, "--dns", "block" }, CLI_DNS_BLOCK,
+	  { W_DNS_BLOCK, W_UDP_BLOCK, W_LOOPBACK, W_DIVERT("[::/0]") }, 5 },
+	{ "direct:// alone: direct", { "--proxy", "direct://" },
+	  CLI_DNS_DIRECT,
+	  { W_DNS_DIRECT, W_UDP_BLOCK, W_LOOPBACK, W_DIVERT("[::/0]") }, 5 },
+	{ "the last --dns wins", { P, "--dns", "block", "--dns", "direct" },
+	  CLI_DNS_DIRECT,
+	  { W_DNS_DIRECT, W_UDP_BLOCK, W_LOOPBACK, W_DIVERT("[::/0]") }, 5 },
+	{ "proxy, --allow-udp", { P, "--allow-udp" }, CLI_DNS_PROXY,
+	  { W_DNS_PROXY, W_UDP_PASS, W_LOOPBACK, W_DIVERT("[::/0]") }, 5 },
+	{ "proxy, --block, --exclude",
+	  { P, "--exclude", "192.0.2.0/24", "--block", "198.51.100.1" },
+	  CLI_DNS_PROXY,
+	  { W_BLOCK("198.51.100.1"), W_DNS_PROXY, W_UDP_BLOCK,
+	    W_PASS("192.0.2.0/24"), W_LOOPBACK, W_DIVERT("[::/0]") }, 7 },
+	{ "direct, --block, --exclude",
+	  { P, "--dns", "direct", "--exclude", "192.0.2.0/24", "--block",
+	    "198.51.100.1" },
+	  CLI_DNS_DIRECT,
+	  { W_BLOCK("198.51.100.1"), W_DNS_DIRECT, W_UDP_BLOCK,
+	    W_PASS("192.0.2.0/24"), W_LOOPBACK, W_DIVERT("[::/0]") }, 7 },
+	{ "block, --block, --exclude",
+	  { P, "--dns", "block", "--exclude", "192.0.2.0/24", "--block",
+	    "198.51.100.1" },
+	  CLI_DNS_BLOCK,
+	  { W_BLOCK("198.51.100.1"), W_DNS_BLOCK, W_UDP_BLOCK,
+	    W_PASS("192.0.2.0/24"), W_LOOPBACK, W_DIVERT("[::/0]") }, 7 },
+	{ "proxy, --match, --exclude",
+	  { P, "--match", "198.51.100.0/24", "--exclude", "198.51.100.7" },
+	  CLI_DNS_PROXY,
+	  { W_DNS_PROXY, W_UDP_BLOCK, W_PASS("198.51.100.7"),
+	    W_DIVERT("198.51.100.0/24") }, 4 },
+	{ "direct, --match",
+	  { P, "--dns", "direct", "--match", "198.51.100.0/24" },
+	  CLI_DNS_DIRECT,
+	  { W_DNS_DIRECT, W_UDP_BLOCK, W_DIVERT("198.51.100.0/24") }, 3 },
+	{ "block, --match, --block",
+	  { P, "--dns", "block", "--match", "198.51.100.0/24", "--block",
+	    "203.0.113.0/24" },
+	  CLI_DNS_BLOCK,
+	  { W_BLOCK("203.0.113.0/24"), W_DNS_BLOCK, W_UDP_BLOCK,
+	    W_DIVERT("198.51.100.0/24") }, 4 },
+};
+/* clang-format on */
+
+static void test_dns_table(void **state)
+{
+	const struct dns_table *c = *state;
+	struct nh_bpf_rule compiled;
+	struct nh_rule rules[MAXRULES];
+	const char *words[MAXARGS + 1];
+	struct run_opts o;
+	struct args a;
+	int i, k = 0, n;
+
+	words[k++] = "run";
+	for (i = 0; c->argv[i]; i++)
+		words[k++] = c->argv[i];
+	words[k++] = "--";
+	words[k++] = "true";
+	words[k] = NULL;
+	make_args(&a, words);
+	assert_int_equal(parse_all(a.argc, a.argv, &o, NULL, stderr), 0);
+	assert_int_equal(o.dns, c->dns);
+	n = cli_run_rules(&o, rules, MAXRULES, stderr);
+	assert_int_equal(n, c->n);
+	for (i = 0; i < n; i++) {
+		const struct want_rule *w = &c->want[i];
+
+		if (rules[i].action != w->action ||
+		    rules[i].protos != w->protos ||
+		    rules[i].flags != w->flags || rules[i].err != w->err ||
+		    !rules[i].match != !w->match ||
+		    (w->match && strcmp(rules[i].match, w->match)))
+			fail_msg(
+				"rule %d: action %d match %s protos %#x flags %#x err %d; want %d %s %#x %#x %d",
+				i, rules[i].action, nh_q(rules[i].match),
+				rules[i].protos, rules[i].flags, rules[i].err,
+				w->action, nh_q(w->match), w->protos, w->flags,
+				w->err);
+		assert_int_equal(rules[i].sz, sizeof(struct nh_rule));
+		/* and the library takes it */
+		assert_int_equal(nh_rule_compile(&rules[i], &compiled), 0);
+	}
+	cli_run_opts_free(&o);
+}
+
+/* -v says the choice; a chain that cannot carry names is warned of,
+ * unless -q or names do not go to it */
+struct notice_case {
+	const char *argv[10];
+	const char *want; /* NULL: nothing */
+};
+
+/* clang-format off */
+static const struct notice_case notice_cases[] = {
+	{ { P }, NULL },
+	{ { "--proxy", "socks4://192.0.2.10:1080" },
+	  "nethook: warning: socks4://192.0.2.10:1080 cannot carry host names: connections to names will fail; use socks4a:// or socks5://, or --dns direct\n" },
+	{ { "--proxy", "socks5://192.0.2.11:1080", "--proxy",
+	    "socks4://alice@192.0.2.10" },
+	  "nethook: warning: socks4://192.0.2.10:1080 cannot carry host names: connections to names will fail; use socks4a:// or socks5://, or --dns direct\n" },
+	{ { "--proxy", "socks4://192.0.2.10:1080", "--proxy",
+	    "socks5://192.0.2.11:1080" }, NULL },
+	{ { "--proxy", "socks4a://192.0.2.10:1080" }, NULL },
+	{ { "--proxy", "http://192.0.2.10:3128" }, NULL },
+	{ { "--proxy", "socks5h://192.0.2.10:1080" }, NULL },
+	{ { "--proxy", "socks4://192.0.2.10:1080", "-q" }, NULL },
+	{ { "--proxy", "socks4://192.0.2.10:1080", "--quiet" }, NULL },
+	{ { "--proxy", "socks4://192.0.2.10:1080", "--dns", "direct" }, NULL },
+	{ { "--proxy", "socks4://192.0.2.10:1080", "--dns", "block" }, NULL },
+	{ { "--proxy", "direct://" }, NULL },
+	{ { R }, NULL },
+	{ { "--block", "192.0.2.1" }, NULL },
+	{ { "-v", P },
+	  "nethook: --dns proxy: the scope's DNS goes to nethook's resolver; the proxy resolves the names\n" },
+	{ { "-v", P, "--dns", "direct" },
+	  "nethook: --dns direct: the scope's DNS goes to the servers it asks, each query a connect event in the log\n" },
+	{ { "-v", P, "--dns", "block" },
+	  "nethook: --dns block: the scope's DNS is refused (EPERM), each query a block event in the log\n" },
+	{ { "-v", "--proxy", "direct://" },
+	  "nethook: --dns direct: the scope's DNS goes to the servers it asks, each query a connect event in the log\n" },
+	{ { "-v", R }, NULL },
+};
+/* clang-format on */
+
+static void test_notices(void **state)
+{
+	const struct notice_case *c = *state;
+	const char *words[MAXARGS + 1];
+	char copies[12][64];
+	struct run_opts o;
+	struct args a;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+	int i, k = 0;
+
+	words[k++] = "run";
+	/* writable: credentials are blanked in argv */
+	for (i = 0; c->argv[i]; i++) {
+		snprintf(copies[i], sizeof(copies[i]), "%s", c->argv[i]);
+		words[k++] = copies[i];
+	}
+	words[k++] = "--";
+	words[k++] = "true";
+	words[k] = NULL;
+	make_args(&a, words);
+	assert_int_equal(parse_all(a.argc, a.argv, &o, NULL, stderr), 0);
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	cli_run_notices(&o, f);
+	fclose(f);
+	cli_run_opts_free(&o);
+	assert_string_equal(out, c->want ? c->want : "");
+	free(out);
 }
 
 /* cli_run_rules with too small a table: -1 and a line */
@@ -450,6 +704,22 @@ static const struct err_case err_cases[] = {
 	  "'x'" },
 	{ "--handoff with --redirect", { "run", "--handoff", R, "--",
 	  "true" }, "--handoff" },
+	{ "--dns without --proxy", { "run", "--dns", "direct", "--",
+	  "true" }, "--dns goes with --proxy" },
+	{ "--dns with --redirect", { "run", R, "--dns", "block", "--",
+	  "true" }, "--dns goes with --proxy" },
+	{ "--dns with --block alone", { "run", "--block", "192.0.2.1", "--dns",
+	  "block", "--", "true" }, "--dns goes with --proxy" },
+	{ "--dns proxy with direct://", { "run", "--proxy", "direct://",
+	  "--dns", "proxy", "--", "true" }, "direct://" },
+	{ "--dns bad value", { "run", P, "--dns", "tcp", "--", "true" },
+	  "'tcp' is not proxy, direct or block" },
+	{ "--dns empty", { "run", P, "--dns", "", "--", "true" }, "--dns" },
+	{ "--dns upper case", { "run", P, "--dns", "Proxy", "--", "true" },
+	  "'Proxy'" },
+	{ "--dns without value", { "run", P, "--dns" }, "--dns" },
+	{ "--quiet with a value", { "run", "--quiet=1", P, "--", "true" },
+	  "--quiet" },
 };
 /* clang-format on */
 
@@ -654,6 +924,47 @@ static void test_parse_log_json_events(void **state)
 	assert_string_equal(o.user, "nobody:nogroup");
 	assert_int_equal(o.verbose, 2);
 	assert_int_equal(o.threads, 0);
+}
+
+/* What -q and --dns leave in run_opts */
+static void test_parse_quiet_dns(void **state)
+{
+	const char *w1[] = { "run", "-q", P, "--", "true", NULL };
+	const char *w2[] = { "run", "--quiet", "-v", P, "--", "true", NULL };
+	const char *w3[] = { "run", "--", "true", NULL };
+	const char *w4[] = { "attach", "--cgroup", "/sys/fs/cgroup/x",
+			     "--dns",  "block",	   "-q",
+			     P,	       NULL };
+	struct run_opts o;
+	struct args a;
+
+	(void)state;
+	parse_ok(w1, &o, &a);
+	assert_true(o.quiet);
+	assert_int_equal(o.dns, CLI_DNS_PROXY);
+	cli_run_opts_free(&o);
+	parse_ok(w2, &o, &a);
+	assert_true(o.quiet);
+	assert_int_equal(o.verbose, 1);
+	cli_run_opts_free(&o);
+	/* no proxy, no DNS choice */
+	parse_ok(w3, &o, &a);
+	assert_false(o.quiet);
+	assert_int_equal(o.dns, CLI_DNS_UNSET);
+	/* NETHOOK_PROXY is a proxy like --proxy */
+	make_args(&a, w3);
+	assert_int_equal(parse_all(a.argc, a.argv, &o,
+				   "socks5://127.0.0.1:1080", stderr),
+			 0);
+	assert_int_equal(o.dns, CLI_DNS_PROXY);
+	cli_run_opts_free(&o);
+	/* attach takes them too */
+	make_args(&a, w4);
+	assert_int_equal(cli_attach_parse(a.argc, a.argv, &o, stderr), 0);
+	assert_int_equal(cli_proxy_chain(&o, NULL, stderr), 0);
+	assert_int_equal(o.dns, CLI_DNS_BLOCK);
+	assert_true(o.quiet);
+	cli_run_opts_free(&o);
 }
 
 static void test_parse_threads(void **state)
@@ -871,7 +1182,9 @@ static void test_env_proxy(void **state)
 /* ---- cli_parse_events ---- */
 
 #define EV(t) NH_EVENT_MASK(NH_EVENT_##t)
-#define EV_ALL (EV(CREATE) | EV(CONNECT) | EV(BLOCK) | EV(REDIRECT) | EV(END))
+#define EV_ALL                                                           \
+	(EV(CREATE) | EV(CONNECT) | EV(BLOCK) | EV(REDIRECT) | EV(END) | \
+	 EV(DNS))
 
 struct events_case {
 	const char *in;
@@ -886,6 +1199,9 @@ static const struct events_case events_cases[] = {
 	{ "block", 0, EV(BLOCK) },
 	{ "redirect", 0, EV(REDIRECT) },
 	{ "end", 0, EV(END) },
+	{ "dns", 0, EV(DNS) },
+	{ "block,dns", 0, EV(BLOCK) | EV(DNS) },
+	{ "DNS", -1, 0 },
 	{ "all", 0, EV_ALL },
 	{ "block,redirect,end", 0, EV(BLOCK) | EV(REDIRECT) | EV(END) },
 	{ "end,end", 0, EV(END) },
@@ -946,6 +1262,186 @@ static void test_events(void **state)
 		assert_int_equal(mask, c->mask);
 }
 
+/* ---- failed connections on standard error (fails.c) ---- */
+
+static void fail_event(struct nh_event *ev, const char *dst, int port)
+{
+	struct sockaddr_in6 *s6 = (void *)&ev->orig_dst;
+	struct sockaddr_in *s4 = (void *)&ev->orig_dst;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->sz = sizeof(*ev);
+	ev->type = NH_EVENT_END;
+	ev->proto = IPPROTO_TCP;
+	ev->route = NH_ROUTE_DIVERT;
+	ev->route_desc = "socks5://192.0.2.10:1080";
+	ev->err = EACCES;
+	ev->detail = "socks5 auth rejected (status 0x01) by 192.0.2.10:1080";
+	if (strchr(dst, ':')) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		assert_int_equal(inet_pton(AF_INET6, dst, &s6->sin6_addr), 1);
+	} else {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		assert_int_equal(inet_pton(AF_INET, dst, &s4->sin_addr), 1);
+	}
+	ev->new_dst = ev->orig_dst;
+}
+
+static void want_line(const struct nh_event *ev, const char *want)
+{
+	char buf[1024] = "untouched";
+	bool got = cli_fail_line(ev, buf, sizeof(buf));
+
+	if (!want) {
+		assert_false(got);
+		return;
+	}
+	assert_true(got);
+	assert_string_equal(buf, want);
+}
+
+static void test_fail_line(void **state)
+{
+	struct nh_event ev;
+
+	(void)state;
+	fail_event(&ev, "198.51.100.7", 80);
+	want_line(
+		&ev,
+		"nethook: 198.51.100.7:80 via socks5://192.0.2.10:1080: socks5 auth rejected (status 0x01) by 192.0.2.10:1080");
+	/* a pool address: the name the program asked for */
+	ev.orig_name = "web.example";
+	want_line(
+		&ev,
+		"nethook: web.example:80 via socks5://192.0.2.10:1080: socks5 auth rejected (status 0x01) by 192.0.2.10:1080");
+	fail_event(&ev, "2001:db8::7", 443);
+	want_line(
+		&ev,
+		"nethook: [2001:db8::7]:443 via socks5://192.0.2.10:1080: socks5 auth rejected (status 0x01) by 192.0.2.10:1080");
+	ev.orig_name = "v6.example";
+	want_line(
+		&ev,
+		"nethook: v6.example:443 via socks5://192.0.2.10:1080: socks5 auth rejected (status 0x01) by 192.0.2.10:1080");
+	fail_event(&ev, "::ffff:198.51.100.7", 80);
+	want_line(
+		&ev,
+		"nethook: 198.51.100.7:80 via socks5://192.0.2.10:1080: socks5 auth rejected (status 0x01) by 192.0.2.10:1080");
+	/* no detail: the errno in words */
+	fail_event(&ev, "198.51.100.7", 80);
+	ev.detail = NULL;
+	ev.err = ETIMEDOUT;
+	want_line(
+		&ev,
+		"nethook: 198.51.100.7:80 via socks5://192.0.2.10:1080: Connection timed out");
+	/* what a proxy or a name may hold does not reach the terminal raw */
+	fail_event(&ev, "198.51.100.7", 80);
+	ev.detail = "http status 403 \x1b]0;owned\x07 from 192.0.2.10:3128";
+	ev.orig_name = "a\nb";
+	want_line(
+		&ev,
+		"nethook: a?b:80 via socks5://192.0.2.10:1080: http status 403 ?]0;owned? from 192.0.2.10:3128");
+	/* not failures of the proxy: a tunnel that opened, the program
+	 * closing first or nethook stopping, a clean end, other routes */
+	fail_event(&ev, "198.51.100.7", 80);
+	ev.established = 1;
+	ev.err = ECONNRESET;
+	want_line(&ev, NULL);
+	fail_event(&ev, "198.51.100.7", 80);
+	ev.err = ECONNABORTED;
+	want_line(&ev, NULL);
+	fail_event(&ev, "198.51.100.7", 80);
+	ev.err = 0;
+	ev.detail = NULL;
+	want_line(&ev, NULL);
+	fail_event(&ev, "198.51.100.7", 80);
+	ev.route = NH_ROUTE_DIRECT;
+	want_line(&ev, NULL);
+	fail_event(&ev, "198.51.100.7", 80);
+	ev.type = NH_EVENT_CONNECT;
+	want_line(&ev, NULL);
+	fail_event(&ev, "198.51.100.7", 53);
+	ev.type = NH_EVENT_DNS;
+	want_line(&ev, NULL);
+	/* a refusal by the relay or the handoff, which says why */
+	fail_event(&ev, "198.51.100.7", 80);
+	ev.type = NH_EVENT_BLOCK;
+	ev.route = NH_ROUTE_BLOCK;
+	ev.route_desc = NULL;
+	ev.err = EPERM;
+	ev.detail = "a socket not made in nethook's scope: refused";
+	want_line(
+		&ev,
+		"nethook: 198.51.100.7:80: a socket not made in nethook's scope: refused");
+	/* a rule's block (no detail), a socket refused when made */
+	ev.detail = NULL;
+	want_line(&ev, NULL);
+	memset(&ev.orig_dst, 0, sizeof(ev.orig_dst));
+	ev.sock_family = AF_PACKET;
+	ev.detail = "socket(AF_PACKET, SOCK_RAW, 0) refused";
+	want_line(&ev, NULL);
+}
+
+/* count the lines of a memstream's text */
+static int lines(const char *s, size_t len)
+{
+	int n = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		n += s[i] == '\n';
+	return n;
+}
+
+static void test_fails_ratelimit(void **state)
+{
+	const uint64_t t0 = 5000000000ull, sec = 1000000000ull;
+	struct cli_fails st = { 0 };
+	struct nh_event ev, ok;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+	int i;
+
+	(void)state;
+	fail_event(&ev, "198.51.100.7", 80);
+	fail_event(&ok, "198.51.100.7", 80);
+	ok.err = 0;
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	/* a burst of 100 in one second: 10 lines, the rest counted */
+	for (i = 0; i < 100; i++) {
+		cli_fails_event(&st, &ev, t0 + (uint64_t)i * 1000, f);
+		cli_fails_event(&st, &ok, t0 + (uint64_t)i * 1000 + 1, f);
+	}
+	fflush(f);
+	assert_int_equal(lines(out, len), 10);
+	/* said once the second is over, before anything else */
+	cli_fails_event(&st, &ok, t0 + sec + 1, f);
+	fflush(f);
+	assert_int_equal(lines(out, len), 11);
+	assert_non_null(strstr(
+		out, "\nnethook: 90 more failed connections not shown\n"));
+	/* a new second: lines again */
+	cli_fails_event(&st, &ev, t0 + sec + 2, f);
+	fflush(f);
+	assert_int_equal(lines(out, len), 12);
+	/* the end says what the last second kept quiet */
+	for (i = 0; i < 10; i++)
+		cli_fails_event(&st, &ev, t0 + sec + 3, f);
+	cli_fails_end(&st, f);
+	fflush(f);
+	assert_int_equal(lines(out, len), 22);
+	assert_non_null(
+		strstr(out, "\nnethook: 1 more failed connection not shown\n"));
+	/* and nothing when nothing was kept quiet */
+	cli_fails_end(&st, f);
+	fclose(f);
+	assert_int_equal(lines(out, len), 22);
+	free(out);
+}
+
 static void join(char *buf, size_t len, const char *const *w)
 {
 	size_t n = 0;
@@ -974,6 +1470,17 @@ int main(void)
 	}
 	nh_tests_add(&ts, test_default_table, NULL,
 		     "rule table: block, loopback passes, redirect the rest");
+	for (i = 0; i < sizeof(dns_tables) / sizeof(dns_tables[0]); i++)
+		nh_tests_add(&ts, test_dns_table, (void *)&dns_tables[i],
+			     "rule table, --dns %s", dns_tables[i].what);
+	for (i = 0; i < sizeof(notice_cases) / sizeof(notice_cases[0]); i++) {
+		join(buf, sizeof(buf), notice_cases[i].argv);
+		nh_tests_add(&ts, test_notices, (void *)&notice_cases[i],
+			     "notices at start, run %s: %s", buf,
+			     notice_cases[i].want ? "one line" : "none");
+	}
+	nh_tests_add(&ts, test_parse_quiet_dns, NULL,
+		     "-q, --quiet and --dns in run_opts, run and attach");
 	nh_tests_add(&ts, test_rules_overflow, NULL,
 		     "rule table larger than max: -1 and one line");
 	for (i = 0; i < sizeof(err_cases) / sizeof(err_cases[0]); i++) {
@@ -1016,6 +1523,11 @@ int main(void)
 		     "parsing twice starts afresh");
 	nh_tests_add(&ts, test_proxy_blanked, NULL,
 		     "--proxy credentials blanked in argv, kept in the chain");
+	nh_tests_add(
+		&ts, test_fail_line, NULL,
+		"a failed connection's line on stderr, and what is not one");
+	nh_tests_add(&ts, test_fails_ratelimit, NULL,
+		     "failed connections: 10 lines a second, the rest counted");
 	for (i = 0; i < sizeof(events_cases) / sizeof(events_cases[0]); i++)
 		nh_tests_add(&ts, test_events, (void *)&events_cases[i],
 			     "cli_parse_events %s: %s",

@@ -3,6 +3,7 @@
  * command through nh_proxy_chain_new(), or nh_ctx_open() from
  * opts.proxy), then resolved by the context. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "nh_chain.h"
@@ -100,4 +101,27 @@ NH_API void nh_proxy_chain_free(struct nh_proxy_chain *c)
 		return;
 	explicit_bzero(c, sizeof(*c));
 	free(c);
+}
+
+NH_API int nh_proxy_chain_carries_names(const struct nh_proxy_chain *c,
+					char *hop, size_t len)
+{
+	const struct nh_proxy_hop *last;
+
+	if (hop && len)
+		hop[0] = '\0';
+	if (!c)
+		return nh_err(-EINVAL);
+	/* a resolved direct:// has no hop; a parsed one has one */
+	if (!c->nhops) {
+		if (hop && len)
+			snprintf(hop, len, "direct://");
+		return nh_err(-ENOENT);
+	}
+	last = &c->hops[c->nhops - 1];
+	if (hop && len)
+		nh_proxy_hop_format(last, hop, len);
+	if (last->scheme == NH_PROXY_DIRECT)
+		return nh_err(-ENOENT);
+	return nh_proxy_scheme_carries_names(last->scheme);
 }

@@ -343,8 +343,8 @@ static void fill(struct sockaddr_storage *ss, int family, uint32_t i)
 
 /*
  * The index a new name gets, under the lock (see nh_names_addr() for the
- * order); names of dropped entries go into dead[] (at most EXPIRE_BATCH +
- * 1), *spare is the caller's block, taken if a new one is needed.  0 with
+ * order); names of dropped entries go into dead[] (EXPIRE_BATCH at
+ * most, or the one victim), *spare is the caller's block, taken if a new one is needed.  0 with
  * -errno in *err when there is none.
  */
 static uint32_t take_index(struct nh_names *t, uint64_t now, char **dead,
@@ -409,7 +409,7 @@ static void ent_set(struct nh_names *t, uint32_t i, char *name, size_t len,
 int nh_names_addr(struct nh_names *t, const char *name, int family,
 		  uint64_t now_s, struct sockaddr_storage *ss)
 {
-	char *dead[EXPIRE_BATCH + 1], *copy;
+	char *dead[EXPIRE_BATCH + 2], *copy;
 	struct ent *spare = NULL;
 	unsigned int ndead = 0, k;
 	bool need_block;

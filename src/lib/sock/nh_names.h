@@ -13,9 +13,10 @@
  * low 32 bits equal to that IPv4 address (100::c612:xxxx), so the A and the
  * AAAA answer of a name share the index and read alike in logs.
  *
- * Every call takes the table's one mutex, for a short critical section:
- * names are hashed and copied, and memory is allocated and freed, outside
- * it.  nh_names_in_pool() takes no table and no lock.
+ * Every call but nh_names_in_pool() takes the table's one mutex, for a
+ * short critical section: names are hashed, and memory is allocated and
+ * freed, outside it (a lookup copies its name, 253 bytes at most, inside).
+ * nh_names_new() and nh_names_free() are not to race with other calls.
  *
  * Memory (nh_names_stats() bytes, glibc x86-64): the hash buckets (4 bytes
  * per power of two >= max) are allocated by nh_names_new(); entries (40

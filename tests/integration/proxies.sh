@@ -242,9 +242,13 @@ nhp_nethook_pid() {
 
 # nhp_relay_port NS: the TCP port nethook's relay listens on in NS
 # (127.0.0.1), "" if none.
+# nethook's resolver listens on loopback too, on TCP and UDP at one port:
+# the relay's is the TCP port with no UDP socket beside it.
 nhp_relay_port() {
-	nh_in "$1" ss -Hltnp 2>/dev/null |
-		awk '/"nethook"/ && $4 ~ /^127\.0\.0\.1:/ { sub(/.*:/, "", $4); print $4; exit }'
+	nh_in "$1" ss -Hltunp 2>/dev/null |
+		awk '/"nethook"/ && $5 ~ /^127\.0\.0\.1:/ { p = $5; sub(/.*:/, "", p)
+			if ($1 == "udp") udp[p] = 1; else tcp[p] = 1 }
+			END { for (p in tcp) if (!(p in udp)) { print p; exit } }'
 }
 
 # nhp_log_end LOG: the `end` lines of a text log.

@@ -156,8 +156,15 @@ else
 fi
 # From inside the run too: loopback is not proxied, so a program that finds
 # the relay's port and connects to it is just another stranger.
+cat >"$NH_TMP/relayport.awk" <<'EOF'
+/"nethook"/ && $5 ~ /^127\.0\.0\.1:/ {
+	p = $5; sub(/.*:/, "", p)
+	if ($1 == "udp") udp[p] = 1; else tcp[p] = 1
+}
+END { for (p in tcp) if (!(p in udp)) { print p; exit } }
+EOF
 got=$(nh_nethook c run --proxy "socks5://$NHP_P4:1081" -- sh -c '
-	p=$(ss -Hltnp | awk "/\"nethook\"/ && \$4 ~ /^127\\.0\\.0\\.1:/ { sub(/.*:/, \"\", \$4); print \$4; exit }")
+	p=$(ss -Hltunp | awk -f '"$NH_TMP/relayport.awk"')
 	'"$NH_PROGS/nh-peer"' -t 3 -s "GET /who HTTP/1.0\r\n\r\n" 127.0.0.1 "${p:-1}"' 2>&1)
 nh_unlike "a program in the run connecting to the relay itself gets nothing" \
 	"$got" '^web$'
@@ -217,8 +224,9 @@ for t in 1 3; do
 			curl -sS -m 10 '"$who"' & i=$((i + 1)); done; wait; echo "tasks=$n"')
 	nh_is "--threads $t: 20 concurrent fetches through the proxy" \
 		"$(grep -c '^web$' <<<"$got")" 20
-	nh_is "--threads $t: threads in nethook: $((t == 1 ? 1 : t + 1))" \
-		"$(grep '^tasks=' <<<"$got")" "tasks=$((t == 1 ? 1 : t + 1))"
+	# and the resolver's thread (--dns proxy)
+	nh_is "--threads $t: threads in nethook: $((t == 1 ? 2 : t + 2))" \
+		"$(grep '^tasks=' <<<"$got")" "tasks=$((t == 1 ? 2 : t + 2))"
 done
 out=$(nh_nethook c run --threads 0 --proxy direct:// -- true 2>&1)
 nh_is "--threads 0: a usage error (exit 125) that names the range" \

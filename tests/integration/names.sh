@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 #
 # Names in the `nethook run --proxy` world (issue 11); sourced after
 # lib.sh and proxies.sh.  On top of nhp_world (c <-> p <-> w):
@@ -223,14 +223,17 @@ nhn_dnsmasq() {
 nhn_git_repo() {
 	local src=$NH_TMP/git-src repo
 	repo=$(nh_www web)/repo.git
-	mkdir -p "$src" &&
-	printf 'web\n' >"$src/who" &&
-	git -C "$src" init -q &&
-	git -C "$src" add who &&
-	git -C "$src" -c user.name=nethook -c user.email=nethook@web.example \
-		commit -q -m "who" &&
-	git clone -q --bare "$src" "$repo" &&
-	git -C "$repo" update-server-info ||
+	if ! {
+		mkdir -p "$src" &&
+		printf 'web\n' >"$src/who" &&
+		git -C "$src" init -q &&
+		git -C "$src" add who &&
+		git -C "$src" -c user.name=nethook -c user.email=nethook@web.example \
+			commit -q -m "who" &&
+		git clone -q --bare "$src" "$repo" &&
+		git -C "$repo" update-server-info
+	}; then
 		nh_bail "cannot make the git repository"
+	fi
 	chmod -R a+rX "$repo"
 }

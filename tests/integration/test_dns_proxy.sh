@@ -83,22 +83,18 @@ except Exception as e:
     sys.exit("error: %r" % e)'
 # shellcheck disable=SC2016
 sh_git='rm -rf "$1" && git clone -q "http://$2/repo.git" "$1" && cat "$1/who"'
-# shellcheck disable=SC2016
-sh_nc='printf "GET /who HTTP/1.0\r\nHost: %s\r\n\r\n" "$1" | busybox nc -w 8 "$1" 80'
 
 # client CLIENT HOST: cmd=(...), the command line with which CLIENT gets
 # http://HOST/who (git: clones http://HOST/repo.git and shows its file
 # who); each bounded in time.  busybox is the static one (its own copy of
-# the C library's resolver); its wget crashes on some machines whatever
-# the URL (Debian's 1.35 on this one: SIGSEGV before any system call of
-# its own), then busybox nc stands in for it.
-clients=(curl wget busybox-wget busybox-nc go urllib asyncio git)
+# the C library's resolver); its wget is bounded by timeout(1), not -T:
+# Debian 12's busybox 1.35 wget crashes (SIGSEGV) on -T whatever the URL.
+clients=(curl wget busybox-wget go urllib asyncio git)
 client() {
 	case $1 in
 	curl) cmd=(curl -sS -m 8 "http://$2/who") ;;
 	wget) cmd=(wget -q -T 8 -t 1 -O - "http://$2/who") ;;
-	busybox-wget) cmd=(busybox wget -q -T 8 -O - "http://$2/who") ;;
-	busybox-nc) cmd=(sh -c "$sh_nc" sh "$2") ;;
+	busybox-wget) cmd=(timeout 8 busybox wget -q -O - "http://$2/who") ;;
 	go) cmd=("$goget" "$2:80" /who) ;;
 	urllib) cmd=(python3 -c "$py_urllib" "http://$2/who") ;;
 	asyncio) cmd=(python3 -c "$py_asyncio" "$2") ;;
@@ -107,11 +103,6 @@ client() {
 }
 
 # --- every client, every proxy, relay and handoff ---------------------------
-# busybox wget of a numeric URL where nothing listens, without nethook:
-# "can't connect" (exit 1), or a crash
-bbwget=1
-nh_in c busybox wget -q -T 2 -O /dev/null "http://$NHP_P4:9/" 2>/dev/null
-[ $? -ge 128 ] && bbwget=
 proxies=(
 	"dante|$s5"
 	"tinyproxy|$tp"
@@ -131,11 +122,6 @@ for mode in "" --handoff; do
 				nh_skip "go by name via $what" "no Go (scripts/deps.sh test installs golang-go)"
 				continue
 			fi
-			if [ "$c" = busybox-wget ] && [ -z "$bbwget" ]; then
-				nh_skip "busybox wget by name via $what" \
-					"busybox wget crashes here even without nethook"
-				continue
-			fi
 			client "$c" web.example
 			rm -f "$log"
 			# shellcheck disable=SC2086
@@ -152,8 +138,7 @@ for mode in "" --handoff; do
 		nhn_no_leak "$what, ${#clients[@]} clients"
 	done
 done
-nh_like "dante was asked for the name" "$(cat "$NH_TMP/dante/dante.log")" \
-	'web\.example'
+# (dante logs the address it connected to, not the name it was asked)
 nh_like "tinyproxy was asked for the name (CONNECT web.example:80)" \
 	"$(cat "$NH_TMP/tp/tinyproxy.log")" 'web\.example:80'
 
@@ -302,8 +287,6 @@ for p in "dante|$s5|$NHP_P4:1080" "tinyproxy|$tp|$NHP_P4:8888"; do
 			"$(nh_tfield "$line" orig_dst) $(nh_tfield "$line" result)" \
 			"nowhere.web.example:80 error"
 		detail=$(nhp_detail "$line")
-		nh_like "unknown name via $what: the detail names the name" "$detail" \
-			'nowhere\.web\.example'
 		nh_like "unknown name via $what: the detail names the hop" "$detail" \
 			"${hop//./\\.}"
 		nh_like "unknown name via $what: the detail says what the proxy replied" \
@@ -341,6 +324,8 @@ nh_like "--events dns: the A answer is a pool address" \
 	"$(printf '%s\n' "$dns" | grep -E ' type=A( |$)')" "$pool4"
 got=$(nhn_nethook remote run --dns proxy --proxy "$s5" -- curl -sS -m 8 http://web.example/who 2>&1)
 fetched "--dns proxy (the default, said explicitly): curl by name via dante" "$?" "$got"
+got=$(nhn_nethook remote run --proxy "socks5h://$NHP_P4:1080" -- curl -sS -m 8 http://web.example/who 2>&1)
+fetched "socks5h:// (a synonym of socks5://): curl by name via dante" "$?" "$got"
 nhn_no_leak "the log's runs"
 
 # --- --dns direct: the queries leave (and are logged) ------------------------------
@@ -349,7 +334,7 @@ if command -v dnsmasq >/dev/null; then
 		--host-record=web.example,"$NHP_W4" --host-record=p.example,"$NHP_P4"
 	nhn_leaks_zero
 	rm -f "$log"
-	got=$(nhn_nethook direct run --dns direct --log "$log" --proxy "$s5" -- \
+	got=$(nhn_nethook direct run --dns direct --events all --log "$log" --proxy "$s5" -- \
 		curl -sS -m 8 http://web.example/who 2>&1)
 	fetched "--dns direct: curl by name via dante, the client's resolver answering" "$?" "$got"
 	nh_like "--dns direct: the query is logged (a connect line to $NHN_DNS4:53)" \

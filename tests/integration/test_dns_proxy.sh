@@ -338,6 +338,7 @@ if command -v dnsmasq >/dev/null; then
 		--host-record=web.example,"$NHP_W4" --host-record=p.example,"$NHP_P4"
 	nhn_leaks_zero
 	rm -f "$log"
+	# (connect lines, one per query, are not in the default --events)
 	got=$(nhn_nethook direct run --dns direct --events all --log "$log" --proxy "$s5" -- \
 		curl -sS -m 8 http://web.example/who 2>&1)
 	fetched "--dns direct: curl by name via dante, the client's resolver answering" "$?" "$got"
@@ -355,7 +356,9 @@ if command -v dnsmasq >/dev/null; then
 		curl -sS -m 8 -o /dev/null http://web.example/who 2>/dev/null
 	nh_is "--dns direct, the client's resolver silent: curl cannot resolve (exit 6)" "$?" 6
 	nhn_leaks_zero
-	# the monitor (no proxy): the end line of a direct connection names the host
+	# the monitor (no proxy): nethook's resolver forwards to the program's
+	# and remembers the answers; the end line of a direct connection names
+	# the host the program looked up (issue 11: a `name` field)
 	rm -f "$log"
 	nhn_nethook direct run --log "$log" -- \
 		curl -s -m 5 -o /dev/null http://p.example:8888/ 2>/dev/null

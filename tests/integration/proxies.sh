@@ -35,6 +35,9 @@ NHP_W6=2001:db8:2::2
 NHP_HOLE4=198.51.100.99
 NHP_FAKE=$NH_SRCDIR/tests/integration/fakeproxy.py
 NHP_USER=		# throwaway system user made by nhp_user_add
+# Words put before each peer's program in p (after nsenter): names.sh
+# runs the peers with the proxy host's own /etc files.  Empty: none.
+NHP_PWRAP=()
 
 # --- world -------------------------------------------------------------
 
@@ -93,7 +96,7 @@ nhp_microsocks() {
 	local name=$1 addr=$2 port=$3 dir=$NH_TMP/$1 pid
 	shift 3
 	mkdir -p "$dir"
-	nh_bg pid nsenter "--net=/run/netns/${NH_ID}p" -- microsocks -i "$addr" -p "$port" \
+	nh_bg pid nsenter "--net=/run/netns/${NH_ID}p" -- "${NHP_PWRAP[@]}" microsocks -i "$addr" -p "$port" \
 		${1:+-u "$1" -P "$2"} </dev/null >"$dir/log" 2>&1
 	nh_wait_port p "$addr" "$port" 10 ||
 		nh_bail "microsocks $name did not listen on $addr port $port" \
@@ -135,7 +138,7 @@ nhp_dante() {
 	}
 	${4:-}
 	EOF
-	nh_bg pid nsenter "--net=/run/netns/${NH_ID}p" -- danted -f "$dir/danted.conf" -p "$dir/danted.pid" \
+	nh_bg pid nsenter "--net=/run/netns/${NH_ID}p" -- "${NHP_PWRAP[@]}" danted -f "$dir/danted.conf" -p "$dir/danted.pid" \
 		</dev/null >"$dir/stdout" 2>&1
 	nh_wait_port p "$NHP_P4" "$port" 10 ||
 		nh_bail "danted $name did not listen on $NHP_P4 port $port" \
@@ -165,7 +168,7 @@ nhp_tinyproxy() {
 	DisableViaHeader Yes
 	EOF
 	[ $# -ge 5 ] && echo "BasicAuth $4 $5" >>"$dir/tinyproxy.conf"
-	nh_bg pid nsenter "--net=/run/netns/${NH_ID}p" -- tinyproxy -d -c "$dir/tinyproxy.conf" \
+	nh_bg pid nsenter "--net=/run/netns/${NH_ID}p" -- "${NHP_PWRAP[@]}" tinyproxy -d -c "$dir/tinyproxy.conf" \
 		</dev/null >"$dir/stdout" 2>&1
 	nh_wait_port p "$addr" "$port" 10 ||
 		nh_bail "tinyproxy $name did not listen on $addr port $port" \
@@ -178,7 +181,7 @@ nhp_fake() {
 	local name=$1 addr=$2 port=$3 dir=$NH_TMP/$1 pid
 	mkdir -p "$dir"
 	rm -f "$dir/ready"
-	nh_bg pid nsenter "--net=/run/netns/${NH_ID}p" -- python3 "$NHP_FAKE" \
+	nh_bg pid nsenter "--net=/run/netns/${NH_ID}p" -- "${NHP_PWRAP[@]}" python3 "$NHP_FAKE" \
 		--listen "$(nhp_hostport "$addr" "$port")" --script "$4" \
 		--lifetime "${5:-120}" --ready "$dir/ready" --log "$dir/log" \
 		</dev/null >"$dir/stdout" 2>&1

@@ -617,8 +617,7 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 
 	if (!r || r->action == NH_ACT_PASS) {
 		if (!again)
-			emit(NH_EV_CONNECT, si, bpf_get_socket_cookie(ctx), 0,
-			     0);
+			emit_pass(si, bpf_get_socket_cookie(ctx), r);
 		return NH_PROCEED;
 	}
 	if (r->action == NH_ACT_BLOCK) {

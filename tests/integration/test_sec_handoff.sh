@@ -85,7 +85,7 @@ steal() {
 	hold "$@"
 	: >"$loot"
 	rm -f "$log"
-	OUT=$(nh_nethook c run --handoff --user nobody --proxy "$s5auth" --log "$log" \
+	OUT=$(nh_nethook c run -q --handoff --user nobody --proxy "$s5auth" --log "$log" \
 		-- "$fo" steal "$HOLD_PID" "$HOLD_FD" "$NHP_P4" 2222 2>&1)
 	kill "$HOLD_BG" 2>/dev/null
 	nh_is "handoff, $name: connect() refused with EPERM" "$OUT" "errno=EPERM"
@@ -117,7 +117,7 @@ nh_bg gpid nsenter "--net=/run/netns/${NH_ID}c" -- "${nobody[@]}" "$fo" give "$s
 nh_wait_file "$sock" 10 || nh_bail "the giver did not start"
 : >"$loot"
 rm -f "$log"
-out=$(nh_nethook c run --handoff --user nobody --proxy "$s5auth" --log "$log" \
+out=$(nh_nethook c run -q --handoff --user nobody --proxy "$s5auth" --log "$log" \
 	-- "$fo" take "$sock" "$NHP_P4" 2222 2>&1)
 nh_is "handoff, socket passed in (SCM_RIGHTS): connect() refused with EPERM" \
 	"$out" "errno=EPERM"
@@ -130,7 +130,7 @@ nh_is "handoff, socket passed in: one block line" \
 # of a socket made outside the scope (the cgroup hooks follow the cgroup a
 # socket was made in).  This also shows the attack above is real.
 : >"$loot"
-out=$(nh_nethook c run --user nobody --proxy "$s5auth" \
+out=$(nh_nethook c run -q --user nobody --proxy "$s5auth" \
 	-- "$fo" take "$sock" "$NHP_P4" 2222 2>&1)
 sleep 0.5
 nh_like "no --handoff: a socket passed in is not hooked (README: scope)" \
@@ -140,7 +140,7 @@ nh_unlike "no --handoff: still no credentials to the attacker" "$(cat "$loot")" 
 # --- a root command that leaves the scope's cgroup -------------------
 : >"$loot"
 rm -f "$log"
-out=$(nh_nethook c run --handoff --proxy "$s5auth" --log "$log" \
+out=$(nh_nethook c run -q --handoff --proxy "$s5auth" --log "$log" \
 	-- "$fo" leave "$NH_CG/cgroup.procs" "$NHP_P4" 2222 2>&1)
 nh_is "handoff, root command moved out of the scope: its new socket is refused" \
 	"$(printf '%s\n' "$out" | tr '\n' ' ')" "leave=ok errno=EPERM "
@@ -154,7 +154,7 @@ nh_is "handoff, root command moved out: one block line" \
 # connections still go through the proxy (there is no route to the web
 # host from c: connect=ok means the proxy carried it)
 for mode in "" --handoff; do
-	out=$(nh_nethook c run $mode --user nobody --proxy "$s5auth" \
+	out=$(nh_nethook c run -q $mode --user nobody --proxy "$s5auth" \
 		-- "$fo" leave "$NH_CG/cgroup.procs" "$NHP_W4" 80 2>&1)
 	nh_like "--user nobody${mode:+ $mode}: cannot leave the scope, still proxied" \
 		"$(printf '%s\n' "$out" | tr '\n' ' ')" "^leave=(EACCES|EPERM) connect=ok $"
@@ -162,7 +162,7 @@ done
 
 # --- an in-scope socket is not disturbed -------------------------------
 rm -f "$log"
-out=$(nh_nethook c run --handoff --user nobody --proxy "$s5auth" --log "$log" \
+out=$(nh_nethook c run -q --handoff --user nobody --proxy "$s5auth" --log "$log" \
 	-- curl -sS -m 10 "http://$NHP_W4/who" 2>&1)
 nh_is "handoff with credentials: the program's own socket is served" "$out" web
 nh_is "handoff with credentials: no block line" "$(blocks)" ""

@@ -7,7 +7,8 @@
 # The world: a client namespace (192.0.2.1, its only route the
 # 192.0.2.0/24 link) and a server namespace holding the SOCKS5 server
 # (dante, 192.0.2.10:1080), a dnsmasq (192.0.2.53:53, answers
-# *.dnsq.example with 198.51.100.7 and nothing else) and nginx
+# *.dnsq.example with 198.51.100.7 and 2001:db8::7, like nethook an A and
+# an AAAA, and nothing else) and nginx
 # (198.51.100.7:80, a 100-byte index.html).  The web server's name,
 # web.proxyside.example, is in the server namespace's hosts file only:
 # the client cannot resolve it, and cannot route to 198.51.100.7, by
@@ -252,7 +253,7 @@ EOF
 	>"$TMP/nginx.out" 2>&1 &
 PIDS+=($!)
 "${INS[@]}" dnsmasq --no-daemon --no-resolv --no-hosts --conf-file=/dev/null \
-	--address=/$QSUFFIX/$TARGET --listen-address=$DNSADDR --port=53 \
+	--address=/$QSUFFIX/$TARGET --address=/$QSUFFIX/2001:db8::7 --listen-address=$DNSADDR --port=53 \
 	--bind-interfaces --cache-size=1000 --log-facility=- \
 	--pid-file="$TMP/dnsmasq.pid" --user=root --group=root >"$TMP/dnsmasq.out" 2>&1 &
 PIDS+=($!)

@@ -53,8 +53,8 @@
 # usage: bench/names.sh [--quick] [--reps N] [--secs S] [--queries N]
 #                       [--curls K] [--nethook PATH]
 #   defaults: 5 repetitions, 2000 queries a series, 40 curls a sample,
-#             3 s connection-rate samples (about 3 minutes)
-#   --quick   3 repetitions, 500 queries, 15 curls, 1 s (about 1 minute)
+#             3 s connection-rate samples (about 90 s)
+#   --quick   3 repetitions, 500 queries, 15 curls, 1 s (about 35 s)
 #
 # Needs root.  Creates network namespaces nhn<PID>c and nhn<PID>s (a veth
 # pair, documentation addresses only, no route out), /etc/netns/nhn<PID>c
@@ -78,7 +78,7 @@ while [ $# -gt 0 ]; do
 	--queries) QUERIES_SET=${2:-}; shift ;;
 	--curls) CURLS_SET=${2:-}; shift ;;
 	--nethook) NETHOOK=${2:-}; shift ;;
-	-h|--help) sed -n '4,55p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '4,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "names.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift

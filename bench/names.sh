@@ -68,7 +68,7 @@ TOP=$(dirname "$HERE")
 NETHOOK=$TOP/build/src/cli/nethook
 REPS=5 SECS=3 QUERIES=2000 CURLS=40
 QUICK=0
-REPS_SET= SECS_SET= QUERIES_SET= CURLS_SET=
+REPS_SET='' SECS_SET='' QUERIES_SET='' CURLS_SET=''
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -304,8 +304,8 @@ for s in "t 80 nginx" "t $SOCKSPORT socks" "u 53 dnsmasq"; do
 done
 
 # ---- variants ----
-NH=("${NH_ENV[@]}" "$NETHOOK" run "${NH_DNSOPT[@]}" --proxy socks5://$SOCKSADDR:$SOCKSPORT --)
-NH_HANDOFF=("${NH_ENV[@]}" "$NETHOOK" run "${NH_DNSOPT[@]}" --handoff --proxy socks5://$SOCKSADDR:$SOCKSPORT --)
+NH=("${NH_ENV[@]}" "$NETHOOK" run "${NH_DNSOPT[@]}" --proxy "socks5://$SOCKSADDR:$SOCKSPORT" --)
+NH_HANDOFF=("${NH_ENV[@]}" "$NETHOOK" run "${NH_DNSOPT[@]}" --handoff --proxy "socks5://$SOCKSADDR:$SOCKSPORT" --)
 PC=(proxychains4 -q -f "$TMP/proxychains.conf")
 DNS_VARIANTS=(nethook nethook-sendto dnsmasq dnsmasq-local)
 NAME_VARIANTS=(nethook nh-handoff proxychains4)
@@ -323,7 +323,7 @@ prefix() {
 	case $1 in
 	nethook) QARGS=(-e 198.18.0.0/15) ;;
 	nethook-sendto) QARGS=(-u -e 198.18.0.0/15) ;;
-	dnsmasq|dnsmasq-local) QARGS=(-e $TARGET/32) ;;
+	dnsmasq|dnsmasq-local) QARGS=(-e "$TARGET/32") ;;
 	esac
 	# getaddrinfo alone: the family and the name
 	case $1 in
@@ -331,8 +331,8 @@ prefix() {
 	*) GARGS=() ;;
 	esac
 	case $1 in
-	dnsmasq*) GARGS+=(x.$QSUFFIX) ;;
-	*) GARGS+=($NAME) ;;
+	dnsmasq*) GARGS+=("x.$QSUFFIX") ;;
+	*) GARGS+=("$NAME") ;;
 	esac
 }
 

@@ -10,7 +10,7 @@ build_pkgs=(gcc libc6-dev make meson ninja-build pkg-config clang llvm
 test_pkgs=(libcmocka-dev iproute2 util-linux bsdutils procps psmisc coreutils
 	curl nginx-light busybox-static python3 jq file dante-server microsocks
 	tinyproxy iperf3 golang-go dnsmasq-base wget git)
-bench_pkgs=(iperf3 wrk hyperfine proxychains4 redsocks)
+bench_pkgs=(iperf3 wrk hyperfine proxychains4 redsocks dnsmasq-base)
 
 want=()
 for group in "${@:-build}"; do

@@ -76,6 +76,9 @@ struct nh_bpf_rule {
  * say yes (NH_HANDOFF_OPENING) */
 #define NH_HANDOFF_ASKED 4
 
+#define NH_SEND_REFUSE 1 /* refuse, and tell it */
+#define NH_SEND_TOLD 2 /* refuse; told already */
+
 /* Per-socket record kept in sk_storage: the socket filter's cookie. */
 struct nh_sk_info {
 	__u64 created_ns;
@@ -95,7 +98,11 @@ struct nh_sk_info {
 	 * nethook, which writes the handshake's bytes here once the tunnel
 	 * is open, so the end event counts only the program's bytes */
 	__u8 handoff;
-	__u8 pad[3];
+	/* NH_SEND_*: a UDP socket connected to an address of nethook's
+	 * resolver: connect() succeeds (the C library connects to each
+	 * answer to sort them), a datagram is refused as it leaves */
+	__u8 send_refused;
+	__u8 pad[2];
 	__u32 hs_out;
 	__u32 hs_in;
 	__u32 pad2;

@@ -389,6 +389,17 @@ static __always_inline int is_v4mapped(const struct nh_bpf_addr *a)
 	return !w[0] && !w[1] && w[2] == bpf_htonl(0xffff);
 }
 
+/* An address nethook's resolver gives out: 198.18.0.0/15, 100::/64. */
+static __always_inline int in_pool(const struct nh_bpf_addr *a)
+{
+	__u32 w[4];
+
+	__builtin_memcpy(w, a->addr, 16);
+	if (is_v4mapped(a))
+		return (bpf_ntohl(w[3]) & 0xfffe0000) == 0xc6120000;
+	return w[0] == bpf_htonl(0x01000000) && !w[1];
+}
+
 static __always_inline void emit_pass(struct nh_sk_info *si, __u64 cookie,
 				      const struct nh_bpf_rule *r)
 {
@@ -614,10 +625,21 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, int is6)
 	si->dst = dst;
 	si->action = NH_ACT_PASS;
 	si->handoff = 0;
+	si->send_refused = 0;
 
 	if (!r || r->action == NH_ACT_PASS) {
 		if (!again)
 			emit_pass(si, bpf_get_socket_cookie(ctx), r);
+		return NH_PROCEED;
+	}
+	if (r->action == NH_ACT_BLOCK && ipproto == IPPROTO_UDP &&
+	    in_pool(&dst)) {
+		/* getaddrinfo() connects a UDP socket to each answer to sort
+		 * them, and sends nothing: that connect() goes on, quietly;
+		 * a datagram is refused as it leaves (dgram_egress()) */
+		si->action = NH_ACT_BLOCK;
+		si->err = r->err ? r->err : ECONNREFUSED;
+		si->send_refused = NH_SEND_REFUSE;
 		return NH_PROCEED;
 	}
 	if (r->action == NH_ACT_BLOCK) {
@@ -791,7 +813,7 @@ int nh_recvmsg6(struct bpf_sock_addr *ctx)
  * (resolved) protocol be made?  Only what connect4/6 and sendmsg4/6 see:
  * TCP, MPTCP (its subflows are TCP sockets that inherit the cgroup) and
  * UDP; ICMP ping sockets too (their datagrams meet the rules as they
- * leave, see ping_egress()).  Raw sockets, UDP-Lite, SCTP
+ * leave, see dgram_egress()).  Raw sockets, UDP-Lite, SCTP
  * and whatever else an IP protocol may be would reach the network
  * unseen. */
 static __always_inline int inet_refused(__u32 type, __u32 protocol)
@@ -892,12 +914,30 @@ int BPF_PROG(nh_lsm_socket_create, int family, int type, int protocol, int kern)
 	return NH_REFUSE;
 }
 
+/* A datagram of a UDP socket connected to an address of nethook's
+ * resolver (do_connect()): refused as it leaves, and told once per
+ * socket.  Dropping it makes send() fail with EPERM. */
+static __always_inline int udp_refused(struct __sk_buff *skb,
+				       struct bpf_sock *sk)
+{
+	struct nh_sk_info *si = bpf_sk_storage_get(&sk_info, sk, 0, 0);
+
+	if (!si || !si->send_refused)
+		return NH_PROCEED;
+	if (si->send_refused == NH_SEND_REFUSE) {
+		si->send_refused = NH_SEND_TOLD;
+		si->err = EPERM;
+		emit(NH_EV_BLOCK, si, bpf_get_socket_cookie(skb), 0, 0);
+	}
+	return NH_REFUSE;
+}
+
 /* A datagram of a ping socket, on its way out: sendmsg4/6 never run for
  * those (only UDP calls them), so the rules meet each echo request here,
  * as do_sendmsg() meets UDP: as UDP, with no port.  Dropping it makes
  * sendto() fail with EPERM.  A connected ping socket was judged by
  * connect4/6 already; the verdict is the same. */
-static __always_inline int ping_egress(struct __sk_buff *skb)
+static __always_inline int dgram_egress(struct __sk_buff *skb)
 {
 	struct bpf_sock *sk = skb->sk;
 	struct nh_sk_info si = {};
@@ -908,7 +948,11 @@ static __always_inline int ping_egress(struct __sk_buff *skb)
 	if (!sk)
 		return NH_PROCEED;
 	sk = bpf_sk_fullsock(sk);
-	if (!sk || !is_ping(sk->type, sk->protocol))
+	if (!sk)
+		return NH_PROCEED;
+	if (sk->type == SOCK_DGRAM && sk->protocol == IPPROTO_UDP)
+		return udp_refused(skb, sk);
+	if (!is_ping(sk->type, sk->protocol))
 		return NH_PROCEED;
 	is6 = sk->family == AF_INET6;
 	if (is6) {
@@ -942,7 +986,7 @@ static __always_inline int ping_egress(struct __sk_buff *skb)
 SEC("cgroup_skb/egress")
 int nh_ping_egress(struct __sk_buff *skb)
 {
-	return ping_egress(skb);
+	return dgram_egress(skb);
 }
 
 static __always_inline void sockops_state(struct bpf_sock_ops *skops,

@@ -547,6 +547,9 @@ static int put_rule(struct nh_rule *rules, int n, int max,
 	return n + 1;
 }
 
+/* The addresses nethook's resolver gives out (nethook.h). */
+static const char *const pool[] = { "198.18.0.0/15", "[100::/64]" };
+
 /* Loopback, in every form a destination can take. */
 static const char *const loopback[] = { "127.0.0.0/8", "[::1]" };
 
@@ -577,6 +580,19 @@ int cli_run_rules(const struct run_opts *o, struct nh_rule *rules, int max,
 			rules[n - 1].flags =
 				o->dns == CLI_DNS_DIRECT ? NH_RULE_LOG : 0;
 			rules[n - 1].err = o->dns == CLI_DNS_BLOCK ? EPERM : 0;
+		}
+		/* the addresses the resolver gives stand for names: UDP to
+		 * them goes nowhere yet, --allow-udp or not (the kernel lets
+		 * a connect() by without a word, and refuses a datagram) */
+		for (i = 0; i < 2 && n > 0 && o->dns == CLI_DNS_PROXY; i++) {
+			n = put_rule(rules, n, max, NH_RULE_BLOCK, pool[i], NULL,
+				     err);
+			if (n > 0) {
+				rules[n - 1].protos = NH_RULE_UDP;
+				rules[n - 1].err = EPERM;
+			}
+		}
+		if (n > 0) {
 			/* UDP cannot follow TCP through the proxy yet, and
 			 * must not slip past it unseen: refused unless
 			 * --allow-udp, and logged then */

@@ -401,7 +401,7 @@ struct dns_table {
 	const char *what;
 	const char *argv[12]; /* after "run", before "--" COMMAND */
 	enum cli_dns dns; /* settled */
-	struct want_rule want[12];
+	struct want_rule want[14];
 	int n;
 };
 
@@ -418,12 +418,15 @@ struct dns_table {
 #define W_DNS_BLOCK                                                      \
 	{ NH_RULE_BLOCK, "[::/0]:53", NH_RULE_TCP | NH_RULE_UDP, 0, EPERM }
 #define W_LOOPBACK W_PASS("127.0.0.0/8"), W_PASS("[::1]")
+#define W_POOL                                                          \
+	{ NH_RULE_BLOCK, "198.18.0.0/15", NH_RULE_UDP, 0, EPERM },     \
+	{ NH_RULE_BLOCK, "[100::/64]", NH_RULE_UDP, 0, EPERM }
 
 static const struct dns_table dns_tables[] = {
 	{ "proxy (the default)", { P }, CLI_DNS_PROXY,
-	  { W_DNS_PROXY, W_UDP_BLOCK, W_LOOPBACK, W_DIVERT("[::/0]") }, 5 },
+	  { W_DNS_PROXY, W_POOL, W_UDP_BLOCK, W_LOOPBACK, W_DIVERT("[::/0]") }, 7 },
 	{ "proxy", { P, "--dns", "proxy" }, CLI_DNS_PROXY,
-	  { W_DNS_PROXY, W_UDP_BLOCK, W_LOOPBACK, W_DIVERT("[::/0]") }, 5 },
+	  { W_DNS_PROXY, W_POOL, W_UDP_BLOCK, W_LOOPBACK, W_DIVERT("[::/0]") }, 7 },
 	{ "direct", { P, "--dns", "direct" }, CLI_DNS_DIRECT,
 	  { W_DNS_DIRECT, W_UDP_BLOCK, W_LOOPBACK, W_DIVERT("[::/0]") }, 5 },
 	{ "block", { P, "--dns", "block" }, CLI_DNS_BLOCK,
@@ -435,12 +438,12 @@ static const struct dns_table dns_tables[] = {
 	  CLI_DNS_DIRECT,
 	  { W_DNS_DIRECT, W_UDP_BLOCK, W_LOOPBACK, W_DIVERT("[::/0]") }, 5 },
 	{ "proxy, --allow-udp", { P, "--allow-udp" }, CLI_DNS_PROXY,
-	  { W_DNS_PROXY, W_UDP_PASS, W_LOOPBACK, W_DIVERT("[::/0]") }, 5 },
+	  { W_DNS_PROXY, W_POOL, W_UDP_PASS, W_LOOPBACK, W_DIVERT("[::/0]") }, 7 },
 	{ "proxy, --block, --exclude",
 	  { P, "--exclude", "192.0.2.0/24", "--block", "198.51.100.1" },
 	  CLI_DNS_PROXY,
-	  { W_BLOCK("198.51.100.1"), W_DNS_PROXY, W_UDP_BLOCK,
-	    W_PASS("192.0.2.0/24"), W_LOOPBACK, W_DIVERT("[::/0]") }, 7 },
+	  { W_BLOCK("198.51.100.1"), W_DNS_PROXY, W_POOL, W_UDP_BLOCK,
+	    W_PASS("192.0.2.0/24"), W_LOOPBACK, W_DIVERT("[::/0]") }, 9 },
 	{ "direct, --block, --exclude",
 	  { P, "--dns", "direct", "--exclude", "192.0.2.0/24", "--block",
 	    "198.51.100.1" },
@@ -456,8 +459,8 @@ static const struct dns_table dns_tables[] = {
 	{ "proxy, --match, --exclude",
 	  { P, "--match", "198.51.100.0/24", "--exclude", "198.51.100.7" },
 	  CLI_DNS_PROXY,
-	  { W_DNS_PROXY, W_UDP_BLOCK, W_PASS("198.51.100.7"),
-	    W_DIVERT("198.51.100.0/24") }, 4 },
+	  { W_DNS_PROXY, W_POOL, W_UDP_BLOCK, W_PASS("198.51.100.7"),
+	    W_DIVERT("198.51.100.0/24") }, 6 },
 	{ "direct, --match",
 	  { P, "--dns", "direct", "--match", "198.51.100.0/24" },
 	  CLI_DNS_DIRECT,

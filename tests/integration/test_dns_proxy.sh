@@ -277,7 +277,7 @@ for p in "dante|$s5|$NHP_P4:1080" "tinyproxy|$tp|$NHP_P4:8888"; do
 		t0=$(nhp_ms)
 		# shellcheck disable=SC2086
 		nhn_nethook remote run $mode --log "$log" --proxy "$url" -- \
-			curl -sS -m 8 -o /dev/null http://nowhere.web.example/who 2>"$err"
+			curl -s -m 8 -o /dev/null http://nowhere.web.example/who 2>"$err"	# curl -s: only nethook writes there
 		rc=$?
 		t1=$(nhp_ms)
 		# resolved (by nethook), then refused by the proxy: not curl's 6
@@ -297,7 +297,7 @@ for p in "dante|$s5|$NHP_P4:1080" "tinyproxy|$tp|$NHP_P4:8888"; do
 	done
 done
 nhn_nethook remote run -q --proxy "$s5" -- \
-	curl -sS -m 8 -o /dev/null http://nowhere.web.example/who 2>"$err"
+	curl -s -m 8 -o /dev/null http://nowhere.web.example/who 2>"$err"	# curl -s: only nethook writes there
 rc=$?
 nh_check "unknown name, -q: curl's connection fails (exit $rc, not 0, 6 or 125)" \
 	test "$rc" -ne 0 -a "$rc" -ne 6 -a "$rc" -ne 125

@@ -122,22 +122,22 @@ nh_like "--dns block: the TCP query logged as a block" "$(cat "$log")" \
 # --- a failed proxied connection on standard error ---------------------------
 bad="socks5://nhuser:wrong@$NHP_P4:1083"
 want="nethook: $NHP_W4:80 via socks5://$NHP_P4:1083: socks5 auth rejected"
-nh_nethook c run --proxy "$bad" -- curl -sS -m 10 -o /dev/null "$who" 2>"$err"
+nh_nethook c run --proxy "$bad" -- curl -s -m 10 -o /dev/null "$who" 2>"$err"
 nh_like "a refused connection: one line on stderr without --log" \
 	"$(cat "$err")" "^$want"
 nh_is "... exactly one" "$(grep -c '^nethook: ' "$err")" 1
 nh_unlike "... no password in it" "$(cat "$err")" wrong
 echo "# $(grep '^nethook: ' "$err")"
-nh_nethook c run -q --proxy "$bad" -- curl -sS -m 10 -o /dev/null "$who" 2>"$err"
+nh_nethook c run -q --proxy "$bad" -- curl -s -m 10 -o /dev/null "$who" 2>"$err"
 nh_unlike "-q: no line" "$(cat "$err")" '^nethook: '
-nh_nethook c run --handoff --proxy "$bad" -- curl -sS -m 10 -o /dev/null "$who" 2>"$err"
+nh_nethook c run --handoff --proxy "$bad" -- curl -s -m 10 -o /dev/null "$who" 2>"$err"
 nh_like "--handoff: the refused connection's line too" "$(cat "$err")" "^$want"
-nh_nethook c run --proxy "$bad" --log "$log" -- curl -sS -m 10 -o /dev/null "$who" 2>"$err"
+nh_nethook c run --proxy "$bad" --log "$log" -- curl -s -m 10 -o /dev/null "$who" 2>"$err"
 nh_like "--log FILE: the line on stderr as well" "$(cat "$err")" "^$want"
-nh_nethook c run --proxy "$bad" --log - -- curl -sS -m 10 -o /dev/null "$who" 2>"$err"
+nh_nethook c run --proxy "$bad" --log - -- curl -s -m 10 -o /dev/null "$who" 2>"$err"
 nh_is "--log -: the log's end line says it, not twice" \
 	"$(grep -c "^$want" "$err") $(grep -c ' end .*result=error' "$err")" "0 1"
-nh_nethook c run --proxy "$P" -- curl -sS -m 10 -o /dev/null "$who" 2>"$err"
+nh_nethook c run --proxy "$P" -- curl -s -m 10 -o /dev/null "$who" 2>"$err"
 nh_is "a good connection: nothing on stderr" "$(cat "$err")" ""
 
 # A burst of 100 failures: 10 lines a second at most, the rest counted.

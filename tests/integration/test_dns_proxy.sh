@@ -369,6 +369,58 @@ else
 	nh_skip "--dns direct" "no dnsmasq (apt-get install dnsmasq-base)"
 fi
 
+# --- UDP to a name's address: connect() goes on, datagrams are refused --------
+# getaddrinfo() connects a UDP socket to each answer (to sort them) and
+# sends nothing: that must not fail, nor be logged; a datagram must.
+# A route to the pool through the proxy host, as a default route would
+# give: a datagram that left would meet the leak counters there (it
+# cannot go further: the proxy host has no route out of the machine).
+ip -n "${NH_ID}c" route add 198.18.0.0/15 via "$NHP_P4"
+rm -f "$log"
+got=$(nhn_nethook remote run --log "$log" --proxy "$s5" -- python3 -c '
+import socket, sys
+a = socket.getaddrinfo("web.example", 443, socket.AF_INET, socket.SOCK_DGRAM)[0][4]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect(a)
+print("connect=ok")
+for i in range(3):
+    try:
+        s.send(b"x" * 100)
+        print("send=ok")
+    except OSError as e:
+        print("send=" + (e.strerror or "?"))
+' 2>&1)
+nh_is "UDP to a pool address: connect ok, each datagram refused" \
+	"$(printf '%s\n' "$got" | tr '\n' ' ')" \
+	"connect=ok send=Operation not permitted send=Operation not permitted send=Operation not permitted "
+nh_is "UDP to a pool address: one block line for the socket, by name" \
+	"$(nh_tevents "$log" block | grep -c ' proto=udp orig_dst=web\.example:443 ')" 1
+rm -f "$log"
+nhn_nethook remote run --log "$log" --proxy "$s5" -- curl -sS -m 8 -o /dev/null http://web.example/who
+nh_is "getaddrinfo's UDP probes of the answers: no block line" \
+	"$(nh_tevents "$log" block | grep -c ' proto=udp ')" 0
+# the client's counters see the refused datagrams: cgroup_skb/egress runs
+# after netfilter's output hooks, and drops them there; none arrives
+nh_like "UDP to pool addresses: not one datagram reached the proxy host" \
+	"$(nhn_leaks)" ' p4 0 p6 0;'
+nhn_leaks_zero
+ip -n "${NH_ID}c" route del 198.18.0.0/15
+
+# --- a socket filter sees the name, and may have the proxy asked another ------
+sf=(--family 46 --dns --proxy "$s5" --rule '[::/0]:53:dns' \
+	--rule '127.0.0.0/8:pass' --rule '[::/0]:divert')
+got=$(NETHOOK=$NH_PROGS/nh-sflt nhn_nethook remote "${sf[@]}" -- \
+	curl -sS -m 8 http://web.example/who 2>/dev/null)
+nh_is "socket filter: the page by name" "$(head -1 <<<"$got")" web
+nh_like "socket filter: sf_connect_out sees the name (nh_socket_peer_name)" \
+	"$got" '^name\.0=web\.example$'
+got=$(NETHOOK=$NH_PROGS/nh-sflt nhn_nethook remote "${sf[@]}" \
+	--rename web.example -- curl -sS -m 8 http://nowhere.web.example/who 2>/dev/null)
+nh_is "socket filter: nh_socket_set_peer_name() has the proxy asked for another name" \
+	"$(head -1 <<<"$got")" web
+nh_like "... the program's own name seen first" "$got" '^name\.0=nowhere\.web\.example$'
+nhn_no_leak "socket filters"
+
 # --- --dns block: names refused ---------------------------------------------------
 rm -f "$log"
 t0=$(nhp_ms)

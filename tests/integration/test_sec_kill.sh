@@ -15,6 +15,7 @@
 # connection from the command, 192.0.2.2 one through the proxy.
 
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/proxies.sh" # nhp_relay_port
 nh_require_nethook
 command -v microsocks >/dev/null || nh_bail "microsocks is not installed"
 command -v python3 >/dev/null || nh_bail "python3 is not installed"
@@ -54,10 +55,28 @@ def died(sig, frame):
     os._exit(1)
 for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
     signal.signal(sig, died)
-targets = [(a.rsplit(":", 1)[0], int(a.rsplit(":", 1)[1])) for a in sys.argv[2:]]
+targets = [(a.rsplit(":", 1)[0], int(a.rsplit(":", 1)[1])) if not a.startswith("dns@") else (a, 53) for a in sys.argv[2:]]
+QUERY = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03web\x07example\x00\x00\x01\x00\x01"
+def dns(host):
+    # an unconnected query: a refusal is sendto()'s error; a query let
+    # out to a server with nothing on port 53 would only time out
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(1)
+    try:
+        s.sendto(QUERY, (host, 53))
+        data, src = s.recvfrom(512)
+        return "ok " + src[0]
+    except OSError as e:
+        return "fail " + (errno.errorcode.get(e.errno, "timeout") if e.errno else "timeout")
+    finally:
+        s.close()
 while True:
     for host, port in targets:
         t = time.monotonic()
+        if host.startswith("dns@"):
+            log.write("%.3f %s:%d %s\n" % (t, host, port, dns(host[4:])))
+            time.sleep(0.2)
+            continue
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         s = socket.socket(fam, socket.SOCK_STREAM)
         s.settimeout(1)
@@ -207,18 +226,22 @@ cleanup_run() {
 
 # --- proxy run: kill -9 nethook and supervisor ---------------------------
 log=$NH_TMP/proxy.log
-start proxy "$log" "$NH_SERVER4:80" "$NH_SERVER6:80" -- --proxy "$socks"
+start proxy "$log" "$NH_SERVER4:80" "$NH_SERVER6:80" "dns@$NH_SERVER4" -- --proxy "$socks"
 nh_like "proxy: while nethook lives the command reaches the server" \
 	"$(cat "$log")" ":80 ok web$"
+nh_like "proxy: while nethook lives its resolver answers DNS, seemingly from the server asked" \
+	"$(cat "$log")" "dns@$NH_SERVER4:53 ok $NH_SERVER4$"
 nh_like "proxy: while nethook lives the command reaches it over IPv6" \
 	"$(cat "$log")" "^[0-9.]+ $NH_SERVER6:80 ok web$"
 nh_is "proxy: while nethook lives nothing reaches the server directly" \
 	"$(direct_count)" 0
 nh_like "proxy: the run's links are pinned" \
 	"$(ls "$(pin_root)/$main" 2>/dev/null)" '^nh_connect4$'
-relay=$(nh_in c ss -Hltnp 2>/dev/null |
-	awk '/"nethook"/ && $4 ~ /^127\.0\.0\.1:/ { sub(/.*:/, "", $4); print $4; exit }')
+relay=$(nhp_relay_port c)
 [ -n "$relay" ] || nh_bail "proxy: no relay port"
+resolver=$(nh_in c ss -Hlunp 2>/dev/null |
+	awk '/"nethook"/ && $4 ~ /^127\.0\.0\.1:/ { sub(/.*:/, "", $4); print $4; exit }')
+[ -n "$resolver" ] || nh_bail "proxy: no resolver port"
 kill_both "proxy"
 sleep 5
 nh_is "proxy, nethook killed: no connection reached the server directly in 5 s" \
@@ -234,6 +257,8 @@ else
 fi
 nh_is "proxy, nethook killed: every connect was refused at once" \
 	"$(after "$log" | awk '{ print $4 }' | sort -u)" ECONNREFUSED
+nh_like "proxy, nethook killed: DNS queries too (sendto() refused, not let out)" \
+	"$(after "$log" | grep dns@ | awk '{ print $3 $4 }' | sort -u)" '^failECONNREFUSED$'
 
 # The squatter: user nobody takes the dead relay's port on 127.0.0.1.
 # (its output goes to a file the test's shell opened for it)
@@ -265,6 +290,32 @@ nh_is "squatter: it accepted none of the command's connections" \
 nh_is "squatter: meanwhile nothing reached the server" \
 	"$(after "$log" | grep -c ' ok ')" 0
 nh_is "squatter: nor directly" "$(direct_count)" 0
+
+# And the dead resolver's UDP port: the names the command looks up must
+# not reach whoever binds it.
+nh_in c setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+	timeout 10 python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(0.2)
+print("bound", flush=True)
+n = 0
+end = time.monotonic() + 3
+while time.monotonic() < end:
+    try:
+        s.recvfrom(512)
+        n += 1
+    except OSError:
+        pass
+print("received %d" % n)
+' "$resolver" >"$squat" 2>&1
+nh_is "squatter (nobody) on the dead resolver's port 127.0.0.1:$resolver: it bound it" \
+	"$(head -n 1 "$squat")" bound
+nh_is "squatter: it received none of the command's DNS queries" \
+	"$(tail -n 1 "$squat")" "received 0"
+nh_like "squatter: the command's queries were refused meanwhile" \
+	"$(after "$log" | grep dns@ | awk '{ print $3 $4 }' | sort -u)" '^failECONNREFUSED$'
 cleanup_run "proxy"
 
 # --- the dead nethook's pid, taken by a process of the scope ------------

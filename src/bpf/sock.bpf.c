@@ -995,7 +995,9 @@ static __always_inline void dns_seen(struct __sk_buff *skb)
 	struct nh_bpf_dns_event *e;
 	struct udphdr uh;
 	struct dns_hdr dh;
-	__u32 len, ulen;
+	/* 64 bits: a 32-bit one is zero-extended into a fresh register,
+	 * and the bounds checked there never reach the call's argument */
+	__u64 len, ulen;
 	int off;
 
 	off = udp_offset(skb);
@@ -1024,8 +1026,10 @@ static __always_inline void dns_seen(struct __sk_buff *skb)
 	e->wire_len = (__u16)len;
 	if (len > NH_DNS_SEEN_MAX)
 		len = NH_DNS_SEEN_MAX;
+	/* the verifier needs the clamped length itself in the call, not a
+	 * copy clang kept from before the clamp; and a non-zero one */
+	barrier_var(len);
 	e->len = (__u16)len;
-	/* a bounded, non-zero length for the verifier */
 	if (len < DNS_HDR_LEN || bpf_skb_load_bytes(skb, off, e->data, len)) {
 		bpf_ringbuf_discard(e, 0);
 		return;

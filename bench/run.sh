@@ -14,7 +14,11 @@
 #      connecting to 192.0.2.10:80 itself;
 #   3. one redirected TCP stream (iperf3 to 198.51.100.7, redirected to
 #      the server at 192.0.2.10) vs the stream sent to 192.0.2.10 directly;
-#   4. monitor mode (`nethook run --log FILE`, every end logged) for both.
+#   4. monitor mode (`nethook run --log FILE`, every end logged) for both,
+#      with the DNS answers watched (the default: a cgroup_skb/ingress
+#      program on every datagram the command receives) and without
+#      (`--dns off`); the stream also the other way (iperf3 -R), where
+#      that program sees every data packet.
 # Connect rate is measured twice: 1 worker with client, nethook and server
 # pinned to one CPU (the CPU cost of a connection; steady on a VM), and
 # WORKERS workers on all CPUs (contention).  Prints one table.  No timing
@@ -228,6 +232,9 @@ conn_variant() {  # conn_variant VARIANT WORKERS
 		"$CR" "${c[@]}" -e orig 198.51.100.7:80
 		cat "$TMP/mon.$w.cur" >>"$TMP/mon.$w.log" 2>/dev/null
 		rm -f "$TMP/mon.$w.cur" ;;
+	monoff) sample "monoff.$w" rate "${NH[@]}" --dns off --log "$TMP/monoff.$w.log" -- \
+		"$CR" "${c[@]}" -e orig 198.51.100.7:80
+		rm -f "$TMP/monoff.$w.log" ;;
 	target) sample "target.$w" rate "$CR" "${c[@]}" -e target 192.0.2.10:80 ;;
 	redirect) sample "redirect.$w" rate "${NH[@]}" "${REDIRECT80[@]}" -- \
 		"$CR" "${c[@]}" -e target 198.51.100.7:80 ;;
@@ -242,6 +249,13 @@ tput_variant() {
 		iperf3 -c 198.51.100.7 "${j[@]}" ;;
 	monitor) sample tput.monitor tput "${NH[@]}" --log "$TMP/mon.tput.log" -- \
 		iperf3 -c 192.0.2.10 "${j[@]}" ;;
+	monoff) sample tput.monoff tput "${NH[@]}" --dns off --log "$TMP/mon.tput.log" -- \
+		iperf3 -c 192.0.2.10 "${j[@]}" ;;
+	rdirect) sample tput.rdirect tput iperf3 -c 192.0.2.10 -R "${j[@]}" ;;
+	rmonitor) sample tput.rmonitor tput "${NH[@]}" --log "$TMP/mon.tput.log" -- \
+		iperf3 -c 192.0.2.10 -R "${j[@]}" ;;
+	rmonoff) sample tput.rmonoff tput "${NH[@]}" --dns off --log "$TMP/mon.tput.log" -- \
+		iperf3 -c 192.0.2.10 -R "${j[@]}" ;;
 	esac
 }
 
@@ -258,8 +272,8 @@ timeout -k 3 30 nsenter --net="/run/netns/$NSC" -- "$CR" client -d 0.3 -e orig 1
 timeout -k 3 30 nsenter --net="/run/netns/$NSC" -- "${NH[@]}" "${REDIRECT80[@]}" -- \
 	"$CR" client -d 0.3 -e target 198.51.100.7:80 >/dev/null
 
-CONN_VARIANTS=(direct unmatched monitor target redirect)
-TPUT_VARIANTS=(direct redirect monitor)
+CONN_VARIANTS=(direct unmatched monitor monoff target redirect)
+TPUT_VARIANTS=(direct redirect monitor monoff rdirect rmonitor rmonoff)
 for ((REP = 0; REP < REPS; REP++)); do
 	echo "  repetition $((REP + 1))/$REPS" >&2
 	# rotate the order each repetition: no variant always runs first
@@ -358,6 +372,8 @@ for w in 1 "$WORKERS"; do
 	row "  direct to 198.51.100.7:80" "direct.$w" "direct.$w" conn/s 1
 	row "  hooked, not matching (203.0.113.0/24)" "unmatched.$w" "direct.$w" conn/s 1
 	row "  monitor (every end logged to a file)" "monitor.$w" "direct.$w" conn/s 1
+	row "  monitor, --dns off (no ingress program)" "monoff.$w" "direct.$w" conn/s 1
+	row "  monitor against monitor --dns off" "monitor.$w" "monoff.$w" conn/s 1
 	row "  direct to 192.0.2.10:80" "target.$w" "target.$w" conn/s 1
 	row "  redirected 198.51.100.7 -> 192.0.2.10" "redirect.$w" "target.$w" conn/s 1
 done
@@ -366,6 +382,8 @@ for w in 1 "$WORKERS"; do
 	row "  direct to 198.51.100.7:80" "direct.$w.cpu" "direct.$w.cpu" us 1
 	row "  hooked, not matching (203.0.113.0/24)" "unmatched.$w.cpu" "direct.$w.cpu" us 1
 	row "  monitor (every end logged to a file)" "monitor.$w.cpu" "direct.$w.cpu" us 1
+	row "  monitor, --dns off (no ingress program)" "monoff.$w.cpu" "direct.$w.cpu" us 1
+	row "  monitor against monitor --dns off" "monitor.$w.cpu" "monoff.$w.cpu" us 1
 	row "  direct to 192.0.2.10:80" "target.$w.cpu" "target.$w.cpu" us 1
 	row "  redirected 198.51.100.7 -> 192.0.2.10" "redirect.$w.cpu" "target.$w.cpu" us 1
 done
@@ -373,6 +391,13 @@ echo "one TCP stream, iperf3 -t $TPUT_SECS, all CPUs"
 row "  direct to 192.0.2.10:5201" tput.direct tput.direct Gbit/s 1e9
 row "  redirected 198.51.100.7 -> 192.0.2.10" tput.redirect tput.direct Gbit/s 1e9
 row "  monitor (its end logged to a file)" tput.monitor tput.direct Gbit/s 1e9
+row "  monitor, --dns off (no ingress program)" tput.monoff tput.direct Gbit/s 1e9
+row "  monitor against monitor --dns off" tput.monitor tput.monoff Gbit/s 1e9
+echo "one TCP stream the other way (iperf3 -R: the command receives), all CPUs"
+row "  direct from 192.0.2.10:5201" tput.rdirect tput.rdirect Gbit/s 1e9
+row "  monitor (its end logged to a file)" tput.rmonitor tput.rdirect Gbit/s 1e9
+row "  monitor, --dns off (no ingress program)" tput.rmonoff tput.rdirect Gbit/s 1e9
+row "  monitor against monitor --dns off" tput.rmonitor tput.rmonoff Gbit/s 1e9
 echo
 echo "monitor log: 1 worker: $(logcheck 1); $WORKERS workers: $(logcheck "$WORKERS")"
 echo "failed samples: $(cat "$TMP"/v/*.fail 2>/dev/null | wc -l)"

@@ -68,10 +68,19 @@ struct nh_proxy_chain; /* below */
  * addresses are answered from the table; every other query gets an empty
  * answer (NOERROR, no record) at once, so that nothing leaks and nothing
  * waits.  Replies reach the program from the address it asked.
+ *
+ * NH_DNS_WATCH has no resolver and changes nothing: the DNS answers the
+ * scope receives over UDP from port 53 (IPv4, and IPv6 without extension
+ * headers; not DNS over TCP) are read as they arrive, and an event whose
+ * orig_dst is an address one of them gave carries that name (dst_name),
+ * the name the program asked for, CNAMEs followed.  The last answer for
+ * an address wins; at most dns_max_names addresses are held, the least
+ * recently used dropped first.  Needs an event callback.
  */
 enum nh_dns_mode {
 	NH_DNS_NONE = 0, /* no resolver: NH_RULE_DNS refuses (ENETUNREACH) */
 	NH_DNS_PROXY = 1,
+	NH_DNS_WATCH = 2, /* no resolver; names from the answers received */
 };
 
 struct nh_ctx_opts {
@@ -100,7 +109,8 @@ struct nh_ctx_opts {
 	const struct nh_proxy_chain *proxy_chain;
 	/* the resolver (enum nh_dns_mode) */
 	unsigned int dns;
-	unsigned int dns_max_names; /* names held at once; 0 = 65536 */
+	/* names (NH_DNS_WATCH: addresses) held at once; 0 = 65536 */
+	unsigned int dns_max_names;
 	unsigned int dns_ttl_s; /* TTL of its answers; 0 = 60 */
 };
 
@@ -279,6 +289,12 @@ struct nh_event {
 	 * none) */
 	unsigned int dns_type;
 	unsigned int dns_rcode;
+	/* the host name the program looked up for orig_dst, the log's
+	 * "name": orig_name for a pool address; for any other, the name a
+	 * DNS answer the scope received last gave that address (opts.dns
+	 * NH_DNS_WATCH); NULL when none is known.  orig_dst stays the
+	 * address then. */
+	const char *dst_name;
 };
 
 /* One log line for an event, without newline: text ("TS EVENT k=v ...")

@@ -121,6 +121,8 @@ enum nh_ev_type {
 	NH_EV_END = 5,
 	NH_EV_EXEC = 6, /* process identity; not a log event */
 	NH_EV_FORK = 7,
+	NH_EV_DNS_SEEN = 8, /* a DNS answer the scope received; not a log
+			     * event */
 };
 
 #define NH_EVMASK(t) (1u << (t))
@@ -176,6 +178,20 @@ struct nh_bpf_fork_event {
 	__u32 pid; /* the child */
 	__u32 ppid;
 	__u32 pad;
+};
+
+/* NH_EV_DNS_SEEN: the start of a DNS message from UDP port 53, as a
+ * socket of the scope received it (IPv4, or IPv6 without extension
+ * headers).  512 bytes: a plain DNS answer over UDP, and room for the
+ * answer section of nearly every EDNS one; a longer message is cut
+ * (wire_len says so) and its records are then not read. */
+#define NH_DNS_SEEN_MAX 512
+
+struct nh_bpf_dns_event {
+	__u32 type;
+	__u16 len; /* bytes in data */
+	__u16 wire_len; /* the DNS message's length as received */
+	__u8 data[NH_DNS_SEEN_MAX];
 };
 
 /*

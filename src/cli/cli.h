@@ -16,12 +16,16 @@
 
 #define NH_CLI_MAX_PROXIES 8
 
-/* --dns: where the scope's DNS goes under --proxy */
+/* --dns: where the scope's DNS goes, and whether its answers name the
+ * connections in the log */
 enum cli_dns {
 	CLI_DNS_UNSET, /* settled by cli_proxy_chain() */
 	CLI_DNS_PROXY, /* nethook's resolver; the proxy resolves names */
-	CLI_DNS_DIRECT, /* to the program's resolvers, logged */
-	CLI_DNS_BLOCK,
+	/* to the program's resolvers (logged under --proxy); the answers
+	 * name connections in the log (the default without --proxy) */
+	CLI_DNS_DIRECT,
+	CLI_DNS_BLOCK, /* under --proxy */
+	CLI_DNS_OFF, /* as asked, neither logged nor watched */
 };
 
 struct run_opts {

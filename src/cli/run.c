@@ -330,6 +330,10 @@ int cli_session_open(struct run_opts *o, struct cli_session *s)
 	opts.max_flows = o->max_flows;
 	if (o->dns == CLI_DNS_PROXY)
 		opts.dns = NH_DNS_PROXY;
+	/* the answers name connections in the log, and nowhere else: no
+	 * log, no program on the scope's every incoming datagram */
+	else if (o->dns == CLI_DNS_DIRECT && s->out.f)
+		opts.dns = NH_DNS_WATCH;
 	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	if (nh_ctx_open(&opts, &s->ctx) < 0)

@@ -273,9 +273,11 @@ static int parse(int argc, char **argv, struct run_opts *o, FILE *err,
 				o->dns = CLI_DNS_DIRECT;
 			} else if (!strcmp(optarg, "block")) {
 				o->dns = CLI_DNS_BLOCK;
+			} else if (!strcmp(optarg, "off")) {
+				o->dns = CLI_DNS_OFF;
 			} else {
 				fprintf(err,
-					"nethook: --dns: '%s' is not proxy, direct or block\n",
+					"nethook: --dns: '%s' is not proxy, direct, block or off\n",
 					optarg);
 				return -1;
 			}
@@ -437,21 +439,37 @@ static const char *const dns_names[] = {
 	[CLI_DNS_PROXY] = "proxy",
 	[CLI_DNS_DIRECT] = "direct",
 	[CLI_DNS_BLOCK] = "block",
+	[CLI_DNS_OFF] = "off",
 };
+
+/* What -v says of --dns; the answers are watched only for a log. */
+static const char *dns_says(const struct run_opts *o)
+{
+	switch (o->dns) {
+	case CLI_DNS_PROXY:
+		return "the scope's DNS goes to nethook's resolver; the proxy resolves the names";
+	case CLI_DNS_DIRECT:
+		if (o->proxy_chain)
+			return o->log ? "the scope's DNS goes to the servers it asks, each query a connect event in the log; the answers name its connections" :
+					"the scope's DNS goes to the servers it asks, each query a connect event in the log";
+		return o->log ? "the scope's DNS goes as asked; the answers it receives name its connections in the log" :
+				"the scope's DNS goes as asked";
+	case CLI_DNS_BLOCK:
+		return "the scope's DNS is refused (EPERM), each query a block event in the log";
+	default:
+		return "the scope's DNS goes as asked, neither logged nor watched";
+	}
+}
 
 void cli_run_notices(const struct run_opts *o, FILE *err)
 {
 	char hop[300];
 
+	if (o->verbose && o->dns)
+		fprintf(err, "nethook: --dns %s: %s\n", dns_names[o->dns],
+			dns_says(o));
 	if (!o->proxy_chain)
 		return;
-	if (o->verbose)
-		fprintf(err, "nethook: --dns %s: %s\n", dns_names[o->dns],
-			o->dns == CLI_DNS_PROXY ?
-				"the scope's DNS goes to nethook's resolver; the proxy resolves the names" :
-			o->dns == CLI_DNS_DIRECT ?
-				"the scope's DNS goes to the servers it asks, each query a connect event in the log" :
-				"the scope's DNS is refused (EPERM), each query a block event in the log");
 	if (o->quiet || o->dns != CLI_DNS_PROXY ||
 	    nh_proxy_chain_carries_names(o->proxy_chain, hop, sizeof(hop)))
 		return;
@@ -501,10 +519,16 @@ int cli_proxy_chain(struct run_opts *o, const char *env_proxy, FILE *err)
 		fprintf(err, "nethook: --allow-udp goes with --proxy\n");
 		return -1;
 	}
-	if (o->dns && !o->proxy_chain) {
-		fprintf(err, "nethook: --dns goes with --proxy\n");
+	/* without a proxy, DNS goes as asked: watched, or not */
+	if ((o->dns == CLI_DNS_PROXY || o->dns == CLI_DNS_BLOCK) &&
+	    !o->proxy_chain) {
+		fprintf(err,
+			"nethook: --dns %s goes with --proxy (without it: direct, the default, or off)\n",
+			dns_names[o->dns]);
 		return -1;
 	}
+	if (!o->dns && !o->proxy_chain)
+		o->dns = CLI_DNS_DIRECT;
 	if (o->proxy_chain && settle_dns(o, err))
 		return -1;
 	if (o->allow_raw && !o->redirect && !o->nblock && !o->proxy_chain) {
@@ -572,6 +596,7 @@ int cli_run_rules(const struct run_opts *o, struct nh_rule *rules, int max,
 		 * program's way out too */
 		n = put_rule(rules, n, max,
 			     o->dns == CLI_DNS_DIRECT ? NH_RULE_PASS :
+			     o->dns == CLI_DNS_OFF    ? NH_RULE_PASS :
 			     o->dns == CLI_DNS_BLOCK  ? NH_RULE_BLOCK :
 							NH_RULE_DNS,
 			     "[::/0]:53", NULL, err);

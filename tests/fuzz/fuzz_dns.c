@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include "fuzz.h"
 #include "nh_dns_msg.h"
+#include "nh_seen.h"
 
 static bool host_name(const char *s)
 {
@@ -162,11 +163,14 @@ static void fuzz_query(uint8_t sel, const uint8_t *d, size_t n)
 	}
 }
 
+/* the table answers name addresses in, kept from input to input */
+static struct nh_seen *seen;
+
 static void fuzz_response(const uint8_t *d, size_t n)
 {
 	struct nh_dns_query q;
 	struct walked w = { .stop_at = -1 }, w2 = { .stop_at = 1 };
-	int ret;
+	int ret, named;
 
 	ret = nh_dns_response_walk(d, n, &q, check_rr, &w);
 	CHECK(ret == 0 || ret == -EINVAL || ret == -EPROTO);
@@ -181,6 +185,15 @@ static void fuzz_response(const uint8_t *d, size_t n)
 	if (n >= 2)
 		CHECK(nh_dns_tcp_len(d, n) == (d[0] << 8 | d[1]) ||
 		      nh_dns_tcp_len(d, n) == -EPROTO);
+	/* as an answer the scope received (NH_DNS_WATCH): it fails as the
+	 * walk does, or names at most the records walked */
+	if (!seen)
+		CHECK(nh_seen_new(64, &seen) == 0);
+	named = nh_seen_answer(seen, d, n);
+	if (ret == 0 || ret == 99)
+		CHECK(named >= 0 && named <= w.n);
+	else
+		CHECK(named == ret);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)

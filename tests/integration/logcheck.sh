@@ -3,8 +3,9 @@
 #
 # Reading nethook's event log (docs/log-schema.md) in tests.
 
-# The fields documented in docs/log-schema.md (rows "| `name` | type |").
-NH_LOG_FIELDS=$(sed -n '1,/^## /s/^| `\([a-z_]*\)` |.*/\1/p' \
+# The fields of an event line documented in docs/log-schema.md (rows "|
+# `name` | type |" of its first table: the later ones are the dns line's).
+NH_LOG_FIELDS=$(sed -n '/^## /q; s/^| `\([a-z_]*\)` |.*/\1/p' \
 	"$NH_SRCDIR/docs/log-schema.md" 2>/dev/null | paste -sd ' ')
 NH_TS_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$'
 

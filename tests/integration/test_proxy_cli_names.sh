@@ -26,18 +26,22 @@ who="http://$NHP_W4/who"
 P="socks5://$NHP_P4:1081"
 
 # --- usage errors ------------------------------------------------------------
-nh_nethook c run --dns direct -- true 2>"$err"
-nh_is "--dns without --proxy: exit 125, says so" "$? $(cat "$err")" \
-	"125 nethook: --dns goes with --proxy"
+nh_nethook c run --dns proxy -- true 2>"$err"
+nh_is "--dns proxy without --proxy: exit 125, says so" "$? $(cat "$err")" \
+	"125 nethook: --dns proxy goes with --proxy (without it: direct, the default, or off)"
 nh_nethook c run --redirect "$NHP_P4:80" --dns block -- true 2>"$err"
-nh_is "--dns with --redirect: exit 125, says so" "$? $(cat "$err")" \
-	"125 nethook: --dns goes with --proxy"
+nh_is "--dns block with --redirect: exit 125, says so" "$? $(cat "$err")" \
+	"125 nethook: --dns block goes with --proxy (without it: direct, the default, or off)"
+for m in direct off; do
+	nh_nethook c run --redirect "$NHP_P4:80" --dns "$m" -- true 2>"$err"
+	nh_is "--dns $m with --redirect: accepted" "$? $(cat "$err")" "0 "
+done
 nh_nethook c run --proxy direct:// --dns proxy -- true 2>"$err"
 nh_like "--dns proxy with direct://: exit 125, says why" "$? $(cat "$err")" \
 	'^125 nethook: --dns proxy needs a proxy to resolve names, and --proxy direct:// has none'
 nh_nethook c run --proxy "$P" --dns udp -- true 2>"$err"
 nh_is "--dns udp: exit 125, names the choices" "$? $(cat "$err")" \
-	"125 nethook: --dns: 'udp' is not proxy, direct or block"
+	"125 nethook: --dns: 'udp' is not proxy, direct, block or off"
 nh_nethook c run --proxy "$P" --events dns,end -- true 2>"$err"
 nh_is "--events dns,end: accepted" "$? $(cat "$err")" "0 "
 

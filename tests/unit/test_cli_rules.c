@@ -417,6 +417,7 @@ struct dns_table {
 	  0 }
 #define W_DNS_BLOCK                                                      \
 	{ NH_RULE_BLOCK, "[::/0]:53", NH_RULE_TCP | NH_RULE_UDP, 0, EPERM }
+#define W_DNS_OFF { NH_RULE_PASS, "[::/0]:53", NH_RULE_TCP | NH_RULE_UDP, 0, 0 }
 #define W_LOOPBACK W_PASS("127.0.0.0/8"), W_PASS("[::1]")
 #define W_POOL                                                          \
 	{ NH_RULE_BLOCK, "198.18.0.0/15", NH_RULE_UDP, 0, EPERM },     \
@@ -434,6 +435,17 @@ static const struct dns_table dns_tables[] = {
 	{ "direct:// alone: direct", { "--proxy", "direct://" },
 	  CLI_DNS_DIRECT,
 	  { W_DNS_DIRECT, W_UDP_BLOCK, W_LOOPBACK, W_DIVERT("[::/0]") }, 5 },
+	{ "off", { P, "--dns", "off" }, CLI_DNS_OFF,
+	  { W_DNS_OFF, W_UDP_BLOCK, W_LOOPBACK, W_DIVERT("[::/0]") }, 5 },
+	{ "monitor: direct, no rule", { NULL }, CLI_DNS_DIRECT, { { 0 } }, 0 },
+	{ "monitor, off: no rule", { "--dns", "off" }, CLI_DNS_OFF, { { 0 } },
+	  0 },
+	{ "--redirect: direct, no DNS rule", { R }, CLI_DNS_DIRECT,
+	  { W_LOOPBACK, { NH_RULE_REDIRECT, "[::/0]", 0, 0, 0 } }, 3 },
+	{ "--redirect, --dns direct", { R, "--dns", "direct" }, CLI_DNS_DIRECT,
+	  { W_LOOPBACK, { NH_RULE_REDIRECT, "[::/0]", 0, 0, 0 } }, 3 },
+	{ "--block alone, --dns off", { "--block", "192.0.2.1", "--dns", "off" },
+	  CLI_DNS_OFF, { W_BLOCK("192.0.2.1") }, 1 },
 	{ "the last --dns wins", { P, "--dns", "block", "--dns", "direct" },
 	  CLI_DNS_DIRECT,
 	  { W_DNS_DIRECT, W_UDP_BLOCK, W_LOOPBACK, W_DIVERT("[::/0]") }, 5 },
@@ -551,7 +563,20 @@ static const struct notice_case notice_cases[] = {
 	  "nethook: --dns block: the scope's DNS is refused (EPERM), each query a block event in the log\n" },
 	{ { "-v", "--proxy", "direct://" },
 	  "nethook: --dns direct: the scope's DNS goes to the servers it asks, each query a connect event in the log\n" },
-	{ { "-v", R }, NULL },
+	{ { "-v", P, "--dns", "off" },
+	  "nethook: --dns off: the scope's DNS goes as asked, neither logged nor watched\n" },
+	{ { "-v", P, "--dns", "direct", "--log", "-" },
+	  "nethook: --dns direct: the scope's DNS goes to the servers it asks, each query a connect event in the log; the answers name its connections\n" },
+	/* without a proxy: as asked, watched for the log (monitoring always
+	 * has one, standard error by default) */
+	{ { "-v", R }, "nethook: --dns direct: the scope's DNS goes as asked\n" },
+	{ { "-v", R, "--log", "x.log" },
+	  "nethook: --dns direct: the scope's DNS goes as asked; the answers it receives name its connections in the log\n" },
+	{ { "-v" },
+	  "nethook: --dns direct: the scope's DNS goes as asked; the answers it receives name its connections in the log\n" },
+	{ { "-v", "--dns", "off" },
+	  "nethook: --dns off: the scope's DNS goes as asked, neither logged nor watched\n" },
+	{ { "--dns", "direct" }, NULL },
 };
 /* clang-format on */
 
@@ -707,16 +732,17 @@ static const struct err_case err_cases[] = {
 	  "'x'" },
 	{ "--handoff with --redirect", { "run", "--handoff", R, "--",
 	  "true" }, "--handoff" },
-	{ "--dns without --proxy", { "run", "--dns", "direct", "--",
-	  "true" }, "--dns goes with --proxy" },
-	{ "--dns with --redirect", { "run", R, "--dns", "block", "--",
-	  "true" }, "--dns goes with --proxy" },
-	{ "--dns with --block alone", { "run", "--block", "192.0.2.1", "--dns",
-	  "block", "--", "true" }, "--dns goes with --proxy" },
+	{ "--dns proxy without --proxy", { "run", "--dns", "proxy", "--",
+	  "true" },
+	  "--dns proxy goes with --proxy (without it: direct, the default, or off)" },
+	{ "--dns block with --redirect", { "run", R, "--dns", "block", "--",
+	  "true" }, "--dns block goes with --proxy" },
+	{ "--dns block with --block alone", { "run", "--block", "192.0.2.1",
+	  "--dns", "block", "--", "true" }, "--dns block goes with --proxy" },
 	{ "--dns proxy with direct://", { "run", "--proxy", "direct://",
 	  "--dns", "proxy", "--", "true" }, "direct://" },
 	{ "--dns bad value", { "run", P, "--dns", "tcp", "--", "true" },
-	  "'tcp' is not proxy, direct or block" },
+	  "'tcp' is not proxy, direct, block or off" },
 	{ "--dns empty", { "run", P, "--dns", "", "--", "true" }, "--dns" },
 	{ "--dns upper case", { "run", P, "--dns", "Proxy", "--", "true" },
 	  "'Proxy'" },
@@ -950,10 +976,10 @@ static void test_parse_quiet_dns(void **state)
 	assert_true(o.quiet);
 	assert_int_equal(o.verbose, 1);
 	cli_run_opts_free(&o);
-	/* no proxy, no DNS choice */
+	/* no proxy: DNS goes as asked, its answers watched */
 	parse_ok(w3, &o, &a);
 	assert_false(o.quiet);
-	assert_int_equal(o.dns, CLI_DNS_UNSET);
+	assert_int_equal(o.dns, CLI_DNS_DIRECT);
 	/* NETHOOK_PROXY is a proxy like --proxy */
 	make_args(&a, w3);
 	assert_int_equal(parse_all(a.argc, a.argv, &o,

@@ -672,13 +672,14 @@ struct field {
 	const char *want;
 };
 
-#define NFIELDS 19
+#define NFIELDS 20
 
 /* clang-format off */
 static const char *const schema_keys[NFIELDS] = {
 	"ts",	    "event",	"pid",	     "comm",	 "exe",	  "exe_partial",
-	"uid",	    "cgroup_id", "id",	"proto",     "orig_dst", "new_dst", "route",
-	"bytes_out", "bytes_in",	"duration_ms", "result",	 "error",   "detail",
+	"uid",	    "cgroup_id", "id",	"proto",     "orig_dst", "name",
+	"new_dst", "route", "bytes_out", "bytes_in",	"duration_ms", "result",
+	"error",   "detail",
 };
 /* clang-format on */
 
@@ -704,6 +705,7 @@ static const struct field connect_json[NFIELDS] = {
 	{ "id", "77" },
 	{ "proto", "\"tcp" },
 	{ "orig_dst", "\"198.51.100.7:80" },
+	{ "name", "null" },
 	{ "new_dst", "\"198.51.100.7:80" },
 	{ "route", "\"direct" },
 	{ "bytes_out", "null" },
@@ -929,8 +931,8 @@ static void test_json_event(void **state)
 /* clang-format off */
 static const char *const text_keys[] = {
 	"pid",	 "comm",     "exe",	 "exe_partial", "uid",	"cgroup_id",
-	"id", "proto", "orig_dst", "new_dst", "route",	"bytes_out", "bytes_in",
-	"duration_ms", "result", "error", NULL,
+	"id", "proto", "orig_dst", "name", "new_dst", "route",	"bytes_out",
+	"bytes_in", "duration_ms", "result", "error", NULL,
 };
 /* clang-format on */
 
@@ -1321,13 +1323,75 @@ static void test_named(void **state)
 	free(line);
 	format_alloc(&ev, NH_FORMAT_JSON, &line);
 	assert_non_null(strstr(line, "\"orig_dst\":\"web.example:8080\""));
+	/* the name in a field of its own too, for who reads only that */
+	assert_non_null(strstr(line, "\"name\":\"web.example\""));
 	free(line);
-	/* an older caller's struct ends before orig_name: never read */
+	ev.dst_name = "web.example";
+	format_alloc(&ev, 0, &line);
+	assert_non_null(strstr(line, " orig_dst=web.example:8080"
+				     " name=web.example new_dst="));
+	free(line);
+	/* an older caller's struct ends before dst_name: orig_name it is */
+	ev.sz = offsetof(struct nh_event, dst_name);
+	ev.dst_name = (const char *)1;
+	format_alloc(&ev, 0, &line);
+	assert_non_null(strstr(line, " name=web.example "));
+	free(line);
+	/* ... or before orig_name: neither is read */
 	ev.sz = offsetof(struct nh_event, orig_name);
 	ev.orig_name = (const char *)1;
 	format_alloc(&ev, 0, &line);
 	assert_non_null(strstr(line, " orig_dst=198.18.0.7:8080 "));
+	assert_null(strstr(line, "name="));
 	free(line);
+}
+
+/* A real address named by the DNS answer the program got (NH_DNS_WATCH):
+ * orig_dst stays the address, the name is beside it. */
+static void test_watched_name(void **state)
+{
+	struct jdoc *d = malloc(sizeof(*d));
+	struct nh_event ev;
+	const char *why;
+	char *line;
+
+	(void)state;
+	assert_non_null(d);
+	make_event(EK_END, &ev);
+	ev.dst_name = "web.example";
+	format_alloc(&ev, 0, &line);
+	check_text_line(line);
+	assert_string_equal(line,
+			    PFX " end" WHO " proto=tcp orig_dst=198.51.100.7:80"
+				" name=web.example new_dst=198.51.100.7:80"
+				" route=direct bytes_out=100 bytes_in=2000"
+				" duration_ms=1.235 result=ok");
+	free(line);
+	format_alloc(&ev, NH_FORMAT_JSON, &line);
+	why = json_flat(line, d);
+	if (why)
+		fail_msg("invalid JSON (%s): %s", why, line);
+	check_schema(d);
+	check_field(d, &(struct field){ "orig_dst", "\"198.51.100.7:80" });
+	check_field(d, &(struct field){ "name", "\"web.example" });
+	free(line);
+	/* a name is text from the network: no blank, no quote breaks out */
+	ev.dst_name = "a b\"c";
+	format_alloc(&ev, 0, &line);
+	check_text_line(line);
+	assert_non_null(strstr(line, " name=a?b\"c "));
+	free(line);
+	format_alloc(&ev, NH_FORMAT_JSON, &line);
+	assert_null(json_flat(line, d));
+	check_field(d, &(struct field){ "name", "\"a b\"c" });
+	free(line);
+	/* no destination, no name */
+	make_event(EK_CREATE, &ev);
+	ev.dst_name = "web.example";
+	format_alloc(&ev, NH_FORMAT_JSON, &line);
+	assert_non_null(strstr(line, "\"name\":null"));
+	free(line);
+	free(d);
 }
 
 /* What the resolver answered: its own fields, valid JSON. */
@@ -1435,6 +1499,9 @@ int main(void)
 		     "struct nh_event without route_desc and detail");
 	nh_tests_add(&ts, test_named, NULL,
 		     "a pool destination is logged by its name");
+	nh_tests_add(
+		&ts, test_watched_name, NULL,
+		"a watched name: orig_dst stays the address, name beside it");
 	nh_tests_add(&ts, test_dns_event, NULL,
 		     "dns lines: the resolver's answers");
 	return nh_tests_run(&ts, "event");

@@ -33,6 +33,7 @@ struct nh_bpf {
 	bool lsm_create_on; /* nh_lsm_socket_create attached */
 	bool ping_on; /* nh_ping_egress attached */
 	bool dns_on; /* nh_recvmsg4/6 attached: there is a resolver */
+	bool watch_on; /* nh_dns_ingress attached: DNS answers watched */
 	const struct nh_logger *lg;
 };
 
@@ -161,6 +162,7 @@ static bool attach_now(const struct nh_bpf *b, const struct bpf_program *p)
 	       bpf_program__type(p) != BPF_PROG_TYPE_LSM &&
 	       (p != b->skel->progs.nh_sock_create || b->create_on) &&
 	       (p != b->skel->progs.nh_ping_egress || b->ping_on) &&
+	       (p != b->skel->progs.nh_dns_ingress || b->watch_on) &&
 	       ((p != b->skel->progs.nh_recvmsg4 &&
 		 p != b->skel->progs.nh_recvmsg6) ||
 		b->dns_on);
@@ -471,6 +473,14 @@ int nh_bpf_attach_dns(struct nh_bpf *b, int cgroup_fd,
 		err = attach_once(b, b->skel->progs.nh_recvmsg6, &on6,
 				  cgroup_fd);
 	return err;
+}
+
+/* DNS answers the scope receives, copied to the ring buffer: a program on
+ * every datagram the scope receives, so only when names are watched. */
+int nh_bpf_attach_dns_watch(struct nh_bpf *b, int cgroup_fd)
+{
+	return attach_once(b, b->skel->progs.nh_dns_ingress, &b->watch_on,
+			   cgroup_fd);
 }
 
 void nh_bpf_set_handoff(struct nh_bpf *b, const struct nh_bpf_addr *to)

@@ -36,9 +36,12 @@ int nh_bpf_lsm_loaded(const struct nh_bpf *b);
 int nh_bpf_attach_lsm(struct nh_bpf *b, int cgroup_fd);
 int nh_bpf_attach_ping(struct nh_bpf *b, int cgroup_fd);
 int nh_bpf_refuse_sockets(struct nh_bpf *b, int cgroup_fd, unsigned int pol);
-/* connect() of a program's socket by the relay goes to the first proxy */
+/* DNS to nethook's resolver, its answers from where the program asked */
 int nh_bpf_attach_dns(struct nh_bpf *b, int cgroup_fd,
 		      const struct nh_bpf_addr *a4, const struct nh_bpf_addr *a6);
+/* DNS answers the scope receives reach the ring (NH_EV_DNS_SEEN) */
+int nh_bpf_attach_dns_watch(struct nh_bpf *b, int cgroup_fd);
+/* connect() of a program's socket by the relay goes to the first proxy */
 void nh_bpf_set_handoff(struct nh_bpf *b, const struct nh_bpf_addr *to);
 int nh_bpf_sk_info_fd(const struct nh_bpf *b);
 

@@ -235,6 +235,9 @@ NH_API int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **out)
 		if (err)
 			goto cleanup;
 	}
+	err = nh_ctx_names_watch(ctx);
+	if (err)
+		goto cleanup;
 	ctx->epfd = epoll_create1(EPOLL_CLOEXEC);
 	ctx->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (ctx->epfd < 0 || ctx->stop_fd < 0) {

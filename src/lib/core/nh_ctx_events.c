@@ -71,6 +71,7 @@ int nh_ctx_on_record(void *user, void *data, size_t len)
 	const struct nh_bpf_event *be = data;
 	char comm[NH_COMM_LEN + 1], exe[NH_PATH_LEN], detail[192], name[256];
 	struct nh_event ev;
+	bool pool;
 
 	if (len < sizeof(__u32))
 		return 0;
@@ -80,6 +81,10 @@ int nh_ctx_on_record(void *user, void *data, size_t len)
 	}
 	if (be->type == NH_EV_EXEC) {
 		on_exec(ctx, data, len);
+		return 0;
+	}
+	if (be->type == NH_EV_DNS_SEEN) {
+		nh_ctx_on_dns_seen(ctx, data, len);
 		return 0;
 	}
 	if (len < sizeof(*be) || !ctx->event)
@@ -98,8 +103,10 @@ int nh_ctx_on_record(void *user, void *data, size_t len)
 	    ev.err == ECONNABORTED)
 		ev.detail =
 			"the program closed its connection before the relay took it";
-	ev.orig_name = nh_ctx_name_of(ctx, (const void *)&ev.orig_dst, name,
-				      sizeof(name));
+	ev.dst_name = nh_ctx_name_of(ctx, (const void *)&ev.orig_dst, name,
+				     sizeof(name), &pool);
+	/* a pool address stands for its name: orig_dst is written so */
+	ev.orig_name = pool ? ev.dst_name : NULL;
 	memcpy(comm, be->comm, NH_COMM_LEN);
 	comm[NH_COMM_LEN] = '\0';
 	ev.comm = comm;

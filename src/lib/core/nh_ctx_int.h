@@ -28,6 +28,7 @@ struct nh_relay;
 struct nh_handoff;
 struct nh_resolver;
 struct nh_names;
+struct nh_seen;
 struct nh_ctx;
 
 /* What woke the context's epoll set: each fd's data.u32. */
@@ -75,6 +76,7 @@ struct nh_ctx {
 	unsigned int dns_mode, dns_ttl_s;
 	struct nh_names *names;
 	struct nh_resolver *resolver;
+	struct nh_seen *seen; /* NH_DNS_WATCH: names from answers seen */
 	struct nh_reports reps; /* theirs, from their threads */
 	/* socket filters */
 	unsigned int flags, threads;
@@ -113,9 +115,15 @@ int nh_ctx_relay_ensure(struct nh_ctx *ctx);
 int nh_ctx_names_open(struct nh_ctx *ctx, unsigned int max_names);
 void nh_ctx_names_close(struct nh_ctx *ctx);
 int nh_ctx_resolver_ensure(struct nh_ctx *ctx);
-/* the name of a pool address, into buf (NULL when it is none) */
+/* once the kernel's programs are loaded: DNS answers watched */
+int nh_ctx_names_watch(struct nh_ctx *ctx);
+/* a DNS answer the scope received (NH_EV_DNS_SEEN) */
+void nh_ctx_on_dns_seen(struct nh_ctx *ctx, const void *data, size_t len);
+/* The name the program looked up for sa, into buf, or NULL: a pool
+ * address's from the resolver's table (*pool set), any other's from the
+ * answers seen (NH_DNS_WATCH).  pool may be NULL. */
 const char *nh_ctx_name_of(struct nh_ctx *ctx, const struct sockaddr *sa,
-			   char *buf, size_t len);
+			   char *buf, size_t len, bool *pool);
 
 /* sock/nh_report_log.c: the relay's and the handoff's report callback
  * (from their threads), and the handler that says them */

@@ -462,6 +462,16 @@ static void orig_format(const struct nh_event *ev, char *buf, size_t len)
 	snprintf(buf, len, "%s:%u", ev->orig_name, port);
 }
 
+/* The log's "name": the host the program looked up for orig_dst, a
+ * pool address's name included; an older caller's struct has only
+ * orig_name. */
+static const char *dst_name(const struct nh_event *ev)
+{
+	const char *name = NH_OPT(ev, dst_name, NULL);
+
+	return name ? name : NH_OPT(ev, orig_name, NULL);
+}
+
 /* What the resolver answered: who asked is not known (a port on
  * loopback), the name, its type and the address given are. */
 static void format_dns(struct out *o, const struct nh_event *ev, bool json)
@@ -537,6 +547,7 @@ NH_API int nh_event_format(const struct nh_event *ev, unsigned int flags,
 				   sizeof(dst));
 	}
 	put_str(&o, json, "orig_dst", !nodst ? orig : NULL);
+	put_str(&o, json, "name", !nodst ? dst_name(ev) : NULL);
 	put_str(&o, json, "new_dst", !nodst && !blocked ? dst : NULL);
 	put_str(&o, json, "route",
 		ev->type == NH_EVENT_CREATE  ? NULL :

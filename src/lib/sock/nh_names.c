@@ -4,15 +4,14 @@
  * index, an array from index to entry, and an LRU list threaded through
  * the array by index.
  */
-#include <endian.h>
 #include <errno.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include "nh_names.h"
+#include "nh_siphash.h"
 
 #define POOL4 0xc6120000u /* 198.18.0.0 */
 #define POOL4_MASK 0xfffe0000u /* /15 */
@@ -56,84 +55,6 @@ struct nh_names {
 	uint64_t clock; /* the latest now_s seen: the list is in its order */
 	size_t name_bytes;
 };
-
-/*
- * SipHash-1-3 (Aumasson and Bernstein) with a key from getrandom(): the
- * names come from the program, and through it from whoever chooses what it
- * resolves (a web page, a mail header).  Without the key, nobody can
- * choose names that share a chain and turn each lookup into a walk; an
- * unkeyed or seed-only hash (FNV) can be attacked by differential
- * multicollisions whatever the seed.  1-3 rounds, as Python and Rust's
- * HashMap use: the flooding attack needs no more, and names are short.
- */
-static inline uint64_t rotl(uint64_t x, int b)
-{
-	return (x << b) | (x >> (64 - b));
-}
-
-#define SIPROUND                   \
-	do {                       \
-		v0 += v1;          \
-		v1 = rotl(v1, 13); \
-		v1 ^= v0;          \
-		v0 = rotl(v0, 32); \
-		v2 += v3;          \
-		v3 = rotl(v3, 16); \
-		v3 ^= v2;          \
-		v0 += v3;          \
-		v3 = rotl(v3, 21); \
-		v3 ^= v0;          \
-		v2 += v1;          \
-		v1 = rotl(v1, 17); \
-		v1 ^= v2;          \
-		v2 = rotl(v2, 32); \
-	} while (0)
-
-static uint64_t le64(const uint8_t *p)
-{
-	uint64_t m;
-
-	memcpy(&m, p, 8);
-	return le64toh(m);
-}
-
-/* the last 0-7 bytes */
-static uint64_t le_tail(const uint8_t *p, size_t n)
-{
-	uint64_t m = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		m |= (uint64_t)p[i] << (8 * i);
-	return m;
-}
-
-static uint64_t siphash13(const uint64_t key[2], const void *data, size_t len)
-{
-	uint64_t v0 = key[0] ^ 0x736f6d6570736575ull;
-	uint64_t v1 = key[1] ^ 0x646f72616e646f6dull;
-	uint64_t v2 = key[0] ^ 0x6c7967656e657261ull;
-	uint64_t v3 = key[1] ^ 0x7465646279746573ull;
-	const uint8_t *p = data;
-	size_t left = len;
-	uint64_t m;
-
-	for (; left >= 8; p += 8, left -= 8) {
-		m = le64(p);
-		v3 ^= m;
-		SIPROUND;
-		v0 ^= m;
-	}
-	m = le_tail(p, left) | (uint64_t)(len & 0xff) << 56;
-	v3 ^= m;
-	SIPROUND;
-	v0 ^= m;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
 
 static struct ent *ent_at(const struct nh_names *t, uint32_t i)
 {
@@ -263,7 +184,6 @@ int nh_names_new(unsigned int max, unsigned int ttl_s, struct nh_names **out)
 {
 	struct nh_names *t;
 	uint32_t nb = 1;
-	ssize_t n;
 	int r;
 
 	*out = NULL;
@@ -274,11 +194,9 @@ int nh_names_new(unsigned int max, unsigned int ttl_s, struct nh_names **out)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	do
-		n = getrandom(t->key, sizeof(t->key), 0);
-	while (n < 0 && errno == EINTR);
-	if (n != sizeof(t->key)) {
-		r = n < 0 ? -errno : -EIO;
+	/* names come from whoever chooses what the program resolves */
+	r = nh_siphash_key(t->key);
+	if (r) {
 		free(t);
 		return r;
 	}
@@ -422,7 +340,7 @@ int nh_names_addr(struct nh_names *t, const char *name, int family,
 		return -EINVAL;
 	if (family != AF_INET && family != AF_INET6)
 		return -EAFNOSUPPORT;
-	h = (uint32_t)siphash13(t->key, name, len);
+	h = (uint32_t)nh_siphash13(t->key, name, len);
 
 	pthread_mutex_lock(&t->lock);
 	i = find(t, name, len, h);

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The context's names (opts.dns): the pool, made when the context opens,
- * and the resolver, started by the first NH_RULE_DNS. */
+ * and the resolver, started by the first NH_RULE_DNS; or the names seen
+ * in the scope's DNS answers (NH_DNS_WATCH). */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include "nh_bpf.h"
 #include "nh_ctx_int.h"
 #include "nh_log.h"
 #include "nh_names.h"
 #include "nh_resolver.h"
+#include "nh_seen.h"
 #include "nh_time.h"
 
 int nh_ctx_names_open(struct nh_ctx *ctx, unsigned int max_names)
@@ -16,6 +19,17 @@ int nh_ctx_names_open(struct nh_ctx *ctx, unsigned int max_names)
 
 	if (ctx->dns_mode == NH_DNS_NONE)
 		return 0;
+	if (ctx->dns_mode == NH_DNS_WATCH) {
+		/* names go only to events: without a callback, nothing to
+		 * watch for, and no ring buffer to watch with */
+		if (!ctx->event)
+			return 0;
+		err = nh_seen_new(max_names, &ctx->seen);
+		if (err)
+			nh_logf(&ctx->lg, LOG_ERR, "names seen: %s",
+				strerror(-err));
+		return err;
+	}
 	if (ctx->dns_mode != NH_DNS_PROXY) {
 		nh_logf(&ctx->lg, LOG_ERR, "opts.dns: no such mode %u",
 			ctx->dns_mode);
@@ -27,6 +41,42 @@ int nh_ctx_names_open(struct nh_ctx *ctx, unsigned int max_names)
 	return err;
 }
 
+int nh_ctx_names_watch(struct nh_ctx *ctx)
+{
+	int err;
+
+	if (!ctx->seen)
+		return 0;
+	err = nh_bpf_attach_dns_watch(ctx->bpf, ctx->cgroup_fd);
+	if (err)
+		nh_logf(&ctx->lg, LOG_ERR,
+			"cannot watch DNS answers (cgroup_skb/ingress): %s",
+			strerror(-err));
+	else
+		nh_logf(&ctx->lg, LOG_DEBUG,
+			"DNS answers from UDP port 53 watched: connections are named by the names they gave");
+	return err;
+}
+
+void nh_ctx_on_dns_seen(struct nh_ctx *ctx, const void *data, size_t len)
+{
+	const struct nh_bpf_dns_event *de = data;
+	int n;
+
+	if (!ctx->seen || len < offsetof(struct nh_bpf_dns_event, data) ||
+	    de->len > NH_DNS_SEEN_MAX ||
+	    len < offsetof(struct nh_bpf_dns_event, data) + de->len)
+		return;
+	n = nh_seen_answer(ctx->seen, de->data, de->len);
+	/* a longer answer was cut in the kernel: its records are not
+	 * read, and its addresses stay unnamed */
+	if (n < 0 || de->wire_len > de->len)
+		nh_logf(&ctx->lg, LOG_DEBUG,
+			"a DNS answer of %u bytes%s not read: %s", de->wire_len,
+			de->wire_len > de->len ? " (cut at 512)" : "",
+			n < 0 ? strerror(-n) : "cut");
+}
+
 /* After the relay and the handoff, which look names up. */
 void nh_ctx_names_close(struct nh_ctx *ctx)
 {
@@ -34,6 +84,8 @@ void nh_ctx_names_close(struct nh_ctx *ctx)
 	ctx->resolver = NULL;
 	nh_names_free(ctx->names);
 	ctx->names = NULL;
+	nh_seen_free(ctx->seen);
+	ctx->seen = NULL;
 }
 
 static int resolver_listening(void *user, int fd)
@@ -85,12 +137,19 @@ int nh_ctx_resolver_ensure(struct nh_ctx *ctx)
 }
 
 const char *nh_ctx_name_of(struct nh_ctx *ctx, const struct sockaddr *sa,
-			   char *buf, size_t len)
+			   char *buf, size_t len, bool *pool)
 {
-	if (!ctx->names || !nh_names_in_pool(sa))
-		return NULL;
-	if (nh_names_lookup(ctx->names, sa, false, nh_now_ns() / 1000000000ull,
-			    buf, len))
-		return NULL;
-	return buf;
+	bool in_pool = ctx->names && nh_names_in_pool(sa);
+
+	if (pool)
+		*pool = in_pool;
+	if (in_pool)
+		return nh_names_lookup(ctx->names, sa, false,
+				       nh_now_ns() / 1000000000ull, buf, len) ?
+			       NULL :
+			       buf;
+	if (ctx->seen && sa->sa_family != AF_UNSPEC &&
+	    !nh_seen_lookup(ctx->seen, sa, buf, len))
+		return buf;
+	return NULL;
 }

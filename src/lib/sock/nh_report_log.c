@@ -19,8 +19,9 @@ void nh_ctx_on_report(void *user, const struct nh_relay_report *rep)
 
 static void report_event(struct nh_ctx *ctx, const struct nh_relay_report *r)
 {
-	char comm[NH_COMM_LEN + 1], exe[NH_PATH_LEN];
+	char comm[NH_COMM_LEN + 1], exe[NH_PATH_LEN], name[256];
 	struct nh_event ev;
+	bool pool;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.sz = sizeof(ev);
@@ -44,6 +45,15 @@ static void report_event(struct nh_ctx *ctx, const struct nh_relay_report *r)
 	ev.err = r->err;
 	ev.detail = r->detail[0] ? r->detail : NULL;
 	ev.orig_name = r->name[0] ? r->name : NULL;
+	ev.dst_name = ev.orig_name;
+	/* the name the relay copied when the connection opened; a pool
+	 * address may name another by now */
+	if (!ev.dst_name) {
+		ev.dst_name = nh_ctx_name_of(ctx, (const void *)&ev.orig_dst,
+					     name, sizeof(name), &pool);
+		if (pool)
+			ev.dst_name = NULL;
+	}
 	memcpy(comm, r->id.comm, NH_COMM_LEN);
 	comm[NH_COMM_LEN] = '\0';
 	ev.comm = comm;

@@ -114,6 +114,7 @@ int nh_ctx_relay_ensure(struct nh_ctx *ctx);
 /* sock/nh_divert.c: the pool of names (opts.dns), and the resolver */
 int nh_ctx_names_open(struct nh_ctx *ctx, unsigned int max_names);
 void nh_ctx_names_close(struct nh_ctx *ctx);
+/* after nh_ctx_relay_ensure(): the relay says where the resolver is */
 int nh_ctx_resolver_ensure(struct nh_ctx *ctx);
 /* once the kernel's programs are loaded: DNS answers watched */
 int nh_ctx_names_watch(struct nh_ctx *ctx);

@@ -435,9 +435,8 @@ static void put_u64(struct out *o, bool json, const char *key, bool have,
 
 static const char *rcode_name(unsigned int rcode, char *buf, size_t len)
 {
-	static const char *const names[] = { "NOERROR",	 "FORMERR",
-					     "SERVFAIL", "NXDOMAIN",
-					     "NOTIMP",	 "REFUSED" };
+	static const char *const names[] = { "NOERROR",	 "FORMERR", "SERVFAIL",
+					     "NXDOMAIN", "NOTIMP",  "REFUSED" };
 
 	if (rcode < sizeof(names) / sizeof(names[0]))
 		return names[rcode];
@@ -484,15 +483,16 @@ static void format_dns(struct out *o, const struct nh_event *ev, bool json)
 			  &((const struct sockaddr_in *)&ev->new_dst)->sin_addr,
 			  ans, sizeof(ans));
 	else if (ev->new_dst.ss_family == AF_INET6)
-		inet_ntop(AF_INET6,
-			  &((const struct sockaddr_in6 *)&ev->new_dst)
-				   ->sin6_addr,
-			  ans, sizeof(ans));
+		inet_ntop(
+			AF_INET6,
+			&((const struct sockaddr_in6 *)&ev->new_dst)->sin6_addr,
+			ans, sizeof(ans));
 	put_str(o, json, "name", ev->orig_name ? ev->orig_name : "");
 	put_str(o, json, "type",
 		nh_dns_type_name((uint16_t)ev->dns_type, tbuf, sizeof(tbuf)));
 	put_str(o, json, "answer", ans[0] ? ans : NULL);
-	put_str(o, json, "rcode", rcode_name(ev->dns_rcode, rbuf, sizeof(rbuf)));
+	put_str(o, json, "rcode",
+		rcode_name(ev->dns_rcode, rbuf, sizeof(rbuf)));
 	put_str(o, json, "route", ev->route_desc ? ev->route_desc : "pool");
 }
 

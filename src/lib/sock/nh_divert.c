@@ -118,6 +118,10 @@ NH_API int nh_ctx_add_rule(struct nh_ctx *ctx, const struct nh_rule *rule)
 		err = nh_ctx_relay_ensure(ctx);
 		ctx->user_divert = true;
 	}
+	/* the resolver's names are of use only to the relay, which also
+	 * tells the kernel in which network namespace both are */
+	if (!err && rule->action == NH_RULE_DNS && ctx->names)
+		err = nh_ctx_relay_ensure(ctx);
 	if (!err && rule->action == NH_RULE_DNS)
 		err = nh_ctx_resolver_ensure(ctx);
 	if (err) {

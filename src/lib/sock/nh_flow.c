@@ -425,10 +425,11 @@ static int connected(struct nh_flow_list *l, struct nh_flow *f)
 	}
 	f->state = F_HANDSHAKE;
 	/* a filter may have changed the port: the name goes with to's */
-	nh_chain_walk_init(f->walk, l->hops, l->nhops, &f->to, f->name,
-			   ntohs(f->to.ss_family == AF_INET6 ?
-					 ((struct sockaddr_in6 *)&f->to)->sin6_port :
-					 ((struct sockaddr_in *)&f->to)->sin_port));
+	nh_chain_walk_init(
+		f->walk, l->hops, l->nhops, &f->to, f->name,
+		ntohs(f->to.ss_family == AF_INET6 ?
+			      ((struct sockaddr_in6 *)&f->to)->sin6_port :
+			      ((struct sockaddr_in *)&f->to)->sin_port));
 	f->deadline = nh_now_ns() + l->connect_timeout_ns;
 	return 0;
 }

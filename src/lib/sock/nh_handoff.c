@@ -349,10 +349,10 @@ static void job_step(struct nh_handoff *h, struct hf_job *j)
 			return;
 		}
 		j->connecting = false;
-		nh_chain_walk_init(&j->walk, h->o.hops, h->o.nhops, &j->dst,
-				   j->name, ntohs(j->dst.ss_family == AF_INET6 ?
-						 s6->sin6_port :
-						 s4->sin_port));
+		nh_chain_walk_init(
+			&j->walk, h->o.hops, h->o.nhops, &j->dst, j->name,
+			ntohs(j->dst.ss_family == AF_INET6 ? s6->sin6_port :
+							     s4->sin_port));
 	}
 	r = nh_chain_walk_step(&j->walk, j->fd, why, sizeof(why));
 	if (r < 0) {
@@ -667,8 +667,9 @@ static void on_notify(struct nh_handoff *h)
 	h->jobs = j;
 	h->njobs++;
 	if (!e && job_name(h, j)) {
-		job_fail(h, j, EHOSTUNREACH,
-			 "no name for this address of nethook's resolver any more (forgotten after its TTL, or the table was full)");
+		job_fail(
+			h, j, EHOSTUNREACH,
+			"no name for this address of nethook's resolver any more (forgotten after its TTL, or the table was full)");
 		return;
 	}
 	if (e) {

@@ -58,25 +58,6 @@ int nh_ctx_names_watch(struct nh_ctx *ctx)
 	return err;
 }
 
-void nh_ctx_on_dns_seen(struct nh_ctx *ctx, const void *data, size_t len)
-{
-	const struct nh_bpf_dns_event *de = data;
-	int n;
-
-	if (!ctx->seen || len < offsetof(struct nh_bpf_dns_event, data) ||
-	    de->len > NH_DNS_SEEN_MAX ||
-	    len < offsetof(struct nh_bpf_dns_event, data) + de->len)
-		return;
-	n = nh_seen_answer(ctx->seen, de->data, de->len);
-	/* a longer answer was cut in the kernel: its records are not
-	 * read, and its addresses stay unnamed */
-	if (n < 0 || de->wire_len > de->len)
-		nh_logf(&ctx->lg, LOG_DEBUG,
-			"a DNS answer of %u bytes%s not read: %s", de->wire_len,
-			de->wire_len > de->len ? " (cut at 512)" : "",
-			n < 0 ? strerror(-n) : "cut");
-}
-
 /* After the relay and the handoff, which look names up. */
 void nh_ctx_names_close(struct nh_ctx *ctx)
 {
@@ -110,12 +91,6 @@ int nh_ctx_resolver_ensure(struct nh_ctx *ctx)
 
 	if (ctx->resolver || !ctx->names)
 		return 0;
-	/* its names are of use only to the relay, which also says in which
-	 * network namespace the resolver is (relay_netns); its queue takes
-	 * the DNS events too */
-	err = nh_ctx_relay_ensure(ctx);
-	if (err)
-		return err;
 	ro.names = ctx->names;
 	ro.ttl_s = ctx->dns_ttl_s;
 	ro.lg = &ctx->lg;
@@ -134,22 +109,4 @@ int nh_ctx_resolver_ensure(struct nh_ctx *ctx)
 		"resolver on 127.0.0.1:%u%s: names to the proxy, addresses from 198.18.0.0/15 and 100::/64",
 		a4.port, a6.family ? " and [::1]" : "");
 	return 0;
-}
-
-const char *nh_ctx_name_of(struct nh_ctx *ctx, const struct sockaddr *sa,
-			   char *buf, size_t len, bool *pool)
-{
-	bool in_pool = ctx->names && nh_names_in_pool(sa);
-
-	if (pool)
-		*pool = in_pool;
-	if (in_pool)
-		return nh_names_lookup(ctx->names, sa, false,
-				       nh_now_ns() / 1000000000ull, buf, len) ?
-			       NULL :
-			       buf;
-	if (ctx->seen && sa->sa_family != AF_UNSPEC &&
-	    !nh_seen_lookup(ctx->seen, sa, buf, len))
-		return buf;
-	return NULL;
 }

@@ -367,7 +367,8 @@ static void *loop(void *arg)
 			tag = ev[i].data.u32;
 			if (tag == TAG_STOP)
 				return NULL;
-			if (tag == TAG_SOCK + S_UDP4 || tag == TAG_SOCK + S_UDP6)
+			if (tag == TAG_SOCK + S_UDP4 ||
+			    tag == TAG_SOCK + S_UDP6)
 				on_udp(r, r->fd[tag - TAG_SOCK]);
 			else if (tag < TAG_CONN)
 				on_accept(r, r->fd[tag - TAG_SOCK]);

@@ -167,6 +167,27 @@ nh_check "... in at most 11 lines a second ($lines lines)" test "$lines" -le 22
 nh_like "... and the count said" "$(cat "$err")" \
 	'^nethook: [0-9]+ more failed connections? not shown$'
 
+# --- the program uses a proxy of the chain itself ----------------------------
+# http_proxy= names the chain's own proxy: through the chain that proxy
+# would be asked to CONNECT to itself (tinyproxy refuses port 8080 here,
+# as squid answers 403); nethook takes it there through the proxies
+# before it only, and says so once (-v).
+tplog=$NH_TMP/tp8080/tinyproxy.log
+for mode in "" --handoff; do
+	got=$(nh_nethook c run -v $mode --proxy "http://$NHP_P4:8080" -- \
+		env http_proxy="http://$NHP_P4:8080" curl -s -m 10 "$who" 2>"$err")
+	nh_is "http_proxy is the chain's own proxy${mode:+ ($mode)}: the page" "$got" web
+	nh_like "... said once on stderr" "$(cat "$err")" \
+		"proxy http://$NHP_P4:8080 of the chain itself: straight to it"
+done
+got=$(nh_nethook c run -v --proxy "$P" --proxy "http://$NHP_P4:8080" -- \
+	env http_proxy="http://$NHP_P4:8080" curl -s -m 10 "$who" 2>"$err")
+nh_is "http_proxy is the chain's second proxy: the page, through the first" "$got" web
+nh_like "... said once on stderr" "$(cat "$err")" \
+	"of the chain itself: through the proxies before it"
+nh_unlike "tinyproxy was never asked to CONNECT to itself" \
+	"$(grep -i connect "$tplog" 2>/dev/null)" "$NHP_P4:8080"
+
 # --- a proxy URL without a port ----------------------------------------------------
 rm -f "$log"
 got=$(nh_nethook c run --log "$log" --proxy "socks5://$NHP_P4" -- curl -sS -m 10 "$who")
@@ -176,7 +197,7 @@ rm -f "$log"
 got=$(nh_nethook c run --log "$log" --proxy "http://$NHP_P4" -- curl -sS -m 10 "$who")
 nh_is "http:// without a port: 8080" \
 	"$got $(nh_tfield "$(nhp_log_end "$log")" route)" "web http://$NHP_P4:8080"
-nh_nethook c run --proxy "socks4a://$NHP_P4" -- curl -sS -m 10 -o /dev/null \
+nh_nethook c run --proxy "socks4a://$NHP_P4" -- curl -s -m 10 -o /dev/null \
 	"http://$NHP_W4:81/" 2>"$err"
 nh_like "socks4a:// without a port: 1080, as the failure line says" \
 	"$(cat "$err")" "^nethook: $NHP_W4:81 via socks4a://$NHP_P4:1080: "

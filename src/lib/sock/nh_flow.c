@@ -58,7 +58,9 @@ struct nh_flow {
 	struct nh_flow_val id;
 	struct sockaddr_storage to; /* the destination, after the filters */
 	bool named; /* a reference on the resolver's address held */
-	bool straight; /* to the first proxy itself: no handshake */
+	/* hops walked: all of them, or fewer when the program connects to
+	 * a proxy of the chain itself (0: the first, straight) */
+	uint8_t upto;
 	struct sockaddr_storage held; /* that address */
 	char name[NH_REPORT_NAME]; /* what the proxy is asked for, or "" */
 	struct nh_socket *so; /* socket filters attached, or NULL */
@@ -210,7 +212,7 @@ static socklen_t sa_len(const struct sockaddr_storage *ss)
 static void where(const struct nh_flow_list *l, const struct nh_flow *f,
 		  int hop, char *buf, size_t len)
 {
-	nh_chain_where(l->hops, l->nhops, hop, &f->to, buf, len);
+	nh_chain_where(l->hops, f->upto, hop, &f->to, buf, len);
 }
 
 static int start_connect(struct nh_flow_list *l, struct nh_flow *f)
@@ -219,7 +221,7 @@ static int start_connect(struct nh_flow_list *l, struct nh_flow *f)
 	char why[400];
 	int one = 1, fd, e;
 
-	if (l->nhops && !f->straight)
+	if (f->upto)
 		to = l->hops[0].addr;
 	else
 		to = f->to;
@@ -239,7 +241,7 @@ static int start_connect(struct nh_flow_list *l, struct nh_flow *f)
 	f->deadline = nh_now_ns() + l->connect_timeout_ns;
 	if (connect(fd, (void *)&to, sa_len(&to)) && errno != EINPROGRESS) {
 		e = errno;
-		nh_chain_connect_failed(l->hops, l->nhops, &f->to, e, why,
+		nh_chain_connect_failed(l->hops, f->upto, &f->to, e, why,
 					sizeof(why));
 		finish(l, f, e, "%s", why);
 		return -1;
@@ -320,15 +322,17 @@ static bool same_addr(const struct sockaddr_storage *a,
 /*
  * A connection to an address of nethook's resolver goes by its name, held
  * until the flow ends so that the address is not given to another name
- * meanwhile.  A connection to the first proxy itself (the program uses it
- * too) goes straight there: through the chain it would ask the proxy to
- * connect to itself, which proxies refuse.  -1 when the flow ended.
+ * meanwhile.  A connection to a proxy of the chain itself (the program
+ * uses it too) goes there through the proxies before it only: through
+ * the whole chain the last proxy would be asked to connect to itself,
+ * which proxies refuse.  -1 when the flow ended.
  */
 static int name_or_self(struct nh_flow_list *l, struct nh_flow *f)
 {
 	char hop[160];
-	int err;
+	int err, k;
 
+	f->upto = (uint8_t)l->nhops;
 	if (l->names && nh_names_in_pool((const void *)&f->to)) {
 		err = nh_names_lookup(l->names, (const void *)&f->to, true,
 				      nh_now_ns() / 1000000000ull, f->name,
@@ -348,17 +352,20 @@ static int name_or_self(struct nh_flow_list *l, struct nh_flow *f)
 		}
 		return 0;
 	}
-	if (!l->nhops || l->hops[0].scheme == NH_PROXY_DIRECT)
+	for (k = 0; k < l->nhops; k++)
+		if (l->hops[k].scheme != NH_PROXY_DIRECT &&
+		    same_addr(&f->to, &l->hops[k].addr))
+			break;
+	if (k == l->nhops)
 		return 0;
-	if (!same_addr(&f->to, &l->hops[0].addr))
-		return 0;
-	f->straight = true;
+	f->upto = (uint8_t)k;
 	if (!l->self_said) {
 		l->self_said = true;
-		nh_proxy_hop_format(&l->hops[0], hop, sizeof(hop));
+		nh_proxy_hop_format(&l->hops[k], hop, sizeof(hop));
 		nh_logf(l->lg, LOG_NOTICE,
-			"relay: a program connects to the proxy %s itself: straight to it, not through it",
-			hop);
+			"relay: a program connects to the proxy %s of the chain itself: %s, not through it",
+			hop,
+			k ? "through the proxies before it" : "straight to it");
 	}
 	return 0;
 }
@@ -415,7 +422,7 @@ static int enter_relay(struct nh_flow_list *l, struct nh_flow *f)
 /* The upstream socket is connected: open the tunnel, or relay now. */
 static int connected(struct nh_flow_list *l, struct nh_flow *f)
 {
-	if (!l->nhops || l->hops[0].scheme == NH_PROXY_DIRECT || f->straight)
+	if (!f->upto || l->hops[0].scheme == NH_PROXY_DIRECT)
 		return enter_relay(l, f);
 	/* only while the tunnel opens: an open flow holds no handshake */
 	f->walk = malloc(sizeof(*f->walk));
@@ -426,7 +433,7 @@ static int connected(struct nh_flow_list *l, struct nh_flow *f)
 	f->state = F_HANDSHAKE;
 	/* a filter may have changed the port: the name goes with to's */
 	nh_chain_walk_init(
-		f->walk, l->hops, l->nhops, &f->to, f->name,
+		f->walk, l->hops, f->upto, &f->to, f->name,
 		ntohs(f->to.ss_family == AF_INET6 ?
 			      ((struct sockaddr_in6 *)&f->to)->sin6_port :
 			      ((struct sockaddr_in *)&f->to)->sin_port));
@@ -447,7 +454,7 @@ static int step_connect(struct nh_flow_list *l, struct nh_flow *f)
 		getsockopt(f->u.fd, SOL_SOCKET, SO_ERROR, &e, &len);
 		if (!e)
 			e = ECONNREFUSED;
-		nh_chain_connect_failed(l->hops, l->nhops, &f->to, e, why,
+		nh_chain_connect_failed(l->hops, f->upto, &f->to, e, why,
 					sizeof(why));
 		finish(l, f, e, "%s", why);
 		return -1;
@@ -737,7 +744,7 @@ void nh_flow_tick(struct nh_flow_list *l, uint64_t now)
 		next = f->next;
 		if (f->state != F_RELAY && now > f->deadline) {
 			nh_chain_timed_out(
-				l->hops, l->nhops, f->walk ? f->walk->hop : 0,
+				l->hops, f->upto, f->walk ? f->walk->hop : 0,
 				&f->to, f->state == F_CONNECT,
 				(unsigned long long)(l->connect_timeout_ns /
 						     1000000ull),

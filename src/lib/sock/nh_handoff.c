@@ -317,17 +317,23 @@ static int job_name(const struct nh_handoff *h, struct hf_job *j)
 			       sizeof(j->name));
 }
 
-/* A program that talks to the first proxy itself: through the chain it
- * would ask that proxy to connect to itself. */
-static bool first_hop(const struct nh_handoff *h,
+/* A program that talks to a proxy of the chain itself: through the whole
+ * chain the last proxy would be asked to connect to itself.  The relay
+ * takes such a connection through the proxies before it. */
+static bool chain_hop(const struct nh_handoff *h,
 		      const struct sockaddr_storage *dst)
 {
 	struct nh_bpf_addr a, b;
+	int k;
 
-	if (!h->o.nhops || nh_addr_from_sockaddr((const void *)dst, &a) ||
-	    nh_addr_from_sockaddr((const void *)&h->o.hops[0].addr, &b))
+	if (nh_addr_from_sockaddr((const void *)dst, &a))
 		return false;
-	return !memcmp(a.addr, b.addr, sizeof(a.addr)) && a.port == b.port;
+	for (k = 0; k < h->o.nhops; k++)
+		if (!nh_addr_from_sockaddr((const void *)&h->o.hops[k].addr,
+					   &b) &&
+		    !memcmp(a.addr, b.addr, sizeof(a.addr)) && a.port == b.port)
+			return true;
+	return false;
 }
 
 /* Move a job on as far as its socket allows. */
@@ -624,8 +630,8 @@ static void on_notify(struct nh_handoff *h)
 	}
 	if (!is_tcp(fd, type) || v6only_to_v4(h, fd, &dst))
 		goto go_on;
-	if (first_hop(h, &dst)) {
-		why = "to the first proxy itself: the relay goes straight there";
+	if (chain_hop(h, &dst)) {
+		why = "to a proxy of the chain itself: the relay takes it";
 		goto go_on;
 	}
 	j = calloc(1, sizeof(*j));

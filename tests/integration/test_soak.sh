@@ -3,8 +3,10 @@
 #
 # Soak (needs root): one nethook run, through the relay and with
 # --handoff, carries a fixed mix for a fixed count — short connections,
-# kept-alive requests, idle connections held at once, large transfers, a
-# proxy that refuses and one that resets — then, while nethook still
+# kept-alive requests, idle connections held at once, large transfers,
+# connections by name (only the proxy host knows the names, and the
+# client's DNS goes to nethook's resolver), a proxy that refuses and one
+# that resets — then, while nethook still
 # runs, its descriptors are back to their start value and its resident
 # memory within a bound of its start; after it exits, every connection has
 # exactly one end line.  NH_SOAK=N multiplies the counts (default 1:
@@ -13,12 +15,18 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/logcheck.sh"
 . "$(dirname "$0")/proxies.sh"
+. "$(dirname "$0")/names.sh"
 nh_require_nethook
 nhp_require_peers
+nhn_require
 ulimit -n 16384 2>/dev/null || ulimit -n 4096
 export NH_TIMEOUT=400
-nhp_world
+NHN_NAMES=100 NHN_PROXY_PORTS=1080,1090,1091
+nhn_world # the proxy host alone knows n0..n99.web.example
 nhp_dante dante 1080 none
+# the client's resolver answers nothing: its names come from nethook
+nhn_etc soak "nameserver $NHN_NS4
+options timeout:1 attempts:1"
 nhp_fake refuse "$NHP_P4" 1090 s5-reply-refused 400
 nhp_fake midreset "$NHP_P4" 1091 s5-midreset 400
 # kept-alive requests need a server that keeps them: nginx in w, port 8081
@@ -26,6 +34,7 @@ NH_NGINX_KEEPALIVE=30 nh_nginx w keep "$NHP_W4:8081"
 
 k=${NH_SOAK:-1}
 short=$((1000 * k)) idle=$((1000 * k)) keep=$((200 * k)) big=$((5 * k)) bad=$((20 * k))
+names=$((200 * k))
 if nh_quick; then
 	short=$((short / 2)) idle=$((idle / 2)) keep=$((keep / 2))
 fi
@@ -58,10 +67,12 @@ for mode in relay handoff; do
 		python3 $hold $idle $NHP_W4 1 80 >$mark.idle
 		for i in \$(seq $big); do curl -sS -m 60 -o /dev/null -w '%{size_download}\n' http://$NHP_W4/big.bin; done >$mark.big
 		for i in \$(seq $bad); do curl -s -m 5 -o /dev/null $who; done
+		for i in \$(seq $names); do curl -sS -m 10 http://n\$((i % $NHN_NAMES)).web.example/who; done >$mark.names
 		touch $mark.done; while [ ! -e $mark.go ]; do sleep 0.05; done"
 	nh_bg pid timeout -k 5 400 nsenter "--net=/run/netns/$(nh_ns c)" -- \
-		"$NETHOOK" run $flag --log "$log" --proxy "socks5://$NHP_P4:1080" \
-		-- sh -c "$work" 2>"$mark.err"
+		unshare -m --propagation private -- sh -c "$NHN_WRAP" sh \
+		"$NH_TMP/etc-soak" "$NETHOOK" run $flag --log "$log" \
+		--proxy "socks5://$NHP_P4:1080" -- sh -c "$work" 2>"$mark.err"
 	nh_wait_file "$mark.up" 30 || nh_bail "$mode: nethook did not start"
 	nhpid=$(nhp_nethook_pid "$pid")
 	sleep 0.5
@@ -91,12 +102,14 @@ for mode in relay handoff; do
 		"$(cat "$mark.idle")" "^open=$idle reset=0 served=$idle\$"
 	nh_is "$mode: $big large transfers, whole" \
 		"$(grep -c "^$((2 * 1024 * 1024))\$" "$mark.big")" "$big"
+	nh_is "$mode: $names connections by $NHN_NAMES names, all served" \
+		"$(grep -c '^web$' "$mark.names")" "$names"
 	nh_is "$mode: descriptors back to their start ($fd0 -> $fd1)" "$fd1" "$fd0"
 	nh_check "$mode: resident memory within ${rss_bound_kb} kB of its start ($rss0 -> $rss1 kB)" \
 		test "$((rss1 - rss0))" -le "$rss_bound_kb"
 	# one end line per connection: curl's kept-alive one, nh-conn's,
 	# the held ones, the large ones and the last few
-	want=$((short + 1 + idle + big + bad))
+	want=$((short + 1 + idle + big + bad + names))
 	nh_is "$mode: one end line per connection ($want)" \
 		"$(nhp_log_end "$log" | wc -l)" "$want"
 	# (a program that closes with bytes unread resets its connection:
@@ -107,7 +120,10 @@ for mode in relay handoff; do
 		"$(nhp_log_end "$mark.refuse.log" | grep -c 'result=error error=ECONNREFUSED')" "$bad"
 	nh_is "$mode: a proxy resetting mid-download: $bad end lines, each ECONNRESET" \
 		"$(nhp_log_end "$mark.reset.log" | grep -c 'result=error error=ECONNRESET')" "$bad"
+	nh_is "$mode: the end lines by name name their host ($names)" \
+		"$(nhp_log_end "$log" | grep -cE ' orig_dst=n[0-9]+\.web\.example:80 ')" "$names"
 	nh_unlike "$mode: no sanitizer report" "$(cat "$mark.err")" 'ERROR: (Address|Leak)Sanitizer|runtime error:'
+	nhn_no_leak "$mode soak"
 done
 
 # Connections still open when the program exits, and so when nethook

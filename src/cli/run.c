@@ -347,8 +347,6 @@ void cli_session_close(struct cli_session *s)
 {
 	if (s->ctx) {
 		drain(s->ctx);
-		if (s->out.fails)
-			cli_fails_end(&s->out.fl, stderr);
 		/* events nobody asked to see are nobody's loss */
 		if (s->out.f && nh_ctx_lost_events(s->ctx)) {
 			fprintf(stderr,
@@ -361,8 +359,11 @@ void cli_session_close(struct cli_session *s)
 						s->ctx));
 		}
 	}
+	/* the relay's last reports come as it closes: counted, then said */
 	nh_ctx_close(s->ctx);
 	s->ctx = NULL;
+	if (s->out.fails)
+		cli_fails_end(&s->out.fl, stderr);
 	if (s->out.f && s->out.f != stderr)
 		fclose(s->out.f);
 	s->out.f = NULL;

@@ -341,36 +341,46 @@ rules_lookup(const struct nh_bpf_addr *dst, __u8 proto)
 }
 
 /*
- * Is nethook's relay listening at `to`, in the caller's network namespace?
- * Its links are pinned and outlive it: once it is gone, the port it held
- * is anyone's, and a connection sent there would reach whoever bound it.
+ * Is a socket nethook marked (NH_RELAY_MARK) bound at `to`, TCP or UDP, in
+ * the caller's network namespace?  The relay's listeners and the
+ * resolver's sockets are.  Its links are pinned and outlive it: once it is
+ * gone, the port it held is anyone's, and a connection or a query sent
+ * there would reach whoever bound it.
  */
-static __always_inline int relay_listening(struct bpf_sock_addr *ctx,
-					   const struct nh_bpf_addr *to)
+static __always_inline int marked_at(struct bpf_sock_addr *ctx,
+				     const struct nh_bpf_addr *to, int tcp)
 {
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
-	__u32 *m, w[4];
+	__u32 *m, w[4], tlen;
 	int ok;
 
 	__builtin_memcpy(w, to->addr, 16);
 	if (to->family == 4) {
 		t.ipv4.daddr = w[3];
 		t.ipv4.dport = bpf_htons(to->port);
-		sk = bpf_sk_lookup_tcp(ctx, &t, sizeof(t.ipv4),
-				       BPF_F_CURRENT_NETNS, 0);
+		tlen = sizeof(t.ipv4);
 	} else {
 		__builtin_memcpy(t.ipv6.daddr, w, 16);
 		t.ipv6.dport = bpf_htons(to->port);
-		sk = bpf_sk_lookup_tcp(ctx, &t, sizeof(t.ipv6),
-				       BPF_F_CURRENT_NETNS, 0);
+		tlen = sizeof(t.ipv6);
 	}
+	if (tcp)
+		sk = bpf_sk_lookup_tcp(ctx, &t, tlen, BPF_F_CURRENT_NETNS, 0);
+	else
+		sk = bpf_sk_lookup_udp(ctx, &t, tlen, BPF_F_CURRENT_NETNS, 0);
 	if (!sk)
 		return 0;
 	m = bpf_sk_storage_get(&relay_mark, sk, 0, 0);
 	ok = m && *m == NH_RELAY_MARK;
 	bpf_sk_release(sk);
 	return ok;
+}
+
+static __always_inline int relay_listening(struct bpf_sock_addr *ctx,
+					   const struct nh_bpf_addr *to)
+{
+	return marked_at(ctx, to, 1);
 }
 
 /* The relay's own connects are not hooked.  Its pid alone is not enough:
@@ -448,37 +458,6 @@ static __always_inline int divert(struct bpf_sock_addr *ctx, int is6,
 	return NH_PROCEED;
 }
 
-/* Is nethook's resolver at `to`, for this transport, in the caller's
- * network namespace?  Its sockets carry the relay's mark; without the
- * mark, whoever holds the port now must not get the program's names. */
-static __always_inline int dns_alive(struct bpf_sock_addr *ctx,
-				     const struct nh_bpf_addr *to, int tcp)
-{
-	struct bpf_sock_tuple t = {};
-	struct bpf_sock *sk;
-	__u32 *m, w[4], tlen;
-
-	if (tcp)
-		return relay_listening(ctx, to);
-	__builtin_memcpy(w, to->addr, 16);
-	if (to->family == 4) {
-		t.ipv4.daddr = w[3];
-		t.ipv4.dport = bpf_htons(to->port);
-		tlen = sizeof(t.ipv4);
-	} else {
-		__builtin_memcpy(t.ipv6.daddr, w, 16);
-		t.ipv6.dport = bpf_htons(to->port);
-		tlen = sizeof(t.ipv6);
-	}
-	sk = bpf_sk_lookup_udp(ctx, &t, tlen, BPF_F_CURRENT_NETNS, 0);
-	if (!sk)
-		return 0;
-	m = bpf_sk_storage_get(&relay_mark, sk, 0, 0);
-	tlen = m && *m == NH_RELAY_MARK;
-	bpf_sk_release(sk);
-	return tlen;
-}
-
 /*
  * A DNS query (connect() or an unconnected sendmsg() to port 53) goes to
  * nethook's resolver instead, which must be alive and in this network
@@ -498,7 +477,7 @@ static __always_inline int dns_divert(struct bpf_sock_addr *ctx, int is6,
 		to = &dns6;
 	if (!to->family || bpf_get_netns_cookie(ctx) != relay_netns)
 		err = ENETUNREACH;
-	else if (!dns_alive(ctx, to, tcp))
+	else if (!marked_at(ctx, to, tcp))
 		err = ECONNREFUSED; /* nethook is gone */
 	if (!err)
 		err = -addr_to_ctx(ctx, is6, to);

@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 struct nh_tests {
 	struct CMUnitTest *v;
@@ -115,6 +118,29 @@ static inline const char *nh_q(const char *s)
 	*p++ = '"';
 	*p = '\0';
 	return b;
+}
+
+/* An address (no port) for a test: IPv4 or IPv6 text; fails the test
+ * on anything else. */
+static inline struct sockaddr_storage nh_test_sa(const char *ip)
+{
+	struct sockaddr_storage ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(ip, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		if (inet_pton(AF_INET6, ip, &s6->sin6_addr) != 1)
+			fail_msg("bad test address %s", ip);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		if (inet_pton(AF_INET, ip, &s4->sin_addr) != 1)
+			fail_msg("bad test address %s", ip);
+	}
+	return ss;
 }
 
 #endif /* NH_TEST_H */

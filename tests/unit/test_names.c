@@ -31,27 +31,6 @@ static struct nh_names *mk(unsigned int max, unsigned int ttl)
 	return t;
 }
 
-static struct sockaddr_storage sa_of(const char *ip)
-{
-	struct sockaddr_storage ss;
-
-	memset(&ss, 0, sizeof(ss));
-	if (strchr(ip, ':')) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		if (inet_pton(AF_INET6, ip, &s6->sin6_addr) != 1)
-			fail_msg("bad test address %s", ip);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		if (inet_pton(AF_INET, ip, &s4->sin_addr) != 1)
-			fail_msg("bad test address %s", ip);
-	}
-	return ss;
-}
-
 static const char *ip_of(const struct sockaddr_storage *ss)
 {
 	static char bufs[4][INET6_ADDRSTRLEN];
@@ -82,7 +61,7 @@ static const char *addr(struct nh_names *t, const char *name, int family,
 static int lookup(struct nh_names *t, const char *ip, bool ref, uint64_t now,
 		  char *buf)
 {
-	struct sockaddr_storage ss = sa_of(ip);
+	struct sockaddr_storage ss = nh_test_sa(ip);
 
 	return nh_names_lookup(t, (struct sockaddr *)&ss, ref, now, buf, 254);
 }
@@ -98,7 +77,7 @@ static void assert_names(struct nh_names *t, const char *ip, uint64_t now,
 
 static void put(struct nh_names *t, const char *ip)
 {
-	struct sockaddr_storage ss = sa_of(ip);
+	struct sockaddr_storage ss = nh_test_sa(ip);
 
 	nh_names_put(t, (struct sockaddr *)&ss);
 }
@@ -354,7 +333,7 @@ static void test_lookup_errors(void **state)
 	nh_names_put(t, (struct sockaddr *)&ss);
 	assert_false(nh_names_in_pool((struct sockaddr *)&ss));
 	/* a buffer too small for the name */
-	ss = sa_of("198.18.0.1");
+	ss = nh_test_sa("198.18.0.1");
 	assert_int_equal(nh_names_lookup(t, (struct sockaddr *)&ss, false, 1,
 					 buf, 1),
 			 -ENOBUFS);
@@ -397,7 +376,7 @@ static void test_in_pool(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		struct sockaddr_storage ss = sa_of(c[i].ip);
+		struct sockaddr_storage ss = nh_test_sa(c[i].ip);
 
 		if (nh_names_in_pool((struct sockaddr *)&ss) != c[i].in)
 			fail_msg("%s: want %s", c[i].ip,

@@ -31,30 +31,9 @@ static struct nh_seen *mk(unsigned int max)
 	return t;
 }
 
-static struct sockaddr_storage sa_of(const char *ip)
-{
-	struct sockaddr_storage ss;
-
-	memset(&ss, 0, sizeof(ss));
-	if (strchr(ip, ':')) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		if (inet_pton(AF_INET6, ip, &s6->sin6_addr) != 1)
-			fail_msg("bad test address %s", ip);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		if (inet_pton(AF_INET, ip, &s4->sin_addr) != 1)
-			fail_msg("bad test address %s", ip);
-	}
-	return ss;
-}
-
 static void put(struct nh_seen *t, const char *ip, const char *name)
 {
-	struct sockaddr_storage ss = sa_of(ip);
+	struct sockaddr_storage ss = nh_test_sa(ip);
 
 	assert_int_equal(nh_seen_put(t, (void *)&ss, name), 0);
 }
@@ -63,7 +42,7 @@ static void put(struct nh_seen *t, const char *ip, const char *name)
 static const char *name_of(struct nh_seen *t, const char *ip)
 {
 	static char buf[NH_DNS_NAME_MAX];
-	struct sockaddr_storage ss = sa_of(ip);
+	struct sockaddr_storage ss = nh_test_sa(ip);
 
 	if (nh_seen_lookup(t, (void *)&ss, buf, sizeof(buf)))
 		buf[0] = '\0';
@@ -173,7 +152,7 @@ static int answer(struct nh_seen *t, const struct msg *m)
 static void test_put_lookup(void **state)
 {
 	struct nh_seen *t = mk(0);
-	struct sockaddr_storage ss = sa_of("::ffff:192.0.2.7");
+	struct sockaddr_storage ss = nh_test_sa("::ffff:192.0.2.7");
 	char small[4];
 
 	(void)state;
@@ -233,7 +212,7 @@ static void test_lru(void **state)
 static void test_bad_args(void **state)
 {
 	struct nh_seen *t = mk(0), *u = NULL;
-	struct sockaddr_storage ss = sa_of("192.0.2.1");
+	struct sockaddr_storage ss = nh_test_sa("192.0.2.1");
 	struct sockaddr_storage un = { .ss_family = AF_UNIX };
 	char name[NH_SEEN_NAME_MAX + 2], buf[300];
 

@@ -403,6 +403,25 @@ static void test_roundtrip(void **state)
 
 /* ---- nh_addr_from_sockaddr / nh_addr_to_sockaddr ---- */
 
+static void test_sockaddr_same(void **state)
+{
+	struct sockaddr_storage a = nh_test_sa("192.0.2.10"),
+				m = nh_test_sa("::ffff:192.0.2.10"),
+				b = nh_test_sa("192.0.2.11"),
+				u = { .ss_family = AF_UNIX };
+
+	(void)state;
+	((struct sockaddr_in *)&a)->sin_port = htons(1080);
+	((struct sockaddr_in6 *)&m)->sin6_port = htons(1080);
+	((struct sockaddr_in *)&b)->sin_port = htons(1080);
+	assert_true(nh_sockaddr_same((void *)&a, (void *)&a));
+	assert_true(nh_sockaddr_same((void *)&a, (void *)&m));
+	assert_false(nh_sockaddr_same((void *)&a, (void *)&b));
+	((struct sockaddr_in6 *)&m)->sin6_port = htons(1081);
+	assert_false(nh_sockaddr_same((void *)&a, (void *)&m));
+	assert_false(nh_sockaddr_same((void *)&u, (void *)&u));
+}
+
 static void test_addr_from_v4mapped(void **state)
 {
 	struct sockaddr_in6 in6 = { .sin6_family = AF_INET6,
@@ -495,6 +514,8 @@ int main(void)
 	     i++)
 		nh_tests_add(&ts, test_roundtrip, (void *)roundtrip_cases[i],
 			     "parse then format %s", roundtrip_cases[i]);
+	nh_tests_add(&ts, test_sockaddr_same, NULL,
+		     "nh_sockaddr_same: address and port, v4-mapped alike");
 	nh_tests_add(&ts, test_addr_from_v4mapped, NULL,
 		     "addr_from_sockaddr v4-mapped is family 4");
 	nh_tests_add(&ts, test_addr_from_v6, NULL,

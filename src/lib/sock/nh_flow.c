@@ -303,22 +303,6 @@ static int filters_attach(struct nh_flow_list *l, struct nh_flow *f)
 	return 0;
 }
 
-static bool same_addr(const struct sockaddr_storage *a,
-		      const struct sockaddr_storage *b)
-{
-	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
-	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
-
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return a4->sin_addr.s_addr == b4->sin_addr.s_addr &&
-		       a4->sin_port == b4->sin_port;
-	return a->ss_family == AF_INET6 &&
-	       !memcmp(&a6->sin6_addr, &b6->sin6_addr, 16) &&
-	       a6->sin6_port == b6->sin6_port;
-}
-
 /*
  * A connection to an address of nethook's resolver goes by its name, held
  * until the flow ends so that the address is not given to another name
@@ -354,7 +338,8 @@ static int name_or_self(struct nh_flow_list *l, struct nh_flow *f)
 	}
 	for (k = 0; k < l->nhops; k++)
 		if (l->hops[k].scheme != NH_PROXY_DIRECT &&
-		    same_addr(&f->to, &l->hops[k].addr))
+		    nh_sockaddr_same((const void *)&f->to,
+				     (const void *)&l->hops[k].addr))
 			break;
 	if (k == l->nhops)
 		return 0;

@@ -323,15 +323,11 @@ static int job_name(const struct nh_handoff *h, struct hf_job *j)
 static bool chain_hop(const struct nh_handoff *h,
 		      const struct sockaddr_storage *dst)
 {
-	struct nh_bpf_addr a, b;
 	int k;
 
-	if (nh_addr_from_sockaddr((const void *)dst, &a))
-		return false;
 	for (k = 0; k < h->o.nhops; k++)
-		if (!nh_addr_from_sockaddr((const void *)&h->o.hops[k].addr,
-					   &b) &&
-		    !memcmp(a.addr, b.addr, sizeof(a.addr)) && a.port == b.port)
+		if (nh_sockaddr_same((const void *)dst,
+				     (const void *)&h->o.hops[k].addr))
 			return true;
 	return false;
 }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "nh_flow.h"
+#include "nh_lo.h"
 #include "nh_log.h"
 #include "nh_relay.h"
 #include "nh_spec.h"
@@ -82,38 +83,12 @@ struct nh_relay {
 
 static int listen_on(int family, uint16_t port, struct nh_bpf_addr *bound)
 {
-	struct sockaddr_storage ss = { 0 };
-	socklen_t len;
-	int fd, one = 1;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd = nh_lo_socket(family, SOCK_STREAM, port, 4096, true);
 
-	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	if (family == AF_INET) {
-		struct sockaddr_in *in = (void *)&ss;
-
-		in->sin_family = AF_INET;
-		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		in->sin_port = htons(port);
-		len = sizeof(*in);
-	} else {
-		struct sockaddr_in6 *in6 = (void *)&ss;
-
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		in6->sin6_family = AF_INET6;
-		in6->sin6_addr = in6addr_loopback;
-		in6->sin6_port = htons(port);
-		len = sizeof(*in6);
-	}
-	if (bind(fd, (void *)&ss, len) || listen(fd, 4096)) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	len = sizeof(ss);
+		return fd;
 	getsockname(fd, (void *)&ss, &len);
 	nh_addr_from_sockaddr((void *)&ss, bound);
 	return fd;

@@ -16,11 +16,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "nh_dns_msg.h"
+#include "nh_lo.h"
 #include "nh_resolver.h"
 #include "nh_spec.h"
 #include "nh_thread.h"
 #include "nh_time.h"
 
+#define RES_BACKLOG 128
 #define RES_TCP_MAX 64 /* TCP clients at once: DNS over TCP is rare */
 #define RES_TCP_IDLE_NS (10ull * 1000000000ull)
 #define RES_TCP_QMAX 1024 /* a longer query is not one we answer */
@@ -49,43 +51,6 @@ struct nh_resolver {
 	bool th_ok;
 	struct res_conn conn[RES_TCP_MAX];
 };
-
-static int sock_on(int family, int type, uint16_t port)
-{
-	struct sockaddr_storage ss = { 0 };
-	socklen_t len;
-	int fd, one = 1;
-
-	fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (family == AF_INET) {
-		struct sockaddr_in *in = (void *)&ss;
-
-		in->sin_family = AF_INET;
-		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		in->sin_port = htons(port);
-		len = sizeof(*in);
-	} else {
-		struct sockaddr_in6 *in6 = (void *)&ss;
-
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		in6->sin6_family = AF_INET6;
-		in6->sin6_addr = in6addr_loopback;
-		in6->sin6_port = htons(port);
-		len = sizeof(*in6);
-	}
-	if (type == SOCK_STREAM)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (void *)&ss, len) ||
-	    (type == SOCK_STREAM && listen(fd, 128))) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
-}
 
 static uint16_t port_of(int fd)
 {
@@ -120,24 +85,27 @@ static int bind_all(struct nh_resolver *r)
 
 	for (tries = 0; tries < 16; tries++) {
 		close_socks(r);
-		fd = sock_on(AF_INET, SOCK_DGRAM, 0);
+		fd = nh_lo_socket(AF_INET, SOCK_DGRAM, 0, RES_BACKLOG, false);
 		if (fd < 0)
 			return fd;
 		r->fd[S_UDP4] = fd;
 		port = port_of(fd);
-		fd = sock_on(AF_INET, SOCK_STREAM, port);
+		fd = nh_lo_socket(AF_INET, SOCK_STREAM, port, RES_BACKLOG,
+				  false);
 		if (fd == -EADDRINUSE)
 			continue;
 		if (fd < 0)
 			return fd;
 		r->fd[S_TCP4] = fd;
-		fd = sock_on(AF_INET6, SOCK_DGRAM, port);
+		fd = nh_lo_socket(AF_INET6, SOCK_DGRAM, port, RES_BACKLOG,
+				  false);
 		if (fd == -EADDRINUSE)
 			continue;
 		if (fd < 0)
 			return 0; /* no IPv6 */
 		r->fd[S_UDP6] = fd;
-		fd = sock_on(AF_INET6, SOCK_STREAM, port);
+		fd = nh_lo_socket(AF_INET6, SOCK_STREAM, port, RES_BACKLOG,
+				  false);
 		if (fd == -EADDRINUSE)
 			continue;
 		if (fd < 0) {

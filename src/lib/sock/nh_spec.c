@@ -180,6 +180,15 @@ int nh_addr_from_sockaddr(const struct sockaddr *sa, struct nh_bpf_addr *a)
 	return -EAFNOSUPPORT;
 }
 
+bool nh_sockaddr_same(const struct sockaddr *a, const struct sockaddr *b)
+{
+	struct nh_bpf_addr x, y;
+
+	if (nh_addr_from_sockaddr(a, &x) || nh_addr_from_sockaddr(b, &y))
+		return false;
+	return !memcmp(x.addr, y.addr, sizeof(x.addr)) && x.port == y.port;
+}
+
 void nh_addr_to_sockaddr(const struct nh_bpf_addr *a,
 			 struct sockaddr_storage *ss)
 {

@@ -4,6 +4,7 @@
 #ifndef NH_SPEC_H
 #define NH_SPEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -25,6 +26,9 @@ int nh_spec_matches(const struct nh_spec *spec, const uint8_t addr[16],
 		    uint16_t port);
 
 int nh_addr_from_sockaddr(const struct sockaddr *sa, struct nh_bpf_addr *a);
+/* Same address and port, IPv4 and its v4-mapped form alike; false for
+ * anything but AF_INET and AF_INET6. */
+bool nh_sockaddr_same(const struct sockaddr *a, const struct sockaddr *b);
 /* family 4 addresses come back as AF_INET; 6 as AF_INET6 */
 void nh_addr_to_sockaddr(const struct nh_bpf_addr *a,
 			 struct sockaddr_storage *ss);

@@ -46,7 +46,7 @@ struct nh_pipe {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	pthread_t thr;
-	bool thr_on, stop;
+	bool thr_on, thr_failed, stop;
 	int stopfd; /* wakes a probe's poll() at free */
 };
 
@@ -434,18 +434,25 @@ struct nh_pipe *nh_pipe_new(const struct nh_proxy_hop *hops, int nhops,
 	}
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
-	if (!learn)
-		return p;
-	p->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (p->stopfd >= 0 && !pthread_create(&p->thr, NULL, probe_main, p)) {
-		p->thr_on = true;
-		return p;
-	}
-	/* no probe: auto stays stepwise, which always works */
-	for (k = 0; k < nhops; k++)
-		if (atomic_load(&p->state[k]) == S_UNKNOWN)
-			atomic_store(&p->state[k], S_STEP);
+	if (learn)
+		p->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	return p;
+}
+
+/* The probe's thread, made by the first ask (under p->lock): a run
+ * whose program never connects has none.  false: it cannot be. */
+static bool probe_thread(struct nh_pipe *p)
+{
+	if (p->thr_on)
+		return true;
+	if (p->stopfd < 0 || p->thr_failed)
+		return false;
+	if (pthread_create(&p->thr, NULL, probe_main, p)) {
+		p->thr_failed = true;
+		return false;
+	}
+	p->thr_on = true;
+	return true;
 }
 
 void nh_pipe_free(struct nh_pipe *p)
@@ -481,7 +488,10 @@ enum nh_pipe_mode nh_pipe_mode(struct nh_pipe *p, int k)
 	if (st == S_UNKNOWN &&
 	    atomic_compare_exchange_strong(&p->state[k], &unknown, S_PROBING)) {
 		pthread_mutex_lock(&p->lock);
-		pthread_cond_signal(&p->cond);
+		if (probe_thread(p))
+			pthread_cond_signal(&p->cond);
+		else /* no probe: stepwise, which always works */
+			atomic_store(&p->state[k], S_STEP);
 		pthread_mutex_unlock(&p->lock);
 	}
 	return st == S_OPT  ? NH_PIPE_OPTIMISTIC :

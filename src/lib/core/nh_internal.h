@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * What the IP-filter files (src/lib/nh_ipf.c, nh_pkt.c) take from the
- * library until they include the headers of what they use: the base,
- * the log, and nh_ipf.c's nh_cgroup_mount() and nh_thread_start().  The
- * files of src/lib/core and src/lib/sock include what they use instead.
+ * What the IP-filter side (src/lib/ip: nh_ip.h for its engine, and
+ * pkt.c and nat.c) takes from the common base in one include: the base,
+ * the log, the cgroup mount (the engine's cgroup scope) and thread start
+ * (its workers).  The files of src/lib/core and src/lib/sock include the
+ * header of each thing they use instead.
  */
 #ifndef NH_INTERNAL_H
 #define NH_INTERNAL_H

@@ -203,6 +203,13 @@ struct nh_rule {
  * fails with EPERM). */
 int nh_ctx_add_rule(struct nh_ctx *ctx, const struct nh_rule *rule);
 
+/* Whether nh_ctx_add_rule() would take the rule as it is written (its
+ * match, flags, protocols, domain, action and target), with no context
+ * yet: a command can check its options before it opens one.  0, or the
+ * -errno nh_ctx_add_rule() gives such a rule (-EINVAL for a malformed
+ * match, -EOPNOTSUPP, -EAFNOSUPPORT). */
+int nh_rule_check(const struct nh_rule *rule);
+
 /*
  * Refuse, with EPERM and a block event, every new socket of the scope
  * that the rules could not see: raw IP sockets, IP protocols other than
@@ -304,6 +311,14 @@ struct nh_event {
 	const char *handshake;
 	uint64_t handshake_ns;
 };
+
+/* One address and one port, "192.0.2.1:80" or "[2001:db8::1]:443" (what
+ * nh_rule.target takes), into ss as AF_INET or AF_INET6: 0 or -EINVAL. */
+int nh_sockaddr_parse(const char *s, struct sockaddr_storage *ss);
+/* An address as the log writes it, "192.0.2.1:80", "[2001:db8::1]:443",
+ * a v4-mapped one as IPv4, "-" for a family but AF_INET and AF_INET6.
+ * Returns the length it needed, like snprintf. */
+int nh_sockaddr_format(const struct sockaddr *sa, char *buf, size_t len);
 
 /* One log line for an event, without newline: text ("TS EVENT k=v ...")
  * or JSON.  Returns the length it needed, like snprintf. */

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
-#include "nh_spec.h"
 
 #define FAIL_PERIOD_NS 1000000000ull
 #define FAIL_BURST 10

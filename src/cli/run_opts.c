@@ -5,7 +5,6 @@
 #include <string.h>
 #include "cli.h"
 #include <errno.h>
-#include "nh_spec.h"
 
 enum {
 	OPT_REDIRECT = 0x100,
@@ -94,9 +93,13 @@ int cli_parse_events(const char *s, unsigned int *mask)
 static int add_spec(const char **list, int *n, const char *opt, const char *val,
 		    FILE *err)
 {
-	struct nh_spec spec;
+	/* a spec the library would refuse in a rule fails here, before
+	 * anything is set up */
+	struct nh_rule r = { .sz = sizeof(r),
+			     .action = NH_RULE_PASS,
+			     .match = val };
 
-	if (nh_spec_parse(val, &spec) || !*val) {
+	if (nh_rule_check(&r) || !*val) {
 		fprintf(err,
 			"nethook: --%s: invalid address spec '%s' (ADDR[/LEN][:PORT[-PORT]] or [ADDR6[/LEN]][:PORT[-PORT]])\n",
 			opt, val);
@@ -450,10 +453,12 @@ static const char *dns_says(const struct run_opts *o)
 		return "the scope's DNS goes to nethook's resolver; the proxy resolves the names";
 	case CLI_DNS_DIRECT:
 		if (o->proxy_chain)
-			return o->log ? "the scope's DNS goes to the servers it asks, each query a connect event in the log; the answers name its connections" :
-					"the scope's DNS goes to the servers it asks, each query a connect event in the log";
-		return o->log ? "the scope's DNS goes as asked; the answers it receives name its connections in the log" :
-				"the scope's DNS goes as asked";
+			return o->log ?
+				       "the scope's DNS goes to the servers it asks, each query a connect event in the log; the answers name its connections" :
+				       "the scope's DNS goes to the servers it asks, each query a connect event in the log";
+		return o->log ?
+			       "the scope's DNS goes as asked; the answers it receives name its connections in the log" :
+			       "the scope's DNS goes as asked";
 	case CLI_DNS_BLOCK:
 		return "the scope's DNS is refused (EPERM), each query a block event in the log";
 	default:
@@ -610,8 +615,8 @@ int cli_run_rules(const struct run_opts *o, struct nh_rule *rules, int max,
 		 * them goes nowhere yet, --allow-udp or not (the kernel lets
 		 * a connect() by without a word, and refuses a datagram) */
 		for (i = 0; i < 2 && n > 0 && o->dns == CLI_DNS_PROXY; i++) {
-			n = put_rule(rules, n, max, NH_RULE_BLOCK, pool[i], NULL,
-				     err);
+			n = put_rule(rules, n, max, NH_RULE_BLOCK, pool[i],
+				     NULL, err);
 			if (n > 0) {
 				rules[n - 1].protos = NH_RULE_UDP;
 				rules[n - 1].err = EPERM;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* nh_rule_compile(): public struct nh_rule into the kernel's rule record. */
+/* nh_rule_compile(): public struct nh_rule into the kernel's rule record;
+ * nh_rule_check(), the public API's word on the same. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -193,6 +194,10 @@ static void test_compile(void **state)
 	r.protos = c->protos;
 	memset(&out, 0xa5, sizeof(out));
 	assert_int_equal(nh_rule_compile(&r, &out), c->ret);
+	/* the public check says what nh_ctx_add_rule() would, errno too */
+	errno = 0;
+	assert_int_equal(nh_rule_check(&r), c->ret);
+	assert_int_equal(errno, -c->ret);
 	if (c->ret)
 		return;
 	assert_int_equal(out.action, c->act);
@@ -224,6 +229,7 @@ static void test_null_rule(void **state)
 
 	(void)state;
 	assert_int_equal(nh_rule_compile(NULL, &out), -EINVAL);
+	assert_int_equal(nh_rule_check(NULL), -EINVAL);
 }
 
 static void test_sz_zero(void **state)

@@ -276,9 +276,13 @@ static void test_sockaddr_parse(void **state)
 	struct sockaddr_storage ss;
 
 	memset(&ss, 0x5a, sizeof(ss));
+	errno = 0;
 	assert_int_equal(nh_sockaddr_parse(c->in, &ss), c->ret);
-	if (c->ret)
+	if (c->ret) {
+		/* public: -errno, and errno set */
+		assert_int_equal(errno, -c->ret);
 		return;
+	}
 	assert_int_equal(ss.ss_family, c->family);
 	if (c->family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)&ss;

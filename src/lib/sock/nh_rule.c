@@ -85,3 +85,11 @@ int nh_rule_compile(const struct nh_rule *rule, struct nh_bpf_rule *out)
 	}
 	return 0;
 }
+
+NH_API int nh_rule_check(const struct nh_rule *rule)
+{
+	struct nh_bpf_rule out;
+	int err = nh_rule_compile(rule, &out);
+
+	return err ? nh_err(err) : 0;
+}

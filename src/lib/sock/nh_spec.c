@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "nh_base.h"
 #include "nh_spec.h"
 #include "nh_rule_match.h"
 
@@ -139,16 +140,16 @@ int nh_spec_matches(const struct nh_spec *spec, const uint8_t addr[16],
 	return nh_addr_in_prefix(spec->addr, spec->prefix, addr);
 }
 
-int nh_sockaddr_parse(const char *s, struct sockaddr_storage *ss)
+NH_API int nh_sockaddr_parse(const char *s, struct sockaddr_storage *ss)
 {
 	struct nh_spec spec;
 	struct nh_bpf_addr a;
 
-	if (!s || !*s || nh_spec_parse(s, &spec))
-		return -EINVAL;
+	if (!s || !*s || !ss || nh_spec_parse(s, &spec))
+		return nh_err(-EINVAL);
 	if (spec.prefix != 128 || spec.port_lo != spec.port_hi ||
 	    spec.port_lo == 0)
-		return -EINVAL;
+		return nh_err(-EINVAL);
 	memset(&a, 0, sizeof(a));
 	memcpy(a.addr, spec.addr, 16);
 	a.port = spec.port_lo;
@@ -208,12 +209,12 @@ void nh_addr_to_sockaddr(const struct nh_bpf_addr *a,
 	}
 }
 
-int nh_sockaddr_format(const struct sockaddr *sa, char *buf, size_t len)
+NH_API int nh_sockaddr_format(const struct sockaddr *sa, char *buf, size_t len)
 {
 	char host[INET6_ADDRSTRLEN];
 	struct nh_bpf_addr a;
 
-	if (nh_addr_from_sockaddr(sa, &a))
+	if (!sa || nh_addr_from_sockaddr(sa, &a))
 		return snprintf(buf, len, "-");
 	if (a.family == 4) {
 		inet_ntop(AF_INET, a.addr + 12, host, sizeof(host));

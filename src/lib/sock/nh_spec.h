@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* Address specs (`ADDR[/LEN][:PORT[-PORT]]`, `[ADDR6[/LEN]][:PORT[-PORT]]`)
- * and address formatting. */
+ * and addresses in and out of sockaddrs; parsing and formatting one
+ * address are public (nethook.h), for the command's options and lines. */
 #ifndef NH_SPEC_H
 #define NH_SPEC_H
 
@@ -8,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include "nethook/nethook.h" /* nh_sockaddr_parse(), nh_sockaddr_format() */
 #include "nh_bpf_abi.h"
 
 struct nh_spec {
@@ -20,8 +22,6 @@ struct nh_spec {
 
 /* NULL or "" is everything. -EINVAL on anything malformed. */
 int nh_spec_parse(const char *s, struct nh_spec *spec);
-/* ADDR:PORT or [ADDR6]:PORT, one address and one port. */
-int nh_sockaddr_parse(const char *s, struct sockaddr_storage *ss);
 int nh_spec_matches(const struct nh_spec *spec, const uint8_t addr[16],
 		    uint16_t port);
 
@@ -32,7 +32,5 @@ bool nh_sockaddr_same(const struct sockaddr *a, const struct sockaddr *b);
 /* family 4 addresses come back as AF_INET; 6 as AF_INET6 */
 void nh_addr_to_sockaddr(const struct nh_bpf_addr *a,
 			 struct sockaddr_storage *ss);
-/* "192.0.2.1:80", "[2001:db8::1]:443"; a v4-mapped address as IPv4. */
-int nh_sockaddr_format(const struct sockaddr *sa, char *buf, size_t len);
 
 #endif

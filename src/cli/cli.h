@@ -2,6 +2,7 @@
 #ifndef NH_CLI_H
 #define NH_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -134,12 +135,59 @@ int cli_session_open(struct run_opts *o, struct cli_session *s);
 void cli_session_close(struct cli_session *s);
 
 void cli_log(int level, const char *msg, void *user);
+/* refuse.c: no BPF LSM: a seccomp filter refuses socket() of packet
+ * sockets and of families but unix, inet, netlink and alg, and
+ * io_uring; -1 on error */
+int cli_refuse_unhooked_child(void);
+
+/*
+ * spawn.c: COMMAND under a context's scope, as run and packet start it.
+ * cli_spawn_init() blocks the signals passed on to COMMAND (INT, TERM,
+ * HUP, QUIT, USR1, USR2) before anything is set up; cli_spawn_fork()
+ * forks the child, which waits; the caller puts it in the scope with
+ * cli_spawn_release(), which lets it exec; cli_spawn_loop() passes
+ * signals on and runs the watches until COMMAND exits, and returns its
+ * status (or, with no COMMAND, 0 at the first signal but USR1/USR2);
+ * cli_spawn_close() reaps a child the loop did not (its status, or -1)
+ * and closes the rest.  -1 on error, with a line on stderr where the
+ * library did not say why.
+ */
+struct cli_spawn {
+	sigset_t orig; /* the mask before: COMMAND gets it back */
+	int sfd; /* the signals passed on */
+	int go[2]; /* a byte: the child is in the scope, exec */
+	int pfd; /* COMMAND's pidfd */
+	pid_t pid;
+};
+
+/* What the child does on its way to exec; each exits on failure. */
+struct cli_child {
+	char **argv;
+	void (*early)(void *arg); /* before it waits to be released */
+	void (*late)(void *arg); /* in the scope, signals still blocked */
+	void *arg;
+};
+
+/* A descriptor the loop watches besides the signals and COMMAND. */
+struct cli_watch {
+	int fd;
+	void (*fn)(void *arg); /* it is readable */
+	void *arg;
+};
+
+/* nothing open yet: cli_spawn_close() has nothing to do */
+#define CLI_SPAWN_INIT                                            \
+	{                                                         \
+		.sfd = -1, .go = { -1, -1 }, .pfd = -1, .pid = -1 \
+	}
+
+int cli_spawn_init(struct cli_spawn *sp);
+int cli_spawn_fork(struct cli_spawn *sp, const struct cli_child *c);
+int cli_spawn_release(struct cli_spawn *sp, struct nh_ctx *ctx);
+int cli_spawn_loop(struct cli_spawn *sp, const struct cli_watch *w, int nw);
+int cli_spawn_close(struct cli_spawn *sp);
 /* become COMMAND; 127 if not found, 126 if not executable */
 void cli_exec(char **argv) __attribute__((noreturn));
-/* no BPF LSM: a seccomp filter refuses socket() of packet sockets and
- * of families but unix, inet, netlink and alg, and io_uring; -1 on
- * error */
-int cli_refuse_unhooked_child(void);
 /* COMMAND's exit status, 128+N for signal N */
 int cli_wait_status(pid_t pid);
 extern int cli_verbose;

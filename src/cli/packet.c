@@ -27,11 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <sys/syscall.h>
 #include <sys/timerfd.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "nethook/ipf.h"
@@ -747,30 +743,20 @@ static int add_filters(struct pstate *s)
 
 /* ---- running ---- */
 
-static const int fwd_sigs[] = { SIGINT,	 SIGTERM, SIGHUP,
-				SIGQUIT, SIGUSR1, SIGUSR2 };
-
-static void child(char **argv, int go_fd, const char *netns,
-		  const sigset_t *mask)
+/* COMMAND's way to exec: into the namespace first */
+static void child_late(void *netns)
 {
-	char b;
 	int fd;
 
-	if (read(go_fd, &b, 1) != 1)
+	if (!netns)
+		return;
+	fd = open(netns, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+		fprintf(stderr, "nethook: --netns %s: %s\n", (char *)netns,
+			strerror(errno));
 		_exit(NH_EXIT_ERROR);
-	close(go_fd);
-	if (netns) {
-		fd = open(netns, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || setns(fd, CLONE_NEWNET)) {
-			fprintf(stderr, "nethook: --netns %s: %s\n", netns,
-				strerror(errno));
-			_exit(NH_EXIT_ERROR);
-		}
-		close(fd);
 	}
-	signal(SIGPIPE, SIG_DFL);
-	sigprocmask(SIG_SETMASK, mask, NULL);
-	cli_exec(argv);
+	close(fd);
 }
 
 /* bytes of each packet copied when the actions read only headers: an
@@ -808,19 +794,42 @@ static void report(struct pstate *s)
 		st.truncated);
 }
 
+/* the context's work, and the capture flushed after it */
+static void on_ctx(void *arg)
+{
+	struct pstate *s = arg;
+
+	nh_ctx_dispatch(s->ctx, 0);
+	if (s->pcap) {
+		pthread_mutex_lock(&s->lock);
+		nh_pcapw_flush(s->pcap);
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
+/* the first held packet's time came */
+static void on_timer(void *arg)
+{
+	struct pstate *s = arg;
+	uint64_t v;
+
+	if (read(s->tfd, &v, sizeof(v)) < 0) {
+		/* not expired: the check is cheap */
+	}
+	s->armed_ns = 0;
+	release_due(s, false);
+}
+
 int cmd_packet(int argc, char **argv)
 {
 	struct nh_ctx_opts copts = { .sz = sizeof(copts) };
 	struct nh_ipf_opts ipfo = { .sz = sizeof(ipfo) };
-	struct epoll_event ee = { .events = EPOLLIN }, evs[8];
+	struct cli_child ch = { NULL, NULL, child_late, NULL };
+	struct cli_watch w[2];
+	struct cli_spawn sp = CLI_SPAWN_INIT;
 	struct pstate s;
 	struct popts o;
-	sigset_t mask, orig;
-	int go[2] = { -1, -1 }, sfd = -1, pfd = -1, ep = -1, n, i, r, d;
-	int status = NH_EXIT_ERROR;
-	bool stop = false;
-	pid_t pid = -1;
-	size_t k;
+	int status = NH_EXIT_ERROR, r, d;
 
 	r = parse(argc, argv, &o);
 	if (r > 0) {
@@ -842,15 +851,10 @@ int cmd_packet(int argc, char **argv)
 	}
 	if (setup_actions(&s))
 		goto cleanup;
-	sigemptyset(&mask);
-	for (k = 0; k < sizeof(fwd_sigs) / sizeof(fwd_sigs[0]); k++)
-		sigaddset(&mask, fwd_sigs[k]);
-	sigprocmask(SIG_BLOCK, &mask, &orig);
+	r = cli_spawn_init(&sp);
 	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	s.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || s.tfd < 0 || ep < 0)
+	if (r || s.tfd < 0)
 		goto cleanup;
 	copts.log = cli_log;
 	copts.netns = o.netns;
@@ -877,91 +881,21 @@ int cmd_packet(int argc, char **argv)
 			o.filter ? " matching \"" : "",
 			o.filter ? o.filter : "", o.filter ? "\"" : "",
 			o.argv ? " of " : "", o.argv ? o.argv[0] : "");
-	ee.data.u32 = 0;
-	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ee);
-	ee.data.u32 = 1;
-	epoll_ctl(ep, EPOLL_CTL_ADD, nh_ctx_fd(s.ctx), &ee);
-	ee.data.u32 = 2;
-	epoll_ctl(ep, EPOLL_CTL_ADD, s.tfd, &ee);
 	if (o.argv) {
-		if (pipe2(go, O_CLOEXEC))
+		ch.argv = o.argv;
+		ch.arg = (void *)o.netns;
+		if (cli_spawn_fork(&sp, &ch) || cli_spawn_release(&sp, s.ctx))
 			goto cleanup;
-		fflush(NULL);
-		pid = fork();
-		if (pid < 0)
-			goto cleanup;
-		if (pid == 0) {
-			close(go[1]);
-			child(o.argv, go[0], o.netns, &orig);
-		}
-		close(go[0]);
-		go[0] = -1;
-		if (nh_ctx_add_pid(s.ctx, pid) < 0)
-			goto cleanup;
-		pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-		if (pfd < 0)
-			goto cleanup;
-		ee.data.u32 = 3;
-		epoll_ctl(ep, EPOLL_CTL_ADD, pfd, &ee);
-		if (write(go[1], "g", 1) != 1)
-			goto cleanup;
-		close(go[1]);
-		go[1] = -1;
 	}
-	while (!stop) {
-		n = epoll_wait(ep, evs, 8, -1);
-		if (n < 0 && errno != EINTR)
-			break;
-		for (i = 0; i < n; i++) {
-			struct signalfd_siginfo si;
-			uint64_t v;
-
-			switch (evs[i].data.u32) {
-			case 0:
-				if (read(sfd, &si, sizeof(si)) != sizeof(si))
-					break;
-				if (pid > 0) {
-					if (!(si.ssi_code == SI_KERNEL &&
-					      getpgid(pid) == getpgrp()))
-						kill(pid, (int)si.ssi_signo);
-				} else if (si.ssi_signo != SIGUSR1 &&
-					   si.ssi_signo != SIGUSR2) {
-					stop = true;
-					status = 0;
-				}
-				break;
-			case 1:
-				nh_ctx_dispatch(s.ctx, 0);
-				if (s.pcap) {
-					pthread_mutex_lock(&s.lock);
-					nh_pcapw_flush(s.pcap);
-					pthread_mutex_unlock(&s.lock);
-				}
-				break;
-			case 2:
-				if (read(s.tfd, &v, sizeof(v)) < 0) {
-					/* not expired: the check is cheap */
-				}
-				s.armed_ns = 0;
-				release_due(&s, false);
-				break;
-			case 3:
-				status = cli_wait_status(pid);
-				pid = -1;
-				stop = true;
-				break;
-			}
-		}
-	}
+	w[0] = (struct cli_watch){ nh_ctx_fd(s.ctx), on_ctx, &s };
+	w[1] = (struct cli_watch){ s.tfd, on_timer, &s };
+	status = cli_spawn_loop(&sp, w, 2);
 	if (o.argv)
 		nh_ctx_end_scope(s.ctx, 2000);
 cleanup:
-	if (go[1] >= 0)
-		close(go[1]);
-	if (go[0] >= 0)
-		close(go[0]);
-	if (pid > 0)
-		status = cli_wait_status(pid);
+	r = cli_spawn_close(&sp);
+	if (r >= 0)
+		status = r;
 	/* what is still held goes on now */
 	if (s.ctx)
 		release_due(&s, true);
@@ -977,13 +911,7 @@ cleanup:
 	if (s.log && s.log != stderr)
 		fclose(s.log);
 	pthread_mutex_destroy(&s.lock);
-	if (pfd >= 0)
-		close(pfd);
-	if (sfd >= 0)
-		close(sfd);
 	if (s.tfd >= 0)
 		close(s.tfd);
-	if (ep >= 0)
-		close(ep);
 	return status;
 }

@@ -1,27 +1,19 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* `nethook run`: COMMAND in a hooked cgroup of its own. */
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
 
 #define MAX_RULES 256
-
-static const int forwarded[] = { SIGINT,  SIGTERM, SIGHUP,
-				 SIGQUIT, SIGUSR1, SIGUSR2 };
 
 struct creds {
 	bool set;
@@ -109,26 +101,38 @@ static int resolve_user(const char *spec, struct creds *c)
 	return 0;
 }
 
-/* The child: wait until it is in the scope, then become COMMAND. */
-static void child(char **argv, int go_fd, int hf_fd, const struct creds *c,
-		  const sigset_t *mask, bool refuse_unhooked)
-{
-	char b;
+/* What the child needs on its way to COMMAND. */
+struct run_child {
+	int hf[2]; /* --handoff: the listener goes up hf[1] */
+	const struct creds *creds;
+	bool refuse_unhooked;
+};
 
-	if (hf_fd >= 0)
-		cli_handoff_child(hf_fd);
-	if (read(go_fd, &b, 1) != 1)
-		_exit(NH_EXIT_ERROR); /* nethook failed before releasing us */
-	close(go_fd);
+/* Before it waits: the handoff's listener, made in the child so that it
+ * catches COMMAND's connects, sent up (the parent waits for it). */
+static void child_early(void *arg)
+{
+	struct run_child *c = arg;
+
+	if (c->hf[0] >= 0)
+		close(c->hf[0]);
+	if (c->hf[1] >= 0)
+		cli_handoff_child(c->hf[1]);
+}
+
+/* In the scope: the seccomp filter, then the user COMMAND runs as. */
+static void child_late(void *arg)
+{
+	struct run_child *rc = arg;
+	const struct creds *c = rc->creds;
+
 	/* before --user: without no_new_privs, the filter needs root */
-	if (refuse_unhooked && cli_refuse_unhooked_child()) {
+	if (rc->refuse_unhooked && cli_refuse_unhooked_child()) {
 		fprintf(stderr,
 			"nethook: cannot refuse packet sockets (seccomp): %s\n",
 			strerror(errno));
 		_exit(NH_EXIT_ERROR);
 	}
-	signal(SIGPIPE, SIG_DFL);
-	sigprocmask(SIG_SETMASK, mask, NULL);
 	if (c->set) {
 		if (setgroups((size_t)c->ngroups, c->groups) ||
 		    setgid(c->gid) || setuid(c->uid)) {
@@ -140,21 +144,6 @@ static void child(char **argv, int go_fd, int hf_fd, const struct creds *c,
 		setenv("USER", c->name, 1);
 		setenv("LOGNAME", c->name, 1);
 	}
-	cli_exec(argv);
-}
-
-static int pidfd_open_(pid_t pid)
-{
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
-/* A signal the terminal sent reached COMMAND already: it shares our
- * process group.  Only what was sent to nethook alone is passed on. */
-static void forward(const struct signalfd_siginfo *si, pid_t pid)
-{
-	if (si->ssi_code == SI_KERNEL && getpgid(pid) == getpgrp())
-		return;
-	kill(pid, (int)si->ssi_signo);
 }
 
 /* Read what is still in the ring buffer: a connection closed by a
@@ -167,43 +156,9 @@ static void drain(struct nh_ctx *ctx)
 		quiet = nh_ctx_dispatch(ctx, 20) > 0 ? 0 : quiet + 1;
 }
 
-static int loop(struct nh_ctx *ctx, pid_t pid, int sfd, int pfd)
+static void dispatch(void *ctx)
 {
-	struct epoll_event ee = { .events = EPOLLIN }, evs[4];
-	int ep, n, i, status = -1;
-
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (ep < 0)
-		return NH_EXIT_ERROR;
-	ee.data.u32 = 0;
-	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ee);
-	ee.data.u32 = 1;
-	epoll_ctl(ep, EPOLL_CTL_ADD, pfd, &ee);
-	ee.data.u32 = 2;
-	epoll_ctl(ep, EPOLL_CTL_ADD, nh_ctx_fd(ctx), &ee);
-	while (status < 0) {
-		n = epoll_wait(ep, evs, 4, -1);
-		if (n < 0 && errno != EINTR)
-			break;
-		for (i = 0; i < n; i++) {
-			struct signalfd_siginfo si;
-
-			switch (evs[i].data.u32) {
-			case 0:
-				if (read(sfd, &si, sizeof(si)) == sizeof(si))
-					forward(&si, pid);
-				break;
-			case 1:
-				status = cli_wait_status(pid);
-				break;
-			case 2:
-				nh_ctx_dispatch(ctx, 0);
-				break;
-			}
-		}
-	}
-	close(ep);
-	return status < 0 ? NH_EXIT_ERROR : status;
+	nh_ctx_dispatch(ctx, 0);
 }
 
 /* Raise the open-file limit: each relayed flow holds six descriptors. */
@@ -371,14 +326,14 @@ void cli_session_close(struct cli_session *s)
 
 int cmd_run(int argc, char **argv)
 {
-	int go[2] = { -1, -1 }, hf[2] = { -1, -1 }, sfd = -1, pfd = -1;
 	int status = NH_EXIT_ERROR;
 	struct creds creds = { 0 };
 	struct cli_session sess = { 0 };
+	struct run_child rc = { { -1, -1 }, &creds, false };
+	struct cli_child ch = { NULL, child_early, child_late, &rc };
+	struct cli_watch w;
+	struct cli_spawn sp = CLI_SPAWN_INIT;
 	struct run_opts o;
-	sigset_t mask, orig;
-	pid_t pid = -1;
-	size_t i;
 	int r;
 
 	r = cli_run_parse(argc, argv, &o, stderr);
@@ -390,76 +345,38 @@ int cmd_run(int argc, char **argv)
 		return NH_EXIT_ERROR;
 	if (o.user && resolve_user(o.user, &creds))
 		return NH_EXIT_ERROR;
-	sigemptyset(&mask);
-	for (i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		sigaddset(&mask, forwarded[i]);
-	/* blocked before the context exists, so a signal in between is not
-	 * lost and nethook is never killed with the scope left behind */
-	sigprocmask(SIG_BLOCK, &mask, &orig);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0)
+	if (cli_spawn_init(&sp))
 		goto cleanup;
 	if (cli_session_open(&o, &sess))
 		goto cleanup;
-	if (pipe2(go, O_CLOEXEC))
-		goto cleanup;
 	if (o.handoff &&
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, hf)) {
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rc.hf)) {
 		fprintf(stderr, "nethook: socketpair: %s\n", strerror(errno));
 		goto cleanup;
 	}
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		fprintf(stderr, "nethook: fork: %s\n", strerror(errno));
+	ch.argv = o.argv;
+	rc.refuse_unhooked = sess.refuse_in_child;
+	if (cli_spawn_fork(&sp, &ch))
 		goto cleanup;
-	}
-	if (pid == 0) {
-		close(go[1]);
-		if (hf[0] >= 0)
-			close(hf[0]);
-		child(o.argv, go[0], hf[1], &creds, &orig,
-		      sess.refuse_in_child);
-	}
-	close(go[0]);
-	go[0] = -1;
-	if (hf[1] >= 0) {
-		close(hf[1]);
-		hf[1] = -1;
-		if (cli_handoff_take(hf[0], sess.ctx))
+	if (rc.hf[1] >= 0) {
+		close(rc.hf[1]);
+		rc.hf[1] = -1;
+		if (cli_handoff_take(rc.hf[0], sess.ctx))
 			goto cleanup;
 	}
-	if (nh_ctx_add_pid(sess.ctx, pid) < 0)
+	if (cli_spawn_release(&sp, sess.ctx))
 		goto cleanup;
-	pfd = pidfd_open_(pid);
-	if (pfd < 0) {
-		fprintf(stderr, "nethook: pidfd_open: %s\n", strerror(errno));
-		goto cleanup;
-	}
-	if (write(go[1], "g", 1) != 1)
-		goto cleanup;
-	close(go[1]);
-	go[1] = -1;
-	status = loop(sess.ctx, pid, sfd, pfd);
-	pid = -1;
+	w = (struct cli_watch){ nh_ctx_fd(sess.ctx), dispatch, sess.ctx };
+	status = cli_spawn_loop(&sp, &w, 1);
 	nh_ctx_end_scope(sess.ctx, 2000);
 cleanup:
-	if (hf[0] >= 0)
-		close(hf[0]);
-	if (hf[1] >= 0)
-		close(hf[1]);
-	if (go[1] >= 0)
-		close(go[1]); /* an unreleased child sees EOF and leaves */
-	if (go[0] >= 0)
-		close(go[0]);
-	if (pid > 0)
-		cli_wait_status(pid);
+	if (rc.hf[0] >= 0)
+		close(rc.hf[0]);
+	if (rc.hf[1] >= 0)
+		close(rc.hf[1]);
+	cli_spawn_close(&sp);
 	cli_session_close(&sess);
 	cli_run_opts_free(&o);
-	if (pfd >= 0)
-		close(pfd);
-	if (sfd >= 0)
-		close(sfd);
 	return status;
 }
 

@@ -1,14 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* What run and packet share about COMMAND: exec it, and its exit status
- * as the shell would give it. */
+/* `nethook run` without a BPF LSM: the seccomp filter COMMAND gets in
+ * its place (how COMMAND is started is spawn.c's). */
 #include <errno.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -95,33 +91,4 @@ int cli_refuse_unhooked_child(void)
 	errno = EOPNOTSUPP;
 	return -1;
 #endif
-}
-
-void cli_exec(char **argv)
-{
-	int e;
-
-	execvp(argv[0], argv);
-	e = errno;
-	if (e == ENOENT) {
-		fprintf(stderr, "nethook: %s: command not found\n", argv[0]);
-		_exit(NH_EXIT_NOTFOUND);
-	}
-	fprintf(stderr, "nethook: %s: cannot execute: %s\n", argv[0],
-		strerror(e));
-	_exit(NH_EXIT_NOEXEC);
-}
-
-int cli_wait_status(pid_t pid)
-{
-	int st;
-
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return NH_EXIT_ERROR;
-	if (WIFEXITED(st))
-		return WEXITSTATUS(st);
-	if (WIFSIGNALED(st))
-		return 128 + WTERMSIG(st);
-	return NH_EXIT_ERROR;
 }

@@ -18,16 +18,14 @@ struct nh_ipf_state;
 int nh_ipf_cleanup_stale(const struct nh_logger *lg);
 
 /* ---- hooks for nh_ctx.c ---- */
-/* epoll tag of the queue sockets in the context's epoll set */
-#define NH_IPF_EPOLL_TAG 5
-int nh_ipf_dispatch(struct nh_ipf_state *st);
 void nh_ipf_close(struct nh_ipf_state *st);
 
 /* What the context calls on its IP filter state: handed over with the
  * state, so the context names no function of the IP side (the calls go
- * one way, from the IP side to the context). */
+ * one way, from the IP side to the context).  Its queue, dispatched
+ * inline, joins the context's epoll set (nh_ctx_epfd()) with a handler
+ * of its own (nh_ev.h). */
 struct nh_ipf_hooks {
-	int (*dispatch)(struct nh_ipf_state *st);
 	void (*close)(struct nh_ipf_state *st);
 };
 

@@ -35,39 +35,48 @@
 
 static atomic_uint ctx_seq;
 
-static int on_stop(struct nh_ctx *ctx)
+static int on_stop(struct nh_ev *ev, uint32_t events)
 {
+	struct nh_ctx *ctx = nh_container_of(ev, struct nh_ctx, ev_stop);
 	uint64_t v;
 
+	(void)events;
 	if (read(ctx->stop_fd, &v, sizeof(v)) < 0) {
 		/* already drained by another dispatcher */
 	}
 	return 0;
 }
 
-static int on_ring(struct nh_ctx *ctx)
+static int ring_poll(struct nh_ctx *ctx)
 {
 	int r = nh_bpf_poll(ctx->bpf, 0);
 
 	return r < 0 ? r : 0;
 }
 
-static int on_tick(struct nh_ctx *ctx)
+static int on_ring(struct nh_ev *ev, uint32_t events)
 {
+	(void)events;
+	return ring_poll(nh_container_of(ev, struct nh_ctx, ev_ring));
+}
+
+static int on_tick(struct nh_ev *ev, uint32_t events)
+{
+	struct nh_ctx *ctx = nh_container_of(ev, struct nh_ctx, ev_tick);
 	uint64_t v;
 
+	(void)events;
 	if (read(ctx->tick_fd, &v, sizeof(v)) < 0) {
 		/* not expired after all: poll anyway */
 	}
-	return on_ring(ctx);
+	return ring_poll(ctx);
 }
 
-static int on_ipf(struct nh_ctx *ctx)
+static int on_reports(struct nh_ev *ev, uint32_t events)
 {
-	int r = ctx->ipf && ctx->ipf_hooks ? ctx->ipf_hooks->dispatch(ctx->ipf) :
-					     0;
-
-	return r > 0 ? r : 0;
+	(void)events;
+	return nh_ctx_reports_dispatch(
+		nh_container_of(ev, struct nh_ctx, ev_reports));
 }
 
 /* The chain, parsed already by the caller or parsed here, then
@@ -245,8 +254,7 @@ NH_API int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **out)
 		err = -errno;
 		goto cleanup;
 	}
-	ctx->on[NH_CTX_TAG_IPF] = on_ipf; /* nh_ipf.c adds its queues */
-	err = nh_ctx_watch(ctx, ctx->stop_fd, NH_CTX_TAG_STOP, on_stop);
+	err = nh_ctx_watch(ctx, ctx->stop_fd, &ctx->ev_stop, on_stop);
 	if (err)
 		goto cleanup;
 	if (nh_bpf_fd(ctx->bpf) >= 0) {
@@ -260,18 +268,18 @@ NH_API int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **out)
 			err = -errno;
 			goto cleanup;
 		}
-		err = nh_ctx_watch(ctx, nh_bpf_fd(ctx->bpf), NH_CTX_TAG_RING,
+		err = nh_ctx_watch(ctx, nh_bpf_fd(ctx->bpf), &ctx->ev_ring,
 				   on_ring);
 		if (!err)
-			err = nh_ctx_watch(ctx, ctx->tick_fd, NH_CTX_TAG_TICK,
+			err = nh_ctx_watch(ctx, ctx->tick_fd, &ctx->ev_tick,
 					   on_tick);
 		if (err)
 			goto cleanup;
 	}
 	err = nh_reports_open(&ctx->reps);
 	if (!err)
-		err = nh_ctx_watch(ctx, ctx->reps.fd, NH_CTX_TAG_REPORTS,
-				   nh_ctx_reports_dispatch);
+		err = nh_ctx_watch(ctx, ctx->reps.fd, &ctx->ev_reports,
+				   on_reports);
 	if (err)
 		goto cleanup;
 	nh_logf(&ctx->lg, LOG_DEBUG, "scope: cgroup %s", ctx->cgroup);

@@ -18,7 +18,8 @@
 #include "nh_bpf.h"
 #include "nh_chain.h"
 #include "nh_exe.h"
-#include "nh_ipf_int.h" /* NH_IPF_EPOLL_TAG */
+#include "nh_ev.h"
+#include "nh_ipf_int.h" /* struct nh_ipf_hooks */
 #include "nh_log.h"
 #include "nh_reports.h"
 #include "nh_run.h"
@@ -31,21 +32,10 @@ struct nh_names;
 struct nh_seen;
 struct nh_ctx;
 
-/* What woke the context's epoll set: each fd's data.u32. */
-enum nh_ctx_tag {
-	NH_CTX_TAG_STOP, /* nh_ctx_stop() */
-	NH_CTX_TAG_RING, /* the kernel's ring buffer */
-	NH_CTX_TAG_REPORTS, /* reports queued by relay or handoff threads */
-	NH_CTX_TAG_TICK, /* read what the kernel queued without a wake-up */
-	NH_CTX_TAG_RELAY, /* an inline relay has work */
-	NH_CTX_TAG_IPF, /* the IP filter's queues (nh_ipf.c sets it) */
-	NH_CTX_NTAGS
-};
-_Static_assert(NH_CTX_TAG_IPF == NH_IPF_EPOLL_TAG,
-	       "the IP filter registers its queues with NH_IPF_EPOLL_TAG");
-
-/* Callbacks run (>= 0), or -errno to end nh_ctx_dispatch(). */
-typedef int (*nh_ctx_handler)(struct nh_ctx *ctx);
+/* The most descriptors in the context's epoll set: its stop, the ring
+ * buffer, the tick, the reports, an inline relay, the IP filter's
+ * queue. */
+#define NH_CTX_NWATCH 6
 
 struct nh_ctx {
 	struct nh_logger lg;
@@ -53,7 +43,10 @@ struct nh_ctx {
 	bool own_cgroup;
 	int cgroup_fd;
 	int epfd;
-	nh_ctx_handler on[NH_CTX_NTAGS]; /* by tag */
+	/* the handlers of its descriptors (nh_ev.h); each returns the
+	 * callbacks it ran, or -errno to end nh_ctx_dispatch().  The IP
+	 * filter's queue brings its own. */
+	struct nh_ev ev_stop, ev_ring, ev_tick, ev_reports, ev_relay;
 	int stop_fd;
 	int tick_fd; /* reads what the kernel queued without a wake-up */
 	atomic_bool stop;
@@ -96,9 +89,9 @@ struct nh_ctx {
 	bool ping_guarded;
 };
 
-/* nh_ctx_loop.c: fd joins the epoll set; fn runs when it is readable */
-int nh_ctx_watch(struct nh_ctx *ctx, int fd, enum nh_ctx_tag tag,
-		 nh_ctx_handler fn);
+/* nh_ctx_loop.c: fd joins the epoll set; fn runs (with ev, one of the
+ * context's own) when it is readable */
+int nh_ctx_watch(struct nh_ctx *ctx, int fd, struct nh_ev *ev, nh_ev_fn fn);
 
 /* nh_ctx_events.c */
 int64_t nh_ctx_mono_to_real(void);

@@ -1,30 +1,27 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* The context's epoll set: each fd registered with its tag, and the tag's
- * handler run when it wakes. */
+/* The context's epoll set: each fd registered with its handler
+ * (nh_ev.h), run when it wakes. */
 #include <errno.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 #include "nh_bpf.h"
 #include "nh_ctx_int.h"
 
-int nh_ctx_watch(struct nh_ctx *ctx, int fd, enum nh_ctx_tag tag,
-		 nh_ctx_handler fn)
+int nh_ctx_watch(struct nh_ctx *ctx, int fd, struct nh_ev *ev, nh_ev_fn fn)
 {
-	struct epoll_event ee = { .events = EPOLLIN, .data.u32 = tag };
-
-	ctx->on[tag] = fn;
-	return epoll_ctl(ctx->epfd, EPOLL_CTL_ADD, fd, &ee) ? -errno : 0;
+	ev->fn = fn;
+	return nh_ev_add(ctx->epfd, fd, EPOLLIN, ev);
 }
 
 NH_API int nh_ctx_dispatch(struct nh_ctx *ctx, int timeout_ms)
 {
-	struct epoll_event ev[NH_CTX_NTAGS - 1];
+	struct epoll_event ev[NH_CTX_NWATCH];
 	int n, i, r;
 
 	if (!ctx)
 		return nh_err(-EINVAL);
 	ctx->ncb = 0;
-	n = epoll_wait(ctx->epfd, ev, NH_CTX_NTAGS - 1, timeout_ms);
+	n = epoll_wait(ctx->epfd, ev, NH_CTX_NWATCH, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : nh_err(-errno);
 	/* whatever woke us, or nothing did: read what the kernel queued
@@ -35,11 +32,7 @@ NH_API int nh_ctx_dispatch(struct nh_ctx *ctx, int timeout_ms)
 			return nh_err(r);
 	}
 	for (i = 0; i < n; i++) {
-		uint32_t tag = ev[i].data.u32;
-
-		if (tag >= NH_CTX_NTAGS || !ctx->on[tag])
-			continue;
-		r = ctx->on[tag](ctx);
+		r = nh_ev_run(&ev[i]);
 		if (r < 0)
 			return nh_err(r);
 		ctx->ncb += r;

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -26,7 +25,6 @@ static atomic_uint ipf_seq;
 /* ---- state ---- */
 
 static const struct nh_ipf_hooks hooks = {
-	.dispatch = nh_ipf_dispatch,
 	.close = nh_ipf_close,
 };
 
@@ -116,8 +114,6 @@ static int write_lock(struct nh_ipf_state *st)
  * the workers. */
 int nh_ipf_engine_start(struct nh_ipf_state *st)
 {
-	struct epoll_event ee = { .events = EPOLLIN,
-				  .data.u32 = NH_IPF_EPOLL_TAG };
 	unsigned int threads = nh_ctx_threads(st->ctx);
 	int err, k;
 
@@ -186,10 +182,11 @@ int nh_ipf_engine_start(struct nh_ipf_state *st)
 			}
 		}
 	} else {
-		if (epoll_ctl(nh_ctx_epfd(st->ctx), EPOLL_CTL_ADD, st->w[0].fd,
-			      &ee))
-			return -errno;
-		st->registered = true;
+		st->ev.fn = nh_ipf_on_queue;
+		err = nh_ev_add(nh_ctx_epfd(st->ctx), st->w[0].fd, EPOLLIN,
+				&st->ev);
+		if (err)
+			return err;
 	}
 	nh_logf(st->lg, LOG_DEBUG,
 		"IP filter: queues %d-%d, %d per filter and direction, %s, %s, scope %s%s",

@@ -51,6 +51,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include "nethook/ipf.h"
+#include "nh_ev.h"
 #include "nh_internal.h"
 #include "nh_ipf_int.h"
 #include "nh_pkt.h"
@@ -129,6 +130,7 @@ struct ipf_worker {
 	pthread_t thr;
 	bool started;
 	int epfd, stopfd;
+	struct nh_ev ev_sock, ev_stop; /* its loop's handlers (nh_ev.h) */
 	atomic_bool busy; /* inside a dispatch */
 	atomic_uint gen; /* dispatches done */
 };
@@ -155,7 +157,9 @@ struct nh_ipf_state {
 	bool engine; /* sockets and queues are there */
 	struct ipf_worker *w; /* nq of them */
 	bool threaded; /* workers are threads */
-	bool registered;
+	/* dispatched inline: the queue's handler in the context's epoll
+	 * set (nh_ev.h) */
+	struct nh_ev ev;
 	/* held packets, the shared counters, injection sockets */
 	pthread_mutex_t lock;
 	struct ipf_queue q[IPF_BLOCK];
@@ -284,6 +288,8 @@ void nh_ipf_worker_stop(struct ipf_worker *w);
 /* Read what the worker's queues hold (a bounded amount), give the
  * verdicts in batches.  Callbacks run. */
 int nh_ipf_worker_dispatch(struct ipf_worker *w);
+/* Dispatched inline: st->ev's handler, run by the context's loop. */
+int nh_ipf_on_queue(struct nh_ev *ev, uint32_t events);
 /* Wait until no worker but the caller's own runs a dispatch that began
  * before this call (a removed filter's callbacks are then done). */
 void nh_ipf_workers_quiesce(struct nh_ipf_state *st);

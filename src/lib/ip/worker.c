@@ -37,6 +37,19 @@ int nh_ipf_worker_open(struct nh_ipf_state *st, struct ipf_worker *w)
 	return nh_ipf_nfq_open(st, w);
 }
 
+/* threads > 1: the worker's socket has packets */
+static int on_sock(struct nh_ev *ev, uint32_t events)
+{
+	struct ipf_worker *w = nh_container_of(ev, struct ipf_worker, ev_sock);
+
+	(void)events;
+	atomic_store(&w->busy, true);
+	nh_ipf_worker_dispatch(w);
+	atomic_fetch_add(&w->gen, 1);
+	atomic_store(&w->busy, false);
+	return 0;
+}
+
 /* threads > 1: a worker's loop -- its socket and its stop event */
 static void *worker_main(void *arg)
 {
@@ -49,32 +62,27 @@ static void *worker_main(void *arg)
 		if (n < 0 && errno != EINTR)
 			break;
 		for (i = 0; i < n; i++)
-			if (ev[i].data.u32 == 1)
+			if (nh_ev_run(&ev[i]) < 0)
 				return NULL;
-		atomic_store(&w->busy, true);
-		nh_ipf_worker_dispatch(w);
-		atomic_fetch_add(&w->gen, 1);
-		atomic_store(&w->busy, false);
 	}
 	return NULL;
 }
 
 int nh_ipf_worker_start(struct ipf_worker *w)
 {
-	struct epoll_event ee = { .events = EPOLLIN };
 	int err;
 
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (w->epfd < 0 || w->stopfd < 0)
 		return -errno;
-	ee.data.u32 = 0;
-	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->fd, &ee))
-		return -errno;
-	ee.data.u32 = 1;
-	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->stopfd, &ee))
-		return -errno;
-	err = nh_thread_start(&w->thr, worker_main, w);
+	w->ev_sock.fn = on_sock;
+	w->ev_stop.fn = nh_ev_end;
+	err = nh_ev_add(w->epfd, w->fd, EPOLLIN, &w->ev_sock);
+	if (!err)
+		err = nh_ev_add(w->epfd, w->stopfd, EPOLLIN, &w->ev_stop);
+	if (!err)
+		err = nh_thread_start(&w->thr, worker_main, w);
 	if (err)
 		return err;
 	w->started = true;
@@ -285,9 +293,15 @@ int nh_ipf_worker_dispatch(struct ipf_worker *w)
 	return ncb;
 }
 
-int nh_ipf_dispatch(struct nh_ipf_state *st)
+int nh_ipf_on_queue(struct nh_ev *ev, uint32_t events)
 {
-	if (!st || !st->engine || st->threaded || !st->w || !st->w[0].nl)
+	struct nh_ipf_state *st = nh_container_of(ev, struct nh_ipf_state, ev);
+	int r;
+
+	(void)events;
+	if (!st->engine || st->threaded || !st->w || !st->w[0].nl)
 		return 0;
-	return nh_ipf_worker_dispatch(&st->w[0]);
+	r = nh_ipf_worker_dispatch(&st->w[0]);
+	/* a queue that failed a read is not the end of the context's loop */
+	return r > 0 ? r : 0;
 }

@@ -34,9 +34,13 @@ static int relay_listening(void *user, int fd)
 	return err;
 }
 
-static int relay_poll(struct nh_ctx *ctx)
+static int relay_poll(struct nh_ev *ev, uint32_t events)
 {
-	int r = nh_relay_poll(ctx->relay);
+	struct nh_ctx *ctx = nh_container_of(ev, struct nh_ctx, ev_relay);
+	int r;
+
+	(void)events;
+	r = nh_relay_poll(ctx->relay);
 
 	return r > 0 ? r : 0;
 }
@@ -80,8 +84,8 @@ int nh_ctx_relay_ensure(struct nh_ctx *ctx)
 	if (err)
 		return err;
 	if (ro.inline_loop) {
-		err = nh_ctx_watch(ctx, nh_relay_fd(ctx->relay),
-				   NH_CTX_TAG_RELAY, relay_poll);
+		err = nh_ctx_watch(ctx, nh_relay_fd(ctx->relay), &ctx->ev_relay,
+				   relay_poll);
 		if (err)
 			return err;
 	}

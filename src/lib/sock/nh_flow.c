@@ -20,15 +20,12 @@
 #include <limits.h>
 #include <unistd.h>
 #include "nh_chain_walk.h"
+#include "nh_ev.h"
 #include "nh_flow.h"
 #include "nh_log.h"
 #include "nh_names.h"
 #include "nh_spec.h"
 #include "nh_time.h"
-
-/* epoll tags; the relay's own are 1..3 */
-#define TAG_CLIENT 8
-#define TAG_UP 9
 
 enum { F_CONNECT, F_HANDSHAKE, F_RELAY, F_DEAD };
 
@@ -40,14 +37,16 @@ enum { F_CONNECT, F_HANDSHAKE, F_RELAY, F_DEAD };
 #define NH_SPLICE_CHUNK (1 << 16)
 #define NH_PIPE_IDLE_NS (1ull * 1000000000ull)
 
+/* One socket of a flow and its handler in the worker's epoll set. */
 struct nh_flow_end {
-	int tag;
+	struct nh_ev ev;
 	int fd;
 };
 
 struct nh_flow {
-	struct nh_flow_end c, u; /* first: epoll hands us one of these */
+	struct nh_flow_end c, u; /* the program's socket, the upstream one */
 	struct nh_flow *prev, *next;
+	struct nh_flow_list *l; /* the worker's flows: this one's too */
 	int epfd;
 	uint8_t state, flags;
 	int p_out[2], p_in[2]; /* program -> destination, and back */
@@ -70,6 +69,10 @@ struct nh_flow {
 	struct nh_socket *so; /* socket filters attached, or NULL */
 	struct nh_pend *pend; /* filters see the bytes: copies, no splice */
 };
+
+/* the handlers of a flow's two sockets */
+static int on_client(struct nh_ev *ev, uint32_t events);
+static int on_up(struct nh_ev *ev, uint32_t events);
 
 /* Bytes on their way out, per direction, when filters see them. */
 struct nh_pend {
@@ -202,12 +205,8 @@ void nh_flow_reap(struct nh_flow_list *l)
 
 static void watch(struct nh_flow *f, struct nh_flow_end *e)
 {
-	struct epoll_event ee = {
-		.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-		.data.ptr = e,
-	};
-
-	epoll_ctl(f->epfd, EPOLL_CTL_ADD, e->fd, &ee);
+	nh_ev_add(f->epfd, e->fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+		  &e->ev);
 }
 
 static socklen_t sa_len(const struct sockaddr_storage *ss)
@@ -374,8 +373,9 @@ void nh_flow_start(struct nh_flow_list *l, int epfd, int cfd,
 		nh_flow_reset_fd(cfd);
 		return;
 	}
-	f->c = (struct nh_flow_end){ TAG_CLIENT, cfd };
-	f->u = (struct nh_flow_end){ TAG_UP, -1 };
+	f->c = (struct nh_flow_end){ { on_client }, cfd };
+	f->u = (struct nh_flow_end){ { on_up }, -1 };
+	f->l = l;
 	f->p_out[0] = f->p_out[1] = f->p_in[0] = f->p_in[1] = -1;
 	f->epfd = epfd;
 	f->id = *id;
@@ -723,17 +723,14 @@ check:
 		finish(l, f, 0, NULL);
 }
 
-void nh_flow_event(struct nh_flow_list *l, struct nh_flow *f, uint32_t events)
+/* One of the flow's sockets is ready; client: the program's */
+static void flow_event(struct nh_flow *f, bool client, uint32_t events)
 {
-	struct nh_flow_end *e = (struct nh_flow_end *)f;
+	struct nh_flow_list *l = f->l;
 
-	/* epoll gave us the end that fired; step back to its flow */
-	if (e->tag == TAG_UP)
-		f = (struct nh_flow *)((char *)e - offsetof(struct nh_flow, u));
 	if (f->state == F_DEAD)
 		return;
-	if (e->tag == TAG_CLIENT && f->state != F_RELAY &&
-	    (events & (EPOLLERR | EPOLLHUP))) {
+	if (client && f->state != F_RELAY && (events & (EPOLLERR | EPOLLHUP))) {
 		finish(l, f, ECONNABORTED,
 		       "the program closed its connection before the tunnel opened");
 		return;
@@ -747,6 +744,18 @@ void nh_flow_event(struct nh_flow_list *l, struct nh_flow *f, uint32_t events)
 		return;
 	if (f->state == F_RELAY)
 		step_relay(l, f);
+}
+
+static int on_client(struct nh_ev *ev, uint32_t events)
+{
+	flow_event(nh_container_of(ev, struct nh_flow, c.ev), true, events);
+	return 0;
+}
+
+static int on_up(struct nh_ev *ev, uint32_t events)
+{
+	flow_event(nh_container_of(ev, struct nh_flow, u.ev), false, events);
+	return 0;
 }
 
 void nh_flow_tick(struct nh_flow_list *l, uint64_t now)

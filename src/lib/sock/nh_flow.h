@@ -40,10 +40,11 @@ struct nh_flow_list {
 	bool self_said; /* a program connecting to the first proxy: said */
 };
 
-/* Take an accepted client socket; the flow reports through list->done. */
+/* Take an accepted client socket; the flow reports through list->done.
+ * Its sockets join epfd with handlers of their own (nh_ev.h): the
+ * worker's loop runs them, and calls nh_flow_reap() after each batch. */
 void nh_flow_start(struct nh_flow_list *l, int epfd, int cfd,
 		   const struct nh_flow_val *id);
-void nh_flow_event(struct nh_flow_list *l, struct nh_flow *f, uint32_t events);
 void nh_flow_tick(struct nh_flow_list *l, uint64_t now);
 void nh_flow_close_all(struct nh_flow_list *l);
 /* Free the flows finished since the last call: after each epoll batch. */

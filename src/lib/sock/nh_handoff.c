@@ -46,6 +46,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "nh_chain_walk.h"
+#include "nh_ev.h"
 #include "nh_handoff.h"
 #include "nh_log.h"
 #include "nh_names.h"
@@ -77,12 +78,12 @@
 /* Connects waiting at once; past this they go the relay's way. */
 #define HF_MAX_JOBS 4096
 
-enum { TAG_LISTENER = 1, TAG_STOP = 2, TAG_TICK = 3 };
-
 /* include/net/tcp_states.h: not in the uapi headers */
 #define NH_TCP_CLOSE 7
 
 struct hf_job {
+	struct nh_ev ev; /* its socket's handler (nh_ev.h) */
+	struct nh_handoff *h;
 	struct hf_job *next, *prev;
 	uint64_t id; /* the notification */
 	uint64_t deadline;
@@ -100,6 +101,9 @@ struct hf_job {
 struct nh_handoff {
 	struct nh_handoff_opts o;
 	int lfd, ep, stop_fd, tick_fd;
+	/* their handlers in ep (nh_ev.h); a job's socket has its own */
+	struct nh_ev ev_lis, ev_stop, ev_tick;
+	bool tick_due; /* the tick fired in this batch: run after it */
 	pthread_t th;
 	bool th_ok;
 	struct seccomp_notif *req;
@@ -338,7 +342,7 @@ static bool chain_hop(const struct nh_handoff *h,
 /* Move a job on as far as its socket allows. */
 static void job_step(struct nh_handoff *h, struct hf_job *j)
 {
-	struct epoll_event ee = { .events = EPOLLIN, .data.ptr = j };
+	uint32_t events = EPOLLIN;
 	const struct sockaddr_in6 *s6 = (const void *)&j->dst;
 	const struct sockaddr_in *s4 = (const void *)&j->dst;
 	socklen_t len = sizeof(int);
@@ -374,8 +378,17 @@ static void job_step(struct nh_handoff *h, struct hf_job *j)
 	}
 	/* a request that did not fit waits for room, a reply for bytes */
 	if (!nh_chain_walk_want_input(&j->walk))
-		ee.events = EPOLLOUT;
-	epoll_ctl(h->ep, EPOLL_CTL_MOD, j->fd, &ee);
+		events = EPOLLOUT;
+	nh_ev_mod(h->ep, j->fd, events, &j->ev);
+}
+
+static int on_job(struct nh_ev *ev, uint32_t events)
+{
+	struct hf_job *j = nh_container_of(ev, struct hf_job, ev);
+
+	(void)events;
+	job_step(j->h, j);
+	return 0;
 }
 
 /* What the program passed to connect(), read from its memory. */
@@ -585,7 +598,6 @@ static bool v6only_to_v4(const struct nh_handoff *h, int fd,
 /* One connect(): ours to open, or on as if we had not looked. */
 static void on_notify(struct nh_handoff *h)
 {
-	struct epoll_event ee = { .events = EPOLLOUT };
 	struct seccomp_notif *q = h->req;
 	struct sockaddr_storage dst;
 	struct hf_job *j = NULL;
@@ -670,7 +682,8 @@ static void on_notify(struct nh_handoff *h)
 	j->connecting = true;
 	j->t0 = nh_now_ns();
 	j->deadline = j->t0 + (uint64_t)h->o.timeout_ms * 1000000ull;
-	ee.data.ptr = j;
+	j->ev.fn = on_job;
+	j->h = h;
 	j->next = h->jobs;
 	if (h->jobs)
 		h->jobs->prev = j;
@@ -688,7 +701,7 @@ static void on_notify(struct nh_handoff *h)
 		nh_chain_connect_failed(h->o.hops, h->o.nhops, &j->dst, e, why,
 					sizeof(why));
 		job_fail(h, j, e, "%s", why);
-	} else if (epoll_ctl(h->ep, EPOLL_CTL_ADD, fd, &ee)) {
+	} else if (nh_ev_add(h->ep, fd, EPOLLOUT, &j->ev)) {
 		job_fail(h, j, ENOMEM, "epoll: %s", strerror(errno));
 	}
 	return;
@@ -705,7 +718,8 @@ go_on:
 	answer(h, q->id, 0, true);
 }
 
-static void on_tick(struct nh_handoff *h)
+/* Jobs past their deadline fail. */
+static void jobs_expire(struct nh_handoff *h)
 {
 	struct hf_job *j, *next;
 	uint64_t now = nh_now_ns(), v;
@@ -725,45 +739,53 @@ static void on_tick(struct nh_handoff *h)
 	}
 }
 
+/* The program's connect() waits: nethook is going, or nobody is left
+ * to ask (-EPIPE ends the loop). */
+static int on_listener(struct nh_ev *ev, uint32_t events)
+{
+	struct nh_handoff *h = nh_container_of(ev, struct nh_handoff, ev_lis);
+
+	if (events & (EPOLLHUP | EPOLLERR))
+		return -EPIPE;
+	on_notify(h);
+	return 0;
+}
+
+/* Deadlines are checked after the batch: a job it ends may have an
+ * event in this batch, and must be there when that runs. */
+static int on_tick(struct nh_ev *ev, uint32_t events)
+{
+	struct nh_handoff *h = nh_container_of(ev, struct nh_handoff, ev_tick);
+
+	(void)events;
+	h->tick_due = true;
+	return 0;
+}
+
 static void *loop(void *arg)
 {
 	struct nh_handoff *h = arg;
 	struct epoll_event evs[64];
-	bool tick;
 	int n, i;
 
 	for (;;) {
 		n = epoll_wait(h->ep, evs, 64, -1);
 		if (n < 0 && errno != EINTR)
 			break;
-		tick = false;
-		for (i = 0; i < n; i++) {
-			uintptr_t tag = (uintptr_t)evs[i].data.ptr;
-
-			if (tag == TAG_STOP)
+		h->tick_due = false;
+		for (i = 0; i < n; i++)
+			if (nh_ev_run(&evs[i]) < 0)
 				return NULL;
-			if (tag == TAG_LISTENER) {
-				if (evs[i].events & (EPOLLHUP | EPOLLERR))
-					return NULL; /* nobody left to ask */
-				on_notify(h);
-			} else if (tag == TAG_TICK) {
-				tick = true;
-			} else {
-				job_step(h, evs[i].data.ptr);
-			}
-		}
-		/* last: a job it ends may have an event in this batch */
-		if (tick)
-			on_tick(h);
+		if (h->tick_due)
+			jobs_expire(h);
 	}
 	return NULL;
 }
 
-static int watch(int ep, int fd, uintptr_t tag)
+static int watch(int ep, int fd, struct nh_ev *ev, nh_ev_fn fn)
 {
-	struct epoll_event ee = { .events = EPOLLIN, .data.ptr = (void *)tag };
-
-	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ee) ? -errno : 0;
+	ev->fn = fn;
+	return nh_ev_add(ep, fd, EPOLLIN, ev);
 }
 
 int nh_handoff_start(const struct nh_handoff_opts *o, int lfd,
@@ -816,11 +838,11 @@ int nh_handoff_start(const struct nh_handoff_opts *o, int lfd,
 		  SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP))
 		nh_logf(o->lg, LOG_DEBUG, "handoff: no synchronous wake-up: %s",
 			strerror(errno));
-	err = watch(h->ep, lfd, TAG_LISTENER);
+	err = watch(h->ep, lfd, &h->ev_lis, on_listener);
 	if (!err)
-		err = watch(h->ep, h->stop_fd, TAG_STOP);
+		err = watch(h->ep, h->stop_fd, &h->ev_stop, nh_ev_end);
 	if (!err)
-		err = watch(h->ep, h->tick_fd, TAG_TICK);
+		err = watch(h->ep, h->tick_fd, &h->ev_tick, on_tick);
 	if (err)
 		goto cleanup;
 	err = nh_thread_start(&h->th, loop, h);

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "nh_ev.h"
 #include "nh_flow.h"
 #include "nh_lo.h"
 #include "nh_log.h"
@@ -38,11 +39,12 @@
 
 #define NH_TICK_MS 250
 
-enum { TAG_LISTEN = 1, TAG_WAKE, TAG_TICK };
-
-struct tagged {
-	int tag;
+/* A worker's own descriptor, and its handler in the worker's epoll set;
+ * the flows' sockets bring theirs (nh_flow.c). */
+struct wfd {
+	struct nh_ev ev;
 	int fd;
+	struct nh_worker *w;
 };
 
 struct nh_worker {
@@ -50,7 +52,7 @@ struct nh_worker {
 	pthread_t thread;
 	bool started;
 	int epfd;
-	struct tagged lis4, lis6, wake, tick;
+	struct wfd lis4, lis6, wake, tick;
 	struct nh_flow_list flows;
 	struct nh_inject_queue q;
 	bool q_ready;
@@ -94,11 +96,11 @@ static int listen_on(int family, uint16_t port, struct nh_bpf_addr *bound)
 	return fd;
 }
 
-static void worker_add(struct nh_worker *w, struct tagged *t, uint32_t ev)
+static void worker_add(struct nh_worker *w, struct wfd *t, nh_ev_fn fn)
 {
-	struct epoll_event ee = { .events = ev, .data.ptr = t };
-
-	epoll_ctl(w->epfd, EPOLL_CTL_ADD, t->fd, &ee);
+	t->ev.fn = fn;
+	t->w = w;
+	nh_ev_add(w->epfd, t->fd, EPOLLIN, &t->ev);
 }
 
 #define NH_REFUSED_BURST 10 /* lines a second about refused outsiders */
@@ -229,14 +231,11 @@ static int admit(struct nh_relay *r, int fd, const struct sockaddr *peer,
  */
 static void listeners_watch(struct nh_worker *w, bool on)
 {
-	struct epoll_event ee = { .events = on ? EPOLLIN : 0 };
+	uint32_t events = on ? EPOLLIN : 0;
 
-	ee.data.ptr = &w->lis4;
-	epoll_ctl(w->epfd, EPOLL_CTL_MOD, w->lis4.fd, &ee);
-	if (w->lis6.fd >= 0) {
-		ee.data.ptr = &w->lis6;
-		epoll_ctl(w->epfd, EPOLL_CTL_MOD, w->lis6.fd, &ee);
-	}
+	nh_ev_mod(w->epfd, w->lis4.fd, events, &w->lis4.ev);
+	if (w->lis6.fd >= 0)
+		nh_ev_mod(w->epfd, w->lis6.fd, events, &w->lis6.ev);
 	w->paused = !on;
 }
 
@@ -279,7 +278,7 @@ static int refuse_one(struct nh_worker *w, int lfd, uint16_t rport)
 	return e == EAGAIN ? 0 : -1;
 }
 
-static void accept_all(struct nh_worker *w, struct tagged *lis)
+static void accept_all(struct nh_worker *w, struct wfd *lis)
 {
 	struct nh_relay *r = w->relay;
 	int lfd = lis->fd;
@@ -319,43 +318,60 @@ static void accept_all(struct nh_worker *w, struct tagged *lis)
 	}
 }
 
-/* One turn of a worker's loop; the number of events handled. */
+static int on_listen(struct nh_ev *ev, uint32_t events)
+{
+	struct wfd *lis = nh_container_of(ev, struct wfd, ev);
+
+	(void)events;
+	accept_all(lis->w, lis);
+	return 0;
+}
+
+/* The worker of a wake-up or tick descriptor, its counter read. */
+static struct nh_worker *wfd_drain(struct nh_ev *ev)
+{
+	struct wfd *t = nh_container_of(ev, struct wfd, ev);
+	uint64_t v;
+
+	if (read(t->fd, &v, sizeof(v)) < 0) {
+		/* nothing pending, or a spurious wake-up: fine */
+	}
+	return t->w;
+}
+
+/* Bytes filters injected from other threads. */
+static int on_wake(struct nh_ev *ev, uint32_t events)
+{
+	(void)events;
+	nh_flow_injects(&wfd_drain(ev)->flows);
+	return 0;
+}
+
+static int on_tick(struct nh_ev *ev, uint32_t events)
+{
+	struct nh_worker *w = wfd_drain(ev);
+
+	(void)events;
+	nh_flow_tick(&w->flows, nh_now_ns());
+	refused_flush(w->relay, false);
+	if (w->paused && spare_open(w) >= 0)
+		listeners_watch(w, true);
+	return 0;
+}
+
+/* One turn of a worker's loop; the number of events handled.  A flow
+ * that ends in it is freed after the turn: its other socket may have an
+ * event in the same batch. */
 static int worker_step(struct nh_worker *w, int timeout_ms)
 {
 	struct epoll_event evs[64];
-	uint64_t v;
 	int n, i;
 
 	n = epoll_wait(w->epfd, evs, 64, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
-	for (i = 0; i < n; i++) {
-		struct tagged *t = evs[i].data.ptr;
-
-		switch (t->tag) {
-		case TAG_LISTEN:
-			accept_all(w, t);
-			break;
-		case TAG_WAKE:
-			if (read(t->fd, &v, sizeof(v)) < 0) {
-				/* nothing pending: fine */
-			}
-			nh_flow_injects(&w->flows);
-			break;
-		case TAG_TICK:
-			if (read(t->fd, &v, sizeof(v)) < 0) {
-				/* spurious */
-			}
-			nh_flow_tick(&w->flows, nh_now_ns());
-			refused_flush(w->relay, false);
-			if (w->paused && spare_open(w) >= 0)
-				listeners_watch(w, true);
-			break;
-		default:
-			nh_flow_event(&w->flows, (struct nh_flow *)t,
-				      evs[i].events);
-		}
-	}
+	for (i = 0; i < n; i++)
+		nh_ev_run(&evs[i]);
 	nh_flow_reap(&w->flows);
 	return n;
 }
@@ -428,26 +444,24 @@ static int worker_init(struct nh_relay *r, struct nh_worker *w)
 	fd = listen_on(AF_INET, r->a4.port, &r->a4);
 	if (fd < 0)
 		return fd;
-	w->lis4 = (struct tagged){ TAG_LISTEN, fd };
+	w->lis4.fd = fd;
 	/* a host without IPv6 loopback still relays IPv4 */
 	fd = listen_on(AF_INET6, r->a6.port, &r->a6);
 	if (fd >= 0)
-		w->lis6 = (struct tagged){ TAG_LISTEN, fd };
+		w->lis6.fd = fd;
 	else if (w == r->w)
 		memset(&r->a6, 0, sizeof(r->a6));
-	w->wake = (struct tagged){ TAG_WAKE,
-				   eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) };
-	w->tick = (struct tagged){ TAG_TICK,
-				   timerfd_create(CLOCK_MONOTONIC,
-						  TFD_CLOEXEC | TFD_NONBLOCK) };
+	w->wake.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	w->tick.fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (w->wake.fd < 0 || w->tick.fd < 0 ||
 	    timerfd_settime(w->tick.fd, 0, &its, NULL))
 		return -errno;
-	worker_add(w, &w->lis4, EPOLLIN);
+	worker_add(w, &w->lis4, on_listen);
 	if (w->lis6.fd >= 0)
-		worker_add(w, &w->lis6, EPOLLIN);
-	worker_add(w, &w->wake, EPOLLIN);
-	worker_add(w, &w->tick, EPOLLIN);
+		worker_add(w, &w->lis6, on_listen);
+	worker_add(w, &w->wake, on_wake);
+	worker_add(w, &w->tick, on_tick);
 	w->flows.hops = r->hops;
 	w->flows.nhops = r->o.nhops;
 	w->flows.pipe = r->o.pipe;

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "nh_dns_msg.h"
+#include "nh_ev.h"
 #include "nh_lo.h"
 #include "nh_resolver.h"
 #include "nh_spec.h"
@@ -31,11 +32,18 @@
 
 enum { S_UDP4, S_UDP6, S_TCP4, S_TCP6, S_N };
 
-#define TAG_STOP 0
-#define TAG_SOCK 1 /* + S_* */
-#define TAG_CONN 16 /* + slot */
+struct nh_resolver;
+
+/* Each descriptor of the loop carries its handler (nh_ev.h). */
+struct res_sock {
+	struct nh_ev ev;
+	struct nh_resolver *r;
+	int fd;
+};
 
 struct res_conn {
+	struct nh_ev ev;
+	struct nh_resolver *r;
 	int fd; /* -1: free */
 	uint16_t got;
 	uint64_t last;
@@ -45,7 +53,8 @@ struct res_conn {
 struct nh_resolver {
 	struct nh_resolver_opts o;
 	int epfd, stop_fd;
-	int fd[S_N];
+	struct nh_ev ev_stop;
+	struct res_sock sock[S_N];
 	struct nh_bpf_addr a4, a6;
 	pthread_t th;
 	bool th_ok;
@@ -69,9 +78,9 @@ static void close_socks(struct nh_resolver *r)
 	int i;
 
 	for (i = 0; i < S_N; i++) {
-		if (r->fd[i] >= 0)
-			close(r->fd[i]);
-		r->fd[i] = -1;
+		if (r->sock[i].fd >= 0)
+			close(r->sock[i].fd);
+		r->sock[i].fd = -1;
 	}
 }
 
@@ -88,7 +97,7 @@ static int bind_all(struct nh_resolver *r)
 		fd = nh_lo_socket(AF_INET, SOCK_DGRAM, 0, RES_BACKLOG, false);
 		if (fd < 0)
 			return fd;
-		r->fd[S_UDP4] = fd;
+		r->sock[S_UDP4].fd = fd;
 		port = port_of(fd);
 		fd = nh_lo_socket(AF_INET, SOCK_STREAM, port, RES_BACKLOG,
 				  false);
@@ -96,24 +105,24 @@ static int bind_all(struct nh_resolver *r)
 			continue;
 		if (fd < 0)
 			return fd;
-		r->fd[S_TCP4] = fd;
+		r->sock[S_TCP4].fd = fd;
 		fd = nh_lo_socket(AF_INET6, SOCK_DGRAM, port, RES_BACKLOG,
 				  false);
 		if (fd == -EADDRINUSE)
 			continue;
 		if (fd < 0)
 			return 0; /* no IPv6 */
-		r->fd[S_UDP6] = fd;
+		r->sock[S_UDP6].fd = fd;
 		fd = nh_lo_socket(AF_INET6, SOCK_STREAM, port, RES_BACKLOG,
 				  false);
 		if (fd == -EADDRINUSE)
 			continue;
 		if (fd < 0) {
-			close(r->fd[S_UDP6]);
-			r->fd[S_UDP6] = -1;
+			close(r->sock[S_UDP6].fd);
+			r->sock[S_UDP6].fd = -1;
 			return 0;
 		}
-		r->fd[S_TCP6] = fd;
+		r->sock[S_TCP6].fd = fd;
 		return 0;
 	}
 	return -EADDRINUSE;
@@ -242,9 +251,10 @@ static void conn_close(struct nh_resolver *r, struct res_conn *c)
 	c->got = 0;
 }
 
+static int on_conn_ev(struct nh_ev *ev, uint32_t events);
+
 static void on_accept(struct nh_resolver *r, int lfd)
 {
-	struct epoll_event ee = { .events = EPOLLIN };
 	int fd, i;
 
 	for (;;) {
@@ -260,8 +270,9 @@ static void on_accept(struct nh_resolver *r, int lfd)
 		r->conn[i].fd = fd;
 		r->conn[i].got = 0;
 		r->conn[i].last = nh_now_ns();
-		ee.data.u32 = TAG_CONN + (uint32_t)i;
-		if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ee))
+		r->conn[i].ev.fn = on_conn_ev;
+		r->conn[i].r = r;
+		if (nh_ev_add(r->epfd, fd, EPOLLIN, &r->conn[i].ev))
 			conn_close(r, &r->conn[i]);
 	}
 }
@@ -320,40 +331,57 @@ static void conns_tick(struct nh_resolver *r)
 			conn_close(r, &r->conn[i]);
 }
 
+static int on_udp_ev(struct nh_ev *ev, uint32_t events)
+{
+	struct res_sock *so = nh_container_of(ev, struct res_sock, ev);
+
+	(void)events;
+	on_udp(so->r, so->fd);
+	return 0;
+}
+
+static int on_accept_ev(struct nh_ev *ev, uint32_t events)
+{
+	struct res_sock *so = nh_container_of(ev, struct res_sock, ev);
+
+	(void)events;
+	on_accept(so->r, so->fd);
+	return 0;
+}
+
+static int on_conn_ev(struct nh_ev *ev, uint32_t events)
+{
+	struct res_conn *c = nh_container_of(ev, struct res_conn, ev);
+
+	(void)events;
+	/* closed earlier in this batch */
+	if (c->fd >= 0)
+		on_conn(c->r, c);
+	return 0;
+}
+
 static void *loop(void *arg)
 {
 	struct nh_resolver *r = arg;
 	struct epoll_event ev[16];
-	uint32_t tag;
 	int i, n;
 
 	for (;;) {
 		n = epoll_wait(r->epfd, ev, 16, 1000);
 		if (n < 0 && errno != EINTR)
 			break;
-		for (i = 0; i < n; i++) {
-			tag = ev[i].data.u32;
-			if (tag == TAG_STOP)
+		for (i = 0; i < n; i++)
+			if (nh_ev_run(&ev[i]) < 0)
 				return NULL;
-			if (tag == TAG_SOCK + S_UDP4 ||
-			    tag == TAG_SOCK + S_UDP6)
-				on_udp(r, r->fd[tag - TAG_SOCK]);
-			else if (tag < TAG_CONN)
-				on_accept(r, r->fd[tag - TAG_SOCK]);
-			else if (tag - TAG_CONN < RES_TCP_MAX &&
-				 r->conn[tag - TAG_CONN].fd >= 0)
-				on_conn(r, &r->conn[tag - TAG_CONN]);
-		}
 		conns_tick(r);
 	}
 	return NULL;
 }
 
-static int watch(struct nh_resolver *r, int fd, uint32_t tag)
+static int watch(struct nh_resolver *r, int fd, struct nh_ev *ev, nh_ev_fn fn)
 {
-	struct epoll_event ee = { .events = EPOLLIN, .data.u32 = tag };
-
-	return epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ee) ? -errno : 0;
+	ev->fn = fn;
+	return nh_ev_add(r->epfd, fd, EPOLLIN, ev);
 }
 
 int nh_resolver_start(const struct nh_resolver_opts *o,
@@ -373,7 +401,7 @@ int nh_resolver_start(const struct nh_resolver_opts *o,
 		r->o.ttl_s = 60;
 	r->stop_fd = -1;
 	for (i = 0; i < S_N; i++)
-		r->fd[i] = -1;
+		r->sock[i].fd = -1;
 	for (i = 0; i < RES_TCP_MAX; i++)
 		r->conn[i].fd = -1;
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -388,14 +416,17 @@ int nh_resolver_start(const struct nh_resolver_opts *o,
 			strerror(-err));
 		goto cleanup;
 	}
-	err = watch(r, r->stop_fd, TAG_STOP);
+	err = watch(r, r->stop_fd, &r->ev_stop, nh_ev_end);
 	for (i = 0; i < S_N && !err; i++) {
-		if (r->fd[i] < 0)
+		if (r->sock[i].fd < 0)
 			continue;
 		if (o->listening)
-			err = o->listening(o->user, r->fd[i]);
+			err = o->listening(o->user, r->sock[i].fd);
+		r->sock[i].r = r;
 		if (!err)
-			err = watch(r, r->fd[i], TAG_SOCK + (uint32_t)i);
+			err = watch(r, r->sock[i].fd, &r->sock[i].ev,
+				    i == S_UDP4 || i == S_UDP6 ? on_udp_ev :
+								 on_accept_ev);
 	}
 	if (err)
 		goto cleanup;
@@ -403,8 +434,8 @@ int nh_resolver_start(const struct nh_resolver_opts *o,
 	r->a4.addr[10] = r->a4.addr[11] = 0xff;
 	r->a4.addr[12] = 127;
 	r->a4.addr[15] = 1;
-	r->a4.port = port_of(r->fd[S_UDP4]);
-	if (r->fd[S_UDP6] >= 0) {
+	r->a4.port = port_of(r->sock[S_UDP4].fd);
+	if (r->sock[S_UDP6].fd >= 0) {
 		r->a6.family = 6;
 		r->a6.addr[15] = 1;
 		r->a6.port = r->a4.port;

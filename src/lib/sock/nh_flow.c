@@ -37,18 +37,18 @@ enum { F_CONNECT, F_HANDSHAKE, F_RELAY, F_DEAD };
 #define NH_SPLICE_CHUNK (1 << 16)
 #define NH_PIPE_IDLE_NS (1ull * 1000000000ull)
 
-/* One socket of a flow and its handler in the worker's epoll set. */
-struct nh_flow_end {
-	struct nh_ev ev;
-	int fd;
-};
-
+/*
+ * An idle connection costs this struct: the descriptors and the state sit
+ * in what would be padding (a handler is a pointer, the tags it replaced
+ * were ints), so that it is no larger than with tags (744 bytes on
+ * x86_64, bench/README.md's memory per idle connection).
+ */
 struct nh_flow {
-	struct nh_flow_end c, u; /* the program's socket, the upstream one */
+	/* the handlers of its sockets, the program's and the upstream one,
+	 * in the worker's epoll set */
+	struct nh_ev c_ev, u_ev;
 	struct nh_flow *prev, *next;
-	struct nh_flow_list *l; /* the worker's flows: this one's too */
-	int epfd;
-	uint8_t state, flags;
+	struct nh_flow_list *l; /* the worker's flows, and its epoll set */
 	int p_out[2], p_in[2]; /* program -> destination, and back */
 	uint32_t q_out, q_in; /* bytes waiting in each pipe */
 	uint64_t bytes_out, bytes_in;
@@ -58,12 +58,15 @@ struct nh_flow {
 	uint64_t hs_ns; /* and the tunnel was open this much later */
 	uint8_t hs_mode; /* NH_HS_*: how it opened */
 	bool stepwise; /* tried again, one step per round trip */
+	uint8_t state, flags;
+	int cfd; /* the program's socket */
 	struct nh_flow_val id;
 	struct sockaddr_storage to; /* the destination, after the filters */
 	bool named; /* a reference on the resolver's address held */
 	/* hops walked: all of them, or fewer when the program connects to
 	 * a proxy of the chain itself (0: the first, straight) */
 	uint8_t upto;
+	int ufd; /* upstream: the first hop's, or the destination's */
 	struct sockaddr_storage held; /* that address */
 	char name[NH_REPORT_NAME]; /* what the proxy is asked for, or "" */
 	struct nh_socket *so; /* socket filters attached, or NULL */
@@ -148,13 +151,13 @@ static void finish(struct nh_flow_list *l, struct nh_flow *f, int err,
 		f->pend = NULL;
 	}
 	if (err) {
-		nh_flow_reset_fd(f->c.fd);
-		if (f->u.fd >= 0)
-			nh_flow_reset_fd(f->u.fd);
+		nh_flow_reset_fd(f->cfd);
+		if (f->ufd >= 0)
+			nh_flow_reset_fd(f->ufd);
 	} else {
-		close(f->c.fd);
-		if (f->u.fd >= 0)
-			close(f->u.fd);
+		close(f->cfd);
+		if (f->ufd >= 0)
+			close(f->ufd);
 	}
 	close_pipe(f->p_out);
 	close_pipe(f->p_in);
@@ -203,10 +206,10 @@ void nh_flow_reap(struct nh_flow_list *l)
 	l->dead = keep;
 }
 
-static void watch(struct nh_flow *f, struct nh_flow_end *e)
+static void watch(struct nh_flow *f, int fd, struct nh_ev *ev)
 {
-	nh_ev_add(f->epfd, e->fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-		  &e->ev);
+	nh_ev_add(f->l->epfd, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+		  ev);
 }
 
 static socklen_t sa_len(const struct sockaddr_storage *ss)
@@ -243,7 +246,7 @@ static int start_connect(struct nh_flow_list *l, struct nh_flow *f)
 		return -1;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	f->u.fd = fd;
+	f->ufd = fd;
 	f->deadline = nh_now_ns() + l->connect_timeout_ns;
 	if (!f->up_ns)
 		f->up_ns = nh_now_ns();
@@ -254,7 +257,7 @@ static int start_connect(struct nh_flow_list *l, struct nh_flow *f)
 		finish(l, f, e, "%s", why);
 		return -1;
 	}
-	watch(f, &f->u);
+	watch(f, f->ufd, &f->u_ev);
 	return 0;
 }
 
@@ -363,7 +366,7 @@ static int name_or_self(struct nh_flow_list *l, struct nh_flow *f)
 	return 0;
 }
 
-void nh_flow_start(struct nh_flow_list *l, int epfd, int cfd,
+void nh_flow_start(struct nh_flow_list *l, int cfd,
 		   const struct nh_flow_val *id)
 {
 	struct nh_flow *f = calloc(1, sizeof(*f));
@@ -373,11 +376,12 @@ void nh_flow_start(struct nh_flow_list *l, int epfd, int cfd,
 		nh_flow_reset_fd(cfd);
 		return;
 	}
-	f->c = (struct nh_flow_end){ { on_client }, cfd };
-	f->u = (struct nh_flow_end){ { on_up }, -1 };
+	f->c_ev.fn = on_client;
+	f->u_ev.fn = on_up;
+	f->cfd = cfd;
+	f->ufd = -1;
 	f->l = l;
 	f->p_out[0] = f->p_out[1] = f->p_in[0] = f->p_in[1] = -1;
-	f->epfd = epfd;
 	f->id = *id;
 	f->state = F_CONNECT;
 	f->next = l->head;
@@ -385,7 +389,7 @@ void nh_flow_start(struct nh_flow_list *l, int epfd, int cfd,
 		l->head->prev = f;
 	l->head = f;
 	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	watch(f, &f->c);
+	watch(f, f->cfd, &f->c_ev);
 	nh_addr_to_sockaddr(&id->orig, &f->to);
 	if (name_or_self(l, f))
 		return;
@@ -439,14 +443,14 @@ static int connected(struct nh_flow_list *l, struct nh_flow *f)
 		ntohs(f->to.ss_family == AF_INET6 ?
 			      ((struct sockaddr_in6 *)&f->to)->sin6_port :
 			      ((struct sockaddr_in *)&f->to)->sin_port),
-		f->stepwise ? NULL : l->pipe, f->so ? -1 : f->c.fd);
+		f->stepwise ? NULL : l->pipe, f->so ? -1 : f->cfd);
 	f->deadline = nh_now_ns() + l->connect_timeout_ns;
 	return 0;
 }
 
 static int step_connect(struct nh_flow_list *l, struct nh_flow *f)
 {
-	struct pollfd p = { .fd = f->u.fd, .events = POLLOUT };
+	struct pollfd p = { .fd = f->ufd, .events = POLLOUT };
 	socklen_t len = sizeof(int);
 	char why[400];
 	int e = 0;
@@ -454,7 +458,7 @@ static int step_connect(struct nh_flow_list *l, struct nh_flow *f)
 	if (poll(&p, 1, 0) <= 0)
 		return 1; /* still connecting */
 	if (p.revents & (POLLERR | POLLHUP)) {
-		getsockopt(f->u.fd, SOL_SOCKET, SO_ERROR, &e, &len);
+		getsockopt(f->ufd, SOL_SOCKET, SO_ERROR, &e, &len);
 		if (!e)
 			e = ECONNREFUSED;
 		nh_chain_connect_failed(l->hops, f->upto, &f->to, e, why,
@@ -473,14 +477,14 @@ static int step_handshake(struct nh_flow_list *l, struct nh_flow *f)
 	int hop = f->walk->hop, r;
 	char why[400];
 
-	r = nh_chain_walk_step(f->walk, f->u.fd, why, sizeof(why));
+	r = nh_chain_walk_step(f->walk, f->ufd, why, sizeof(why));
 	if (r < 0 && nh_chain_walk_pipe_failed(f->walk, r, why)) {
 		/* none of the program's bytes went: again, stepwise */
 		nh_chain_walk_fini(f->walk);
 		free(f->walk);
 		f->walk = NULL;
-		nh_flow_reset_fd(f->u.fd);
-		f->u.fd = -1;
+		nh_flow_reset_fd(f->ufd);
+		f->ufd = -1;
 		f->stepwise = true;
 		f->state = F_CONNECT;
 		return start_connect(l, f) ? -1 : 1;
@@ -600,8 +604,8 @@ static int pend_add(struct nh_pend *p, const void *data, size_t len)
 /* The copying pump, for a socket whose filters see the bytes. */
 static int pump_copy(struct nh_flow *f, enum nh_dir dir, bool *moved)
 {
-	int src = dir == NH_DIR_OUT ? f->c.fd : f->u.fd;
-	int dst = dir == NH_DIR_OUT ? f->u.fd : f->c.fd;
+	int src = dir == NH_DIR_OUT ? f->cfd : f->ufd;
+	int dst = dir == NH_DIR_OUT ? f->ufd : f->cfd;
 	uint8_t src_eof = dir == NH_DIR_OUT ? C_EOF : U_EOF;
 	uint8_t dst_shut = dir == NH_DIR_OUT ? U_SHUT : C_SHUT;
 	uint64_t *bytes = dir == NH_DIR_OUT ? &f->bytes_out : &f->bytes_in;
@@ -679,10 +683,10 @@ static void relay_failed(struct nh_flow_list *l, struct nh_flow *f, int err)
 {
 	char w[300];
 
-	if (tcp_closed(f->u.fd)) {
+	if (tcp_closed(f->ufd)) {
 		where(l, f, 0, w, sizeof(w));
 		finish(l, f, err, "relay: %s by %s", strerror(err), w);
-	} else if (tcp_closed(f->c.fd)) {
+	} else if (tcp_closed(f->cfd)) {
 		finish(l, f, err, "relay: %s by the program", strerror(err));
 	} else {
 		finish(l, f, err, "relay: %s", strerror(err));
@@ -702,10 +706,10 @@ static void step_relay(struct nh_flow_list *l, struct nh_flow *f)
 		goto check;
 	}
 	was = f->flags;
-	err = pump(l, f->c.fd, f->u.fd, f->p_out, &f->q_out, &f->bytes_out,
+	err = pump(l, f->cfd, f->ufd, f->p_out, &f->q_out, &f->bytes_out,
 		   &f->flags, C_EOF, U_SHUT, &moved);
 	if (!err)
-		err = pump(l, f->u.fd, f->c.fd, f->p_in, &f->q_in, &f->bytes_in,
+		err = pump(l, f->ufd, f->cfd, f->p_in, &f->q_in, &f->bytes_in,
 			   &f->flags, U_EOF, C_SHUT, &moved);
 	/* filters without data callbacks still hear of each side's end */
 	if (f->so && (f->flags & C_EOF) && !(was & C_EOF))
@@ -748,13 +752,13 @@ static void flow_event(struct nh_flow *f, bool client, uint32_t events)
 
 static int on_client(struct nh_ev *ev, uint32_t events)
 {
-	flow_event(nh_container_of(ev, struct nh_flow, c.ev), true, events);
+	flow_event(nh_container_of(ev, struct nh_flow, c_ev), true, events);
 	return 0;
 }
 
 static int on_up(struct nh_ev *ev, uint32_t events)
 {
-	flow_event(nh_container_of(ev, struct nh_flow, u.ev), false, events);
+	flow_event(nh_container_of(ev, struct nh_flow, u_ev), false, events);
 	return 0;
 }
 

@@ -17,6 +17,7 @@ struct nh_pipe;
 
 /* A worker's flows, and what they share. */
 struct nh_flow_list {
+	int epfd; /* the worker's epoll set */
 	struct nh_flow *head;
 	struct nh_flow *dead; /* finished in this epoll batch */
 	const struct nh_proxy_hop *hops;
@@ -41,9 +42,9 @@ struct nh_flow_list {
 };
 
 /* Take an accepted client socket; the flow reports through list->done.
- * Its sockets join epfd with handlers of their own (nh_ev.h): the
+ * Its sockets join l->epfd with handlers of their own (nh_ev.h): the
  * worker's loop runs them, and calls nh_flow_reap() after each batch. */
-void nh_flow_start(struct nh_flow_list *l, int epfd, int cfd,
+void nh_flow_start(struct nh_flow_list *l, int cfd,
 		   const struct nh_flow_val *id);
 void nh_flow_tick(struct nh_flow_list *l, uint64_t now);
 void nh_flow_close_all(struct nh_flow_list *l);

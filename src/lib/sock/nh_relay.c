@@ -314,7 +314,7 @@ static void accept_all(struct nh_worker *w, struct wfd *lis)
 			continue;
 		}
 		atomic_fetch_add(&r->active, 1);
-		nh_flow_start(&w->flows, w->epfd, fd, &id);
+		nh_flow_start(&w->flows, fd, &id);
 	}
 }
 
@@ -462,6 +462,7 @@ static int worker_init(struct nh_relay *r, struct nh_worker *w)
 		worker_add(w, &w->lis6, on_listen);
 	worker_add(w, &w->wake, on_wake);
 	worker_add(w, &w->tick, on_tick);
+	w->flows.epfd = w->epfd;
 	w->flows.hops = r->hops;
 	w->flows.nhops = r->o.nhops;
 	w->flows.pipe = r->o.pipe;

@@ -190,83 +190,106 @@ static void release_due(struct pstate *s, bool all)
 
 /* ---- logging ---- */
 
-static const char *proto_name(int p, char *buf, size_t len)
+static void proto_name(int p, char *buf, size_t len)
 {
 	switch (p) {
 	case IPPROTO_TCP:
-		return "tcp";
+		snprintf(buf, len, "tcp");
+		return;
 	case IPPROTO_UDP:
-		return "udp";
+		snprintf(buf, len, "udp");
+		return;
 	case IPPROTO_ICMP:
-		return "icmp";
+		snprintf(buf, len, "icmp");
+		return;
 	case IPPROTO_ICMPV6:
-		return "icmp6";
+		snprintf(buf, len, "icmp6");
+		return;
 	}
 	snprintf(buf, len, "%d", p);
-	return buf;
+}
+
+/* What a log line says of a packet, read once for both forms. */
+struct pkt_desc {
+	struct nh_pkt_hdrs h;
+	int af; /* 0: the headers could not be read whole */
+	bool ports; /* TCP or UDP: h.sport and h.dport */
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	char flags[8]; /* TCP's, "FSRPAU" order */
+	char proto[16];
+	char ts[48]; /* "2026-05-01T12:00:00.000000Z" */
+};
+
+static void pkt_desc(const struct nh_pkt *pkt, struct pkt_desc *d)
+{
+	static const char names[] = "FSRPAU";
+	uint64_t ts = real_ns();
+	time_t t = (time_t)(ts / 1000000000ull);
+	char *fp = d->flags;
+	char tbuf[32];
+	struct tm tm;
+	int i;
+
+	memset(d, 0, sizeof(*d));
+	strcpy(d->src, "?");
+	strcpy(d->dst, "?");
+	d->h.sz = sizeof(d->h);
+	if (nh_pkt_headers(pkt, &d->h) == 0) {
+		d->af = d->h.version == 6 ? AF_INET6 : AF_INET;
+		inet_ntop(d->af, d->h.src, d->src, sizeof(d->src));
+		inet_ntop(d->af, d->h.dst, d->dst, sizeof(d->dst));
+	}
+	d->ports = d->h.l4 &&
+		   (d->h.proto == IPPROTO_TCP || d->h.proto == IPPROTO_UDP);
+	if (d->h.proto == IPPROTO_TCP && d->h.l4)
+		for (i = 0; i < 6; i++)
+			if (d->h.tcp_flags & (1 << i))
+				*fp++ = names[i];
+	*fp = '\0';
+	proto_name(d->h.proto, d->proto, sizeof(d->proto));
+	gmtime_r(&t, &tm);
+	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(d->ts, sizeof(d->ts), "%s.%06uZ", tbuf,
+		 (unsigned int)(ts % 1000000000ull / 1000));
 }
 
 static void log_json(struct pstate *s, int dir, const struct nh_pkt *pkt,
 		     const char *action)
 {
-	struct nh_pkt_hdrs in;
-	char src[INET6_ADDRSTRLEN] = "?", dst[INET6_ADDRSTRLEN] = "?", pb[16];
-	char flags[8] = "", *fp = flags;
-	uint64_t ts = real_ns();
-	struct tm tm;
-	time_t t = (time_t)(ts / 1000000000ull);
-	char tbuf[32];
-	bool ports;
+	struct pkt_desc d;
 
-	if (!s->log)
-		return;
-	memset(&in, 0, sizeof(in));
-	in.sz = sizeof(in);
-	if (nh_pkt_headers(pkt, &in) == 0) {
-		int af = in.version == 6 ? AF_INET6 : AF_INET;
-
-		inet_ntop(af, in.src, src, sizeof(src));
-		inet_ntop(af, in.dst, dst, sizeof(dst));
-	}
-	ports = in.l4 && (in.proto == IPPROTO_TCP || in.proto == IPPROTO_UDP);
-	if (in.proto == IPPROTO_TCP && in.l4) {
-		static const char names[] = "FSRPAU";
-		int i;
-
-		for (i = 0; i < 6; i++)
-			if (in.tcp_flags & (1 << i))
-				*fp++ = names[i];
-		*fp = '\0';
-	}
-	gmtime_r(&t, &tm);
-	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S", &tm);
+	pkt_desc(pkt, &d);
 	fprintf(s->log,
-		"{\"ts\":\"%s.%06uZ\",\"dir\":\"%s\",\"proto\":\"%s\",\"src\":\"%s\",",
-		tbuf, (unsigned int)(ts % 1000000000ull / 1000),
-		dir == D_OUT ? "out" : "in",
-		proto_name(in.proto, pb, sizeof(pb)), src);
-	if (ports)
-		fprintf(s->log, "\"sport\":%u,", in.sport);
-	fprintf(s->log, "\"dst\":\"%s\",", dst);
-	if (ports)
-		fprintf(s->log, "\"dport\":%u,", in.dport);
-	if (flags[0])
-		fprintf(s->log, "\"flags\":\"%s\",", flags);
+		"{\"ts\":\"%s\",\"dir\":\"%s\",\"proto\":\"%s\",\"src\":\"%s\",",
+		d.ts, dir == D_OUT ? "out" : "in", d.proto, d.src);
+	if (d.ports)
+		fprintf(s->log, "\"sport\":%u,", d.h.sport);
+	fprintf(s->log, "\"dst\":\"%s\",", d.dst);
+	if (d.ports)
+		fprintf(s->log, "\"dport\":%u,", d.h.dport);
+	if (d.flags[0])
+		fprintf(s->log, "\"flags\":\"%s\",", d.flags);
 	fprintf(s->log, "\"len\":%u,%s\"action\":\"%s\"}\n",
 		(unsigned int)nh_pkt_orig_len(pkt),
 		nh_pkt_truncated(pkt) ? "\"truncated\":true," : "", action);
 }
 
-/* the text form with ports, done simply */
+/* ADDR:PORT, [ADDR6]:PORT, or the address alone */
+static void with_port(const struct pkt_desc *d, const char *a,
+		      unsigned int port, char *buf, size_t len)
+{
+	if (d->af && d->ports)
+		snprintf(buf, len, d->af == AF_INET6 ? "[%s]:%u" : "%s:%u", a,
+			 port);
+	else
+		snprintf(buf, len, "%s", a);
+}
+
 static void log_line(struct pstate *s, int dir, const struct nh_pkt *pkt,
 		     const char *action)
 {
-	struct nh_pkt_hdrs in;
-	char src[INET6_ADDRSTRLEN + 8] = "?", dst[INET6_ADDRSTRLEN + 8] = "?";
-	char a[INET6_ADDRSTRLEN], pb[16], flags[8] = "", *fp = flags, tbuf[32];
-	uint64_t ts = real_ns();
-	time_t t = (time_t)(ts / 1000000000ull);
-	struct tm tm;
+	char src[INET6_ADDRSTRLEN + 8], dst[INET6_ADDRSTRLEN + 8];
+	struct pkt_desc d;
 
 	if (!s->log)
 		return;
@@ -274,45 +297,17 @@ static void log_line(struct pstate *s, int dir, const struct nh_pkt *pkt,
 		log_json(s, dir, pkt, action);
 		return;
 	}
-	memset(&in, 0, sizeof(in));
-	in.sz = sizeof(in);
-	if (nh_pkt_headers(pkt, &in) == 0) {
-		int af = in.version == 6 ? AF_INET6 : AF_INET;
-		bool ports = in.l4 && (in.proto == IPPROTO_TCP ||
-				       in.proto == IPPROTO_UDP);
-
-		inet_ntop(af, in.src, a, sizeof(a));
-		if (ports)
-			snprintf(src, sizeof(src),
-				 af == AF_INET6 ? "[%s]:%u" : "%s:%u", a,
-				 in.sport);
-		else
-			snprintf(src, sizeof(src), "%s", a);
-		inet_ntop(af, in.dst, a, sizeof(a));
-		if (ports)
-			snprintf(dst, sizeof(dst),
-				 af == AF_INET6 ? "[%s]:%u" : "%s:%u", a,
-				 in.dport);
-		else
-			snprintf(dst, sizeof(dst), "%s", a);
-		if (in.proto == IPPROTO_TCP && in.l4) {
-			static const char names[] = "FSRPAU";
-			int i;
-
-			for (i = 0; i < 6; i++)
-				if (in.tcp_flags & (1 << i))
-					*fp++ = names[i];
-			*fp = '\0';
-		}
-	}
-	gmtime_r(&t, &tm);
-	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(s->log, "%s.%06uZ %s %s %s > %s len=%u%s%s%s %s\n", tbuf,
-		(unsigned int)(ts % 1000000000ull / 1000),
-		dir == D_OUT ? "out" : "in",
-		proto_name(in.proto, pb, sizeof(pb)), src, dst,
-		(unsigned int)nh_pkt_orig_len(pkt), flags[0] ? " flags=" : "",
-		flags, nh_pkt_truncated(pkt) ? " truncated" : "", action);
+	pkt_desc(pkt, &d);
+	/* the text form says ports and flags only of headers read whole;
+	 * JSON says what could be read */
+	if (!d.af)
+		d.flags[0] = '\0';
+	with_port(&d, d.src, d.h.sport, src, sizeof(src));
+	with_port(&d, d.dst, d.h.dport, dst, sizeof(dst));
+	fprintf(s->log, "%s %s %s %s > %s len=%u%s%s%s %s\n", d.ts,
+		dir == D_OUT ? "out" : "in", d.proto, src, dst,
+		(unsigned int)nh_pkt_orig_len(pkt), d.flags[0] ? " flags=" : "",
+		d.flags, nh_pkt_truncated(pkt) ? " truncated" : "", action);
 }
 
 /* ---- the callbacks ---- */

@@ -16,9 +16,12 @@
 # proxy host's hosts file only (ip netns exec, /etc/netns/NS/): only the
 # proxy host resolves it.  The proxy host runs dante twice, as SOCKS5:
 # 192.0.2.10:1080 without authentication, :1081 with username/password (a
-# throwaway system user, removed at the end), and a twin of the target's
-# nginx on 192.0.2.10:80 ("direct": a server as far away as the proxy,
-# for scale).
+# throwaway system user with a cheap SHA-512 hash, removed at the end),
+# and a twin of the target's nginx on 192.0.2.10:80 ("direct": a server
+# as far away as the proxy, for scale).  dante goes out from 198.51.100.1
+# to the target and from 192.0.2.10 to the client (external.rotation
+# route): the probe of ?pipeline=auto asks it for a tunnel back to a
+# listener of nethook's on the client (unless --no-back).
 #
 # The added round trip: `nethook packet --dir out --filter 'dst host
 # 192.0.2.1' --delay RTT` in the proxy host's namespace holds every packet
@@ -60,15 +63,20 @@
 # ?pipeline=, the off variants run without it and say so.
 #
 # usage: bench/rtt.sh [--quick] [--rtt LIST] [--ttfb N] [--ttfb-budget S]
-#                     [--secs S] [--workers W] [--nethook PATH]
+#                     [--secs S] [--workers W] [--keep DIR] [--no-back]
+#                     [--nethook PATH]
 #   --rtt LIST     added round trips in ms (0,20,80)
 #   --ttfb N       requests for time to first byte at 0 ms (200)
 #   --ttfb-budget S  at RTT R: N = min(--ttfb, S / (4 R)), at least 5 (5)
 #   --secs S       each connection-rate sample (3)
 #   --workers W    connection-rate workers (4)
 #   --keep DIR     keep the samples, nethook's logs and dante's logs there
-#   --quick        under 2 minutes: --rtt 0,80 --ttfb 50 --ttfb-budget 1
-#                  --secs 1
+#   --no-back      dante cannot connect back to the client: its only
+#                  external address is on the target's side, so the
+#                  probe's tunnel back is dropped silently, as behind a
+#                  NAT or a firewall (what auto learns then)
+#   --quick        under 2 minutes (about 95 s): --rtt 0,80 --ttfb 50
+#                  --ttfb-budget 1 --secs 1
 #   defaults: about 6 minutes
 #
 # Needs root.  Creates network namespaces nhr<PID>c, nhr<PID>p and
@@ -87,6 +95,7 @@ RTTS_SET=''
 TTFB_N=200 TTFB_BUDGET=5 SECS=3 WORKERS=4
 QUICK=0
 KEEP=
+NO_BACK=0
 TTFB_SET='' BUDGET_SET='' SECS_SET=''
 
 while [ $# -gt 0 ]; do
@@ -99,6 +108,7 @@ while [ $# -gt 0 ]; do
 	--workers) WORKERS=${2:-}; shift ;;
 	--nethook) NETHOOK=${2:-}; shift ;;
 	--keep) KEEP=${2:-}; shift ;;
+	--no-back) NO_BACK=1 ;;
 	-h|--help) sed -n '4,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "rtt.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
@@ -301,13 +311,16 @@ mkdir "$CG"
 for port in $PORT_NOAUTH $PORT_AUTH; do
 	method=none
 	[ "$port" = $PORT_AUTH ] && method=username
+	# the probe of ?pipeline=auto asks for a tunnel back to the client:
+	# dante goes out from the address on the route to where it connects
+	back="external: $PROXY"$'\n'"external.rotation: route"
+	[ "$NO_BACK" = 1 ] && back='# --no-back'
 	cat >"$TMP/danted-$port.conf" <<-EOF
 	logoutput: $TMP/danted-$port.log
 	errorlog: $TMP/danted-$port.err
 	internal: $PROXY port = $port
 	external: 198.51.100.1
-	external: $PROXY
-	external.rotation: route
+	$back
 	socksmethod: $method
 	clientmethod: none
 	user.privileged: root
@@ -392,7 +405,7 @@ label() {
 expected() {
 	case $1 in
 	direct) echo 2 ;;
-	relay-auto) echo 2 ;;
+	relay-auto) [ "$NO_BACK" = 1 ] && echo 3 || echo 2 ;;
 	handoff-auto) echo 3 ;;
 	*) echo $((4 + $2)) ;;
 	esac
@@ -703,6 +716,7 @@ echo "nethook rtt bench, $(date -u +%Y-%m-%dT%H:%MZ), kernel $KERNEL, $(nproc) C
 echo "nethook: $NETHOOK ($("$NETHOOK" --version 2>&1 | head -1)); tree: $NHREV"
 echo "${ELAPSED}s; load average before: $LOAD0, after: $LOAD1"
 [ -n "$PIPE_NOTE" ] && echo "NOTE: $PIPE_NOTE"
+[ "$NO_BACK" = 1 ] && echo "NOTE: --no-back: dante cannot connect back to the client"
 echo
 echo "added round trip (nethook packet --delay on the proxy host's packets to the client):"
 echo "connect() from the client to the proxy, before and after the RTT's samples"

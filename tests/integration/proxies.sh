@@ -215,7 +215,7 @@ nhp_squid() {
 	coredump_dir $dir
 	cache deny all
 	cache_mem 4 MB
-	shutdown_lifetime 1 seconds
+	shutdown_lifetime 0 seconds
 	dns_nameservers 127.0.0.1
 	acl clients src 192.0.2.0/24 203.0.113.0/24 2001:db8::/32 127.0.0.1
 	acl cports port 80 $port

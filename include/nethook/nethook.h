@@ -295,6 +295,14 @@ struct nh_event {
 	 * NH_DNS_WATCH); NULL when none is known.  orig_dst stays the
 	 * address then. */
 	const char *dst_name;
+	/* NH_EVENT_END of a connection through proxies: how the handshake
+	 * went, "stepwise" (one step per round trip), "pipelined" (the
+	 * whole request in one flight) or "optimistic" (and the program's
+	 * first bytes with it); NULL when there was none.  handshake_ns:
+	 * from the start of the connect to the first proxy until the
+	 * tunnel was open. */
+	const char *handshake;
+	uint64_t handshake_ns;
 };
 
 /* One log line for an event, without newline: text ("TS EVENT k=v ...")

@@ -76,6 +76,13 @@ struct nh_bpf_rule {
  * say yes (NH_HANDOFF_OPENING) */
 #define NH_HANDOFF_ASKED 4
 
+/* How a proxy handshake went (nh_sk_info.hs_mode, the end event's): one
+ * step per round trip, the whole request in one flight, or that and the
+ * program's first bytes with it. 0: no handshake. */
+#define NH_HS_STEPWISE 1
+#define NH_HS_PIPELINED 2
+#define NH_HS_OPTIMISTIC 3
+
 #define NH_SEND_REFUSE 1 /* refuse, and tell it */
 #define NH_SEND_TOLD 2 /* refuse; told already */
 
@@ -102,10 +109,11 @@ struct nh_sk_info {
 	 * resolver: connect() succeeds (the C library connects to each
 	 * answer to sort them), a datagram is refused as it leaves */
 	__u8 send_refused;
-	__u8 pad[2];
+	__u8 hs_mode; /* handed off: how the handshake went (nh_pipe_mode) */
+	__u8 pad;
 	__u32 hs_out;
 	__u32 hs_in;
-	__u32 pad2;
+	__u32 hs_us; /* handed off: the handshake's time, microseconds */
 	struct nh_bpf_addr asked; /* NH_HANDOFF_ASKED: where the program
 				   * wants to go */
 	/* the DNS server the program last sent to, when NH_ACT_DNS took
@@ -151,6 +159,10 @@ struct nh_bpf_event {
 	char comm[NH_COMM_LEN];
 	struct nh_bpf_addr orig;
 	struct nh_bpf_addr dst;
+	/* NH_EV_END of a handed-off connection: its handshake's mode and
+	 * time (nh_sk_info.hs_mode, hs_us); 0 otherwise */
+	__u32 hs_mode;
+	__u32 hs_us;
 };
 
 #define NH_EXE_DEPTH 24 /* path components walked up from the file */

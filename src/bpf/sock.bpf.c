@@ -202,6 +202,10 @@ static __always_inline void emit_if(__u32 type, const struct nh_sk_info *si,
 	e->bytes_in = bytes_in;
 	if (si->start_ns && type == NH_EV_END)
 		e->duration_ns = e->ts_ns - si->start_ns;
+	if (type == NH_EV_END && si->handoff) {
+		e->hs_mode = si->hs_mode;
+		e->hs_us = si->hs_us;
+	}
 	bpf_ringbuf_submit(e, wake_flags());
 }
 
@@ -536,6 +540,8 @@ static __always_inline int handoff_connect(struct bpf_sock_addr *ctx, int is6,
 	si->handoff = NH_HANDOFF_OPENING;
 	si->hs_out = 0;
 	si->hs_in = 0;
+	si->hs_mode = 0;
+	si->hs_us = 0;
 	si->dst = handoff_to;
 	emit(NH_EV_REDIRECT, si, bpf_get_socket_cookie(ctx), 0, 0);
 	/* the end event names where the tunnel went, as the relay's does */

@@ -653,6 +653,8 @@ static void make_event(enum ev_kind k, struct nh_event *ev)
 		ev->bytes_in = 2;
 		ev->duration_ns = 999;
 		ev->established = 1;
+		ev->handshake = "optimistic";
+		ev->handshake_ns = 1234567;
 		break;
 	case EK_DIVERT_FAILED:
 		base_event(ev, NH_EVENT_END);
@@ -672,14 +674,14 @@ struct field {
 	const char *want;
 };
 
-#define NFIELDS 20
+#define NFIELDS 22
 
 /* clang-format off */
 static const char *const schema_keys[NFIELDS] = {
 	"ts",	    "event",	"pid",	     "comm",	 "exe",	  "exe_partial",
 	"uid",	    "cgroup_id", "id",	"proto",     "orig_dst", "name",
-	"new_dst", "route", "bytes_out", "bytes_in",	"duration_ms", "result",
-	"error",   "detail",
+	"new_dst", "route", "bytes_out", "bytes_in",	"duration_ms",
+	"handshake", "handshake_ms", "result", "error",   "detail",
 };
 /* clang-format on */
 
@@ -711,6 +713,8 @@ static const struct field connect_json[NFIELDS] = {
 	{ "bytes_out", "null" },
 	{ "bytes_in", "null" },
 	{ "duration_ms", "null" },
+	{ "handshake", "null" },
+	{ "handshake_ms", "null" },
 	{ "result", "\"ok" },
 	{ "error", "null" },
 	{ "detail", "null" },
@@ -819,7 +823,9 @@ static const struct ev_case ev_cases[] = {
 	    { "route", "\"socks5://192.0.2.10:1080,http://203.0.113.5:3128" },
 	    { "bytes_out", "1" },
 	    { "bytes_in", "2" },
-	    { "duration_ms", "0.001" } },
+	    { "duration_ms", "0.001" },
+	    { "handshake", "\"optimistic" },
+	    { "handshake_ms", "1.235" } },
 	  NULL },
 	{ "relay failure with detail", EK_DIVERT_FAILED,
 	  { { "event", "\"end" },
@@ -874,7 +880,8 @@ static void check_schema(const struct jdoc *d)
 		else if (!strcmp(k, "exe_partial"))
 			assert_int_equal(m->type, J_BOOL);
 		else if (!strcmp(k, "bytes_out") || !strcmp(k, "bytes_in") ||
-			 !strcmp(k, "duration_ms") || !strcmp(k, "id"))
+			 !strcmp(k, "duration_ms") || !strcmp(k, "id") ||
+			 !strcmp(k, "handshake_ms"))
 			assert_true(m->type == J_NUM || m->type == J_NULL);
 		else
 			assert_true(m->type == J_STR || m->type == J_NULL);
@@ -932,7 +939,8 @@ static void test_json_event(void **state)
 static const char *const text_keys[] = {
 	"pid",	 "comm",     "exe",	 "exe_partial", "uid",	"cgroup_id",
 	"id", "proto", "orig_dst", "name", "new_dst", "route",	"bytes_out",
-	"bytes_in", "duration_ms", "result", "error", NULL,
+	"bytes_in", "duration_ms", "handshake", "handshake_ms", "result",
+	"error", NULL,
 };
 /* clang-format on */
 

@@ -78,7 +78,7 @@ static void proxy_got(struct pair *p, const char *want_hex)
 
 static int step(struct pair *p, bool *io)
 {
-	return nh_hs_io_step(p->us, &p->hs, &p->c, io);
+	return nh_hs_io_step(p->us, &p->hs, &p->c, io, NULL);
 }
 
 /* the proxy takes no-auth: the step answers it and asks to connect */

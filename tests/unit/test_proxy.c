@@ -536,7 +536,7 @@ static void test_chain_walk_name(void **state)
 	d4->sin_addr.s_addr = htonl(0xc6120007); /* 198.18.0.7, the pool */
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	assert_int_equal(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
-	nh_chain_walk_init(&w, &hop, 1, &dst, "web.example", 80);
+	nh_chain_walk_init(&w, &hop, 1, &dst, "web.example", 80, NULL, -1);
 	assert_int_equal(nh_chain_walk_step(&w, sv[0], why, sizeof(why)), 0);
 	assert_int_equal(read(sv[1], got, sizeof(got)), 3); /* greeting */
 	assert_int_equal(write(sv[1], hello, sizeof(hello)), sizeof(hello));
@@ -548,7 +548,7 @@ static void test_chain_walk_name(void **state)
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	assert_int_equal(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
-	nh_chain_walk_init(&w, &h4, 1, &dst, "web.example", 80);
+	nh_chain_walk_init(&w, &h4, 1, &dst, "web.example", 80, NULL, -1);
 	assert_int_equal(nh_chain_walk_step(&w, sv[0], why, sizeof(why)),
 			 -EDESTADDRREQ);
 	assert_non_null(strstr(why, "cannot carry the name web.example"));
@@ -577,7 +577,7 @@ static void test_chain_walk(void **state)
 	d4->sin_addr.s_addr = htonl(0xc6336407); /* 198.51.100.7 */
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	assert_int_equal(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
-	nh_chain_walk_init(&w, &hop, 1, &dst, NULL, 0);
+	nh_chain_walk_init(&w, &hop, 1, &dst, NULL, 0, NULL, -1);
 	/* each reply once the request before it is out */
 	assert_int_equal(nh_chain_walk_step(&w, sv[0], why, sizeof(why)), 0);
 	assert_int_equal(write(sv[1], hello, sizeof(hello)), sizeof(hello));
@@ -796,6 +796,126 @@ static void test_socks5_requests(void **state)
 }
 
 /* Long requests go out through the window, and partial sends work. */
+/* ?pipeline= on a proxy URL */
+static void test_url_pipeline(void **state)
+{
+	struct nh_proxy_hop hop;
+	char err[256];
+
+	(void)state;
+	hop = parse_ok("socks5://192.0.2.10:1080");
+	assert_int_equal(hop.pipeline, NH_PROXY_PIPELINE_AUTO);
+	hop = parse_ok("socks5://u:p@192.0.2.10:1080?pipeline=off");
+	assert_int_equal(hop.pipeline, NH_PROXY_PIPELINE_OFF);
+	assert_string_equal(hop.pass, "p");
+	assert_int_equal(hop.port, 1080);
+	hop = parse_ok("http://192.0.2.10:3128/?pipeline=ON");
+	assert_int_equal(hop.pipeline, NH_PROXY_PIPELINE_ON);
+	assert_int_equal(hop.port, 3128);
+	hop = parse_ok("socks4a://[2001:db8::1]?pipeline=auto");
+	assert_int_equal(hop.pipeline, NH_PROXY_PIPELINE_AUTO);
+	assert_int_equal(hop.port, 1080);
+	assert_int_equal(nh_proxy_url_parse("socks5://192.0.2.10:1080?pipeline=yes",
+					    &hop, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "auto, on or off"));
+	assert_int_equal(nh_proxy_url_parse("socks5://192.0.2.10:1080?x=1", &hop,
+					    err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "?pipeline="));
+	assert_int_equal(nh_proxy_url_parse("socks5://192.0.2.10:1080?pipeline=on#x",
+					    &hop, err, sizeof(err)),
+			 -EINVAL);
+}
+
+/* The whole request in one flight, the replies read in order. */
+static void test_socks5_pipelined(void **state)
+{
+	struct nh_proxy_hop noauth = parse_ok("socks5://192.0.2.10:1080");
+	struct nh_proxy_hop auth = parse_ok("socks5://ab:cd@192.0.2.10:1080");
+	struct sockaddr_storage v4 = sa("198.51.100.7", 80);
+	struct nh_proxy_hs hs;
+	uint8_t out[2048];
+	size_t n, c, chunk;
+
+	(void)state;
+	nh_proxy_hs_init(&hs, &noauth, (struct sockaddr *)&v4, NULL, 0);
+	nh_proxy_hs_pipeline(&hs);
+	n = drain(&hs, out, sizeof(out), 0);
+	/* one method offered: the CONNECT after it depends on it */
+	expect_bytes(out, n,
+		     S("\x05\x01\x00"
+		       "\x05\x01\x00\x01\xc6\x33\x64\x07\x00\x50"));
+	assert_true(nh_proxy_hs_want_input(&hs));
+	assert_int_equal(nh_proxy_hs_input(&hs, S("\x05\x00"
+						  "\x05\x00\x00\x01\xc0\x00\x02\x0a\x04\x38"
+						  "GET"),
+					   &c),
+			 1);
+	assert_int_equal(c, 12); /* the tunnel's first bytes stay */
+
+	/* with auth, replies in pieces of every size */
+	for (chunk = 0; chunk < 6; chunk++) {
+		nh_proxy_hs_init(&hs, &auth, (struct sockaddr *)&v4, NULL, 0);
+		nh_proxy_hs_pipeline(&hs);
+		n = drain(&hs, out, sizeof(out), chunk);
+		expect_bytes(out, n,
+			     S("\x05\x01\x02"
+			       "\x01\x02" "ab" "\x02" "cd"
+			       "\x05\x01\x00\x01\xc6\x33\x64\x07\x00\x50"));
+		assert_int_equal(feed(&hs, S("\x05\x02\x01\x00"
+					     "\x05\x00\x00\x01\xc0\x00\x02\x0a\x04\x38"),
+				      chunk, &c),
+				 1);
+		assert_int_equal(c, 14);
+	}
+
+	/* the greeting's answer may come before the rest is sent, not
+	 * the CONNECT's */
+	nh_proxy_hs_init(&hs, &auth, (struct sockaddr *)&v4, NULL, 0);
+	nh_proxy_hs_pipeline(&hs);
+	{
+		const uint8_t *b;
+		size_t len;
+
+		assert_int_equal(nh_proxy_hs_output(&hs, &b, &len), 0);
+		assert_true(len > 3);
+		nh_proxy_hs_sent(&hs, 3);
+	}
+	assert_int_equal(nh_proxy_hs_input(&hs, S("\x05\x02"), &c), 0);
+	assert_int_equal(nh_proxy_hs_input(&hs, S("\x01"), &c), -EPROTO);
+	assert_non_null(strstr(nh_proxy_hs_error(&hs), "before the request"));
+
+	/* a method not offered is garbage: the auth sent would be read
+	 * as a CONNECT */
+	nh_proxy_hs_init(&hs, &auth, (struct sockaddr *)&v4, NULL, 0);
+	nh_proxy_hs_pipeline(&hs);
+	drain(&hs, out, sizeof(out), 0);
+	assert_int_equal(nh_proxy_hs_input(&hs, S("\x05\x00"), &c), -EPROTO);
+	assert_non_null(strstr(nh_proxy_hs_error(&hs), "not offered"));
+
+	/* auth refused, then the proxy closes */
+	nh_proxy_hs_init(&hs, &auth, (struct sockaddr *)&v4, NULL, 0);
+	nh_proxy_hs_pipeline(&hs);
+	drain(&hs, out, sizeof(out), 0);
+	assert_int_equal(nh_proxy_hs_input(&hs, S("\x05\x02\x01\x01"), &c),
+			 -EACCES);
+
+	/* nothing changes for http and socks4: one request already */
+	{
+		struct nh_proxy_hop h = parse_ok("http://192.0.2.10:3128");
+		uint8_t o2[2048];
+		size_t n2;
+
+		nh_proxy_hs_init(&hs, &h, (struct sockaddr *)&v4, NULL, 0);
+		n2 = drain(&hs, o2, sizeof(o2), 0);
+		nh_proxy_hs_init(&hs, &h, (struct sockaddr *)&v4, NULL, 0);
+		nh_proxy_hs_pipeline(&hs);
+		n = drain(&hs, out, sizeof(out), 0);
+		expect_bytes(out, n, o2, n2);
+	}
+}
+
 static void test_long_requests(void **state)
 {
 	char url[1200], name[256], u[256], p[256];
@@ -1526,6 +1646,8 @@ int main(void)
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_requests),
 		cmocka_unit_test(test_socks5_requests),
+		cmocka_unit_test(test_socks5_pipelined),
+		cmocka_unit_test(test_url_pipeline),
 		cmocka_unit_test(test_long_requests),
 		cmocka_unit_test(test_replies),
 		cmocka_unit_test(test_socks5_codes),

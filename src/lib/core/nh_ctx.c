@@ -22,6 +22,7 @@
 #include "nh_cgroup.h"
 #include "nh_ctx_int.h"
 #include "nh_exe.h"
+#include "nh_pipe.h"
 #include "nh_features.h"
 #include "nh_handoff.h"
 #include "nh_log.h"
@@ -324,6 +325,8 @@ NH_API void nh_ctx_close(struct nh_ctx *ctx)
 	nh_ctx_reports_dispatch(ctx);
 	nh_relay_free(ctx->relay);
 	ctx->relay = NULL;
+	nh_pipe_free(ctx->pipe); /* after every user of it */
+	ctx->pipe = NULL;
 	nh_ctx_names_close(ctx);
 	if (ctx->sflt_ready)
 		nh_sflt_set_fini(&ctx->sflt); /* sf_unregistered for each */

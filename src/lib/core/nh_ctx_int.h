@@ -70,6 +70,7 @@ struct nh_ctx {
 	struct nh_proxy_chain chain;
 	unsigned int connect_timeout_ms, idle_timeout_ms, max_flows;
 	struct nh_relay *relay;
+	struct nh_pipe *pipe; /* what each proxy takes: with the relay */
 	struct nh_handoff *handoff; /* connect() caught with seccomp */
 	/* names (opts.dns): the pool, made at open, and the resolver,
 	 * started by the first NH_RULE_DNS */

@@ -81,6 +81,20 @@ _Static_assert((int)NH_ACT_PASS == (int)NH_ROUTE_DIRECT &&
 		       (int)NH_ACT_DIVERT == (int)NH_ROUTE_DIVERT,
 	       "enum nh_act (nh_bpf_abi.h) is enum nh_route");
 
+const char *nh_hs_mode_name(unsigned int mode)
+{
+	switch (mode) {
+	case NH_HS_STEPWISE:
+		return "stepwise";
+	case NH_HS_PIPELINED:
+		return "pipelined";
+	case NH_HS_OPTIMISTIC:
+		return "optimistic";
+	default:
+		return NULL;
+	}
+}
+
 void nh_event_from_bpf(const struct nh_bpf_event *be, int64_t mono_to_real,
 		       struct nh_event *ev)
 {
@@ -104,6 +118,8 @@ void nh_event_from_bpf(const struct nh_bpf_event *be, int64_t mono_to_real,
 	ev->sock_family = be->sk_family;
 	ev->sock_type = be->sk_type;
 	ev->sock_protocol = be->sk_protocol;
+	ev->handshake = nh_hs_mode_name(be->hs_mode);
+	ev->handshake_ns = (uint64_t)be->hs_us * 1000ull;
 }
 
 static const char *const family_names[] = {
@@ -504,6 +520,7 @@ NH_API int nh_event_format(const struct nh_event *ev, unsigned int flags,
 	char ts[64], orig[NH_DNS_NAME_MAX + 8], dst[64], pbuf[32];
 	struct tm tm;
 	bool nodst;
+	const char *hs;
 	time_t sec = (time_t)(ev->ts_ns / 1000000000ull);
 
 	if (len)
@@ -561,6 +578,16 @@ NH_API int nh_event_format(const struct nh_event *ev, unsigned int flags,
 		      put(&o, ",\"duration_ms\":null");
 	else if (end)
 		put(&o, " duration_ms=%.3f", (double)ev->duration_ns / 1e6);
+	/* how the tunnel through the proxies opened, and how long it took */
+	hs = end ? NH_OPT(ev, handshake, NULL) : NULL;
+	put_str(&o, json, "handshake", hs);
+	if (json)
+		hs ? put(&o, ",\"handshake_ms\":%.3f",
+			 (double)NH_OPT(ev, handshake_ns, 0ull) / 1e6) :
+		     put(&o, ",\"handshake_ms\":null");
+	else if (hs)
+		put(&o, " handshake_ms=%.3f",
+		    (double)NH_OPT(ev, handshake_ns, 0ull) / 1e6);
 	put_str(&o, json, "result", result_name(ev));
 	put_str(&o, json, "error", nh_errno_name(ev->err));
 	if (json) {

@@ -1,9 +1,37 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The hop walk through the proxy chain, for the relay and the handoff. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include "nh_chain_walk.h"
 #include "nh_spec.h"
+
+/* The program's first bytes, when some wait: never more than a flight
+ * carries, and only what is there now (a server speaks first in many
+ * protocols: nothing is waited for). */
+static void early_take(struct nh_chain_walk *w)
+{
+	int avail = 0;
+	ssize_t n;
+
+	if (ioctl(w->early_fd, FIONREAD, &avail) || avail <= 0)
+		return;
+	if (avail > NH_CHAIN_EARLY_MAX)
+		avail = NH_CHAIN_EARLY_MAX;
+	w->early.buf = malloc((size_t)avail);
+	if (!w->early.buf)
+		return;
+	n = recv(w->early_fd, w->early.buf, (size_t)avail, MSG_DONTWAIT);
+	if (n <= 0) {
+		free(w->early.buf);
+		w->early.buf = NULL;
+		return;
+	}
+	w->early.len = (uint32_t)n;
+}
 
 static void hop_begin(struct nh_chain_walk *w)
 {
@@ -13,19 +41,33 @@ static void hop_begin(struct nh_chain_walk *w)
 	if (next < w->nhops) {
 		/* a name the hop can carry goes as a name: it resolves it */
 		nh_proxy_hs_init_hop(&w->hs, &w->hops[w->hop], &w->hops[next]);
-		return;
+	} else {
+		to = w->dst;
+		/* a name goes as a name, or not at all: the address the
+		 * program had for it is nethook's own, and means nothing
+		 * past it */
+		nh_proxy_hs_init(&w->hs, &w->hops[w->hop],
+				 w->name ? NULL : (void *)&to, w->name,
+				 w->port);
 	}
-	to = w->dst;
-	/* a name goes as a name, or not at all: the address the program
-	 * had for it is nethook's own, and means nothing past it */
-	nh_proxy_hs_init(&w->hs, &w->hops[w->hop], w->name ? NULL : (void *)&to,
-			 w->name, w->port);
+	w->mode = NH_PIPE_NONE;
+	if (w->hops[w->hop].scheme == NH_PROXY_DIRECT)
+		return;
+	w->mode = nh_pipe_mode(w->pipe, w->hop);
+	if (w->mode >= NH_PIPE_PIPELINED)
+		nh_proxy_hs_pipeline(&w->hs);
+	if (w->mode == NH_PIPE_OPTIMISTIC && next == w->nhops &&
+	    w->early_fd >= 0)
+		early_take(w);
+	/* optimistic is what went, not what might have */
+	if (w->mode == NH_PIPE_OPTIMISTIC && !w->early.len)
+		w->mode = NH_PIPE_PIPELINED;
 }
 
 void nh_chain_walk_init(struct nh_chain_walk *w,
 			const struct nh_proxy_hop *hops, int nhops,
 			const struct sockaddr_storage *dst, const char *name,
-			uint16_t port)
+			uint16_t port, struct nh_pipe *pipe, int early_fd)
 {
 	w->hops = hops;
 	w->nhops = nhops;
@@ -34,7 +76,29 @@ void nh_chain_walk_init(struct nh_chain_walk *w,
 	w->name = name && name[0] ? name : NULL;
 	w->port = port;
 	w->io.out = w->io.in = 0;
+	w->pipe = pipe;
+	w->early_fd = early_fd;
+	w->early = (struct nh_hs_early){ NULL, 0, 0 };
 	hop_begin(w);
+}
+
+void nh_chain_walk_fini(struct nh_chain_walk *w)
+{
+	if (!w)
+		return;
+	free(w->early.buf);
+	w->early.buf = NULL;
+}
+
+bool nh_chain_walk_pipe_failed(struct nh_chain_walk *w, int err,
+			       const char *why)
+{
+	if (w->mode < NH_PIPE_PIPELINED)
+		return false;
+	if (err != -EPROTO && err != -ECONNRESET && err != -EPIPE)
+		return false;
+	nh_pipe_failed(w->pipe, w->hop, w->mode, why);
+	return !w->early.len;
 }
 
 int nh_chain_walk_step(struct nh_chain_walk *w, int fd, char *why, size_t len)
@@ -44,7 +108,8 @@ int nh_chain_walk_step(struct nh_chain_walk *w, int fd, char *why, size_t len)
 	int r;
 
 	for (;;) {
-		r = nh_hs_io_step(fd, &w->hs, &w->io, &io);
+		r = nh_hs_io_step(fd, &w->hs, &w->io, &io,
+				  w->hop + 1 == w->nhops ? &w->early : NULL);
 		if (r == 0)
 			return 0;
 		if (r < 0)

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
+#include "nh_pipe.h"
 #include "nh_bpf.h"
 #include "nh_ctx_int.h"
 #include "nh_log.h"
@@ -54,6 +55,11 @@ int nh_ctx_relay_ensure(struct nh_ctx *ctx)
 		return err;
 	ro.hops = ctx->chain.hops;
 	ro.nhops = ctx->chain.nhops;
+	/* NULL (out of memory) is stepwise, which always works */
+	if (!ctx->pipe && ctx->chain.nhops)
+		ctx->pipe = nh_pipe_new(ctx->chain.hops, ctx->chain.nhops,
+					ctx->connect_timeout_ms, &ctx->lg);
+	ro.pipe = ctx->pipe;
 	/* threads 0 or 1: flows, and every callback, on the dispatching
 	 * thread; N > 1: N workers */
 	ro.inline_loop = ctx->threads <= 1;

@@ -55,6 +55,10 @@ struct nh_flow {
 	uint64_t bytes_out, bytes_in;
 	uint64_t deadline, last;
 	struct nh_chain_walk *walk; /* only while the tunnel opens */
+	uint64_t up_ns; /* the first connect to the first hop began */
+	uint64_t hs_ns; /* and the tunnel was open this much later */
+	uint8_t hs_mode; /* NH_HS_*: how it opened */
+	bool stepwise; /* tried again, one step per round trip */
 	struct nh_flow_val id;
 	struct sockaddr_storage to; /* the destination, after the filters */
 	bool named; /* a reference on the resolver's address held */
@@ -121,6 +125,8 @@ static void finish(struct nh_flow_list *l, struct nh_flow *f, int err,
 	rep.established = f->state == F_RELAY;
 	rep.err = err;
 	rep.to = f->to;
+	rep.hs_mode = f->hs_mode;
+	rep.hs_ns = f->hs_ns;
 	memcpy(rep.name, f->name, sizeof(rep.name));
 	if (f->named)
 		nh_names_put(l->names, (const void *)&f->held);
@@ -149,6 +155,7 @@ static void finish(struct nh_flow_list *l, struct nh_flow *f, int err,
 	}
 	close_pipe(f->p_out);
 	close_pipe(f->p_in);
+	nh_chain_walk_fini(f->walk);
 	free(f->walk);
 	f->walk = NULL;
 	unlink_flow(l, f);
@@ -239,6 +246,8 @@ static int start_connect(struct nh_flow_list *l, struct nh_flow *f)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	f->u.fd = fd;
 	f->deadline = nh_now_ns() + l->connect_timeout_ns;
+	if (!f->up_ns)
+		f->up_ns = nh_now_ns();
 	if (connect(fd, (void *)&to, sa_len(&to)) && errno != EINPROGRESS) {
 		e = errno;
 		nh_chain_connect_failed(l->hops, f->upto, &f->to, e, why,
@@ -387,6 +396,13 @@ void nh_flow_start(struct nh_flow_list *l, int epfd, int cfd,
 
 static int enter_relay(struct nh_flow_list *l, struct nh_flow *f)
 {
+	if (f->walk) {
+		f->hs_mode = (uint8_t)f->walk->mode;
+		f->hs_ns = nh_now_ns() - f->up_ns;
+		/* the program's bytes that went with the request */
+		f->bytes_out += f->walk->early.off;
+		nh_chain_walk_fini(f->walk);
+	}
 	free(f->walk);
 	f->walk = NULL;
 	if (f->so && f->so->data) {
@@ -417,11 +433,13 @@ static int connected(struct nh_flow_list *l, struct nh_flow *f)
 	}
 	f->state = F_HANDSHAKE;
 	/* a filter may have changed the port: the name goes with to's */
+	/* filters see every byte the program sends: none go early */
 	nh_chain_walk_init(
 		f->walk, l->hops, f->upto, &f->to, f->name,
 		ntohs(f->to.ss_family == AF_INET6 ?
 			      ((struct sockaddr_in6 *)&f->to)->sin6_port :
-			      ((struct sockaddr_in *)&f->to)->sin_port));
+			      ((struct sockaddr_in *)&f->to)->sin_port),
+		f->stepwise ? NULL : l->pipe, f->so ? -1 : f->c.fd);
 	f->deadline = nh_now_ns() + l->connect_timeout_ns;
 	return 0;
 }
@@ -456,6 +474,17 @@ static int step_handshake(struct nh_flow_list *l, struct nh_flow *f)
 	char why[400];
 
 	r = nh_chain_walk_step(f->walk, f->u.fd, why, sizeof(why));
+	if (r < 0 && nh_chain_walk_pipe_failed(f->walk, r, why)) {
+		/* none of the program's bytes went: again, stepwise */
+		nh_chain_walk_fini(f->walk);
+		free(f->walk);
+		f->walk = NULL;
+		nh_flow_reset_fd(f->u.fd);
+		f->u.fd = -1;
+		f->stepwise = true;
+		f->state = F_CONNECT;
+		return start_connect(l, f) ? -1 : 1;
+	}
 	if (r < 0) {
 		finish(l, f, -r, "%s", why);
 		return -1;

@@ -13,6 +13,7 @@
 
 struct nh_flow;
 struct nh_names;
+struct nh_pipe;
 
 /* A worker's flows, and what they share. */
 struct nh_flow_list {
@@ -35,6 +36,7 @@ struct nh_flow_list {
 	/* shared by a relay's workers: out of descriptors is said once */
 	atomic_bool *fds_said;
 	struct nh_names *names; /* the resolver's, or NULL */
+	struct nh_pipe *pipe; /* how each hop takes it; NULL: stepwise */
 	bool self_said; /* a program connecting to the first proxy: said */
 };
 

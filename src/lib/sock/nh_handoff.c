@@ -86,6 +86,7 @@ struct hf_job {
 	struct hf_job *next, *prev;
 	uint64_t id; /* the notification */
 	uint64_t deadline;
+	uint64_t t0; /* the connect to the first hop began */
 	int fd; /* our copy of the program's socket */
 	int fl; /* its file status flags, given back before the answer */
 	bool connecting;
@@ -255,6 +256,8 @@ static void job_done(struct nh_handoff *h, struct hf_job *j)
 	if (!bpf_map_lookup_elem(h->o.sk_info_fd, &j->fd, &si)) {
 		si.hs_out = (uint32_t)j->walk.io.out;
 		si.hs_in = (uint32_t)j->walk.io.in;
+		si.hs_mode = (__u8)j->walk.mode;
+		si.hs_us = (__u32)((nh_now_ns() - j->t0) / 1000ull);
 		si.handoff = NH_HANDOFF_OPEN;
 		bpf_map_update_elem(h->o.sk_info_fd, &j->fd, &si, BPF_EXIST);
 		died = died_untold(h, j->fd, &ti);
@@ -354,10 +357,14 @@ static void job_step(struct nh_handoff *h, struct hf_job *j)
 		nh_chain_walk_init(
 			&j->walk, h->o.hops, h->o.nhops, &j->dst, j->name,
 			ntohs(j->dst.ss_family == AF_INET6 ? s6->sin6_port :
-							     s4->sin_port));
+							     s4->sin_port),
+			h->o.pipe, -1);
 	}
 	r = nh_chain_walk_step(&j->walk, j->fd, why, sizeof(why));
 	if (r < 0) {
+		/* the program's socket cannot be tried again: later ones
+		 * go one step at a time */
+		nh_chain_walk_pipe_failed(&j->walk, r, why);
 		job_fail(h, j, -r, "%s", why);
 		return;
 	}
@@ -661,7 +668,8 @@ static void on_notify(struct nh_handoff *h)
 	j->id = q->id;
 	j->dlen = dlen;
 	j->connecting = true;
-	j->deadline = nh_now_ns() + (uint64_t)h->o.timeout_ms * 1000000ull;
+	j->t0 = nh_now_ns();
+	j->deadline = j->t0 + (uint64_t)h->o.timeout_ms * 1000000ull;
 	ee.data.ptr = j;
 	j->next = h->jobs;
 	if (h->jobs)

@@ -28,6 +28,7 @@ struct nh_handoff_opts {
 	void (*report)(void *user, const struct nh_relay_report *r);
 	void *user;
 	struct nh_names *names; /* the resolver's, or NULL */
+	struct nh_pipe *pipe; /* how each hop takes it; NULL: stepwise */
 };
 
 struct nh_handoff;

@@ -63,6 +63,7 @@ NH_API int nh_ctx_add_handoff(struct nh_ctx *ctx, int lfd)
 	ho.report = nh_ctx_on_report;
 	ho.user = ctx;
 	ho.names = ctx->names;
+	ho.pipe = ctx->pipe;
 	err = nh_handoff_start(&ho, lfd, &ctx->handoff);
 	if (err) {
 		nh_logf(&ctx->lg, LOG_ERR, "handoff: %s", strerror(-err));

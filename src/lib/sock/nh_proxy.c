@@ -322,10 +322,37 @@ bad6:
 	return 0;
 }
 
+/* "pipeline=auto|on|off", the one option a proxy URL takes. */
+static int parse_query(const char *s, size_t n, struct nh_proxy_hop *hop,
+		       char *err, size_t errlen)
+{
+	static const char key[] = "pipeline=";
+	size_t kl = sizeof(key) - 1;
+
+	if (n < kl || memcmp(s, key, kl)) {
+		seterr(err, errlen,
+		       "unknown option after '?' (a proxy URL takes ?pipeline=auto|on|off)");
+		return -EINVAL;
+	}
+	s += kl;
+	n -= kl;
+	if (ieq(s, n, "auto")) {
+		hop->pipeline = NH_PROXY_PIPELINE_AUTO;
+	} else if (ieq(s, n, "on")) {
+		hop->pipeline = NH_PROXY_PIPELINE_ON;
+	} else if (ieq(s, n, "off")) {
+		hop->pipeline = NH_PROXY_PIPELINE_OFF;
+	} else {
+		seterr(err, errlen, "bad ?pipeline= value (auto, on or off)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int url_parse_n(const char *url, size_t n, struct nh_proxy_hop *hop,
 		       char *err, size_t errlen)
 {
-	const char *p, *end, *at = NULL, *hs, *colon = NULL;
+	const char *p, *end, *at = NULL, *hs, *colon = NULL, *q;
 	size_t i, slen;
 	int ret;
 
@@ -369,6 +396,14 @@ static int url_parse_n(const char *url, size_t n, struct nh_proxy_hop *hop,
 	}
 	p += 3;
 	end = url + n;
+	q = memchr(p, '?', (size_t)(end - p));
+	if (q) {
+		ret = parse_query(q + 1, (size_t)(end - q - 1), hop, err,
+				  errlen);
+		if (ret)
+			return ret;
+		end = q;
+	}
 	if (end > p && end[-1] == '/')
 		end--;
 	if (hop->scheme == NH_PROXY_DIRECT) {
@@ -382,7 +417,7 @@ static int url_parse_n(const char *url, size_t n, struct nh_proxy_hop *hop,
 	for (i = 0; p + i < end; i++) {
 		if (p[i] == '/' || p[i] == '?' || p[i] == '#') {
 			seterr(err, errlen,
-			       "unexpected '%c' after the host (only a trailing '/' is allowed; percent-encode / ? # @ in user info)",
+			       "unexpected '%c' after the host (only a trailing '/' and ?pipeline= are allowed; percent-encode / ? # @ in user info)",
 			       p[i]);
 			return -EINVAL;
 		}
@@ -660,16 +695,23 @@ static size_t put(uint8_t *d, size_t o, const void *s, size_t n)
 	return o + n;
 }
 
-/* Render the whole current request into d (REQ_MAX bytes). */
-static size_t render(const struct nh_proxy_hs *hs, uint8_t *d)
+/* The request of one state into d. */
+static size_t render_one(const struct nh_proxy_hs *hs, uint8_t state,
+			 uint8_t *d)
 {
 	const struct nh_proxy_hop *hop = hs->hop;
 	size_t o = 0, ul, pl, hl;
 	uint8_t pb[2] = { (uint8_t)(hs->tport >> 8), (uint8_t)hs->tport };
 
-	switch (hs->state) {
+	switch (state) {
 	case ST_S5_GREET:
 		d[o++] = 5;
+		if (hs->pipelined) {
+			/* one method: the requests after it depend on it */
+			d[o++] = 1;
+			d[o++] = hop->has_auth ? 2 : 0;
+			return o;
+		}
 		d[o++] = hop->has_auth ? 2 : 1;
 		d[o++] = 0;
 		if (hop->has_auth)
@@ -745,6 +787,36 @@ static size_t render(const struct nh_proxy_hs *hs, uint8_t *d)
 	return 0;
 }
 
+/* Render the whole current request into d (REQ_MAX bytes): pipelined,
+ * every request of the handshake. */
+static size_t render(const struct nh_proxy_hs *hs, uint8_t *d)
+{
+	size_t o;
+
+	if (!hs->pipelined)
+		return render_one(hs, hs->state, d);
+	o = render_one(hs, ST_S5_GREET, d);
+	if (hs->hop->has_auth)
+		o += render_one(hs, ST_S5_AUTH, d + o);
+	return o + render_one(hs, ST_S5_CONNECT, d + o);
+}
+
+/* Where the request a pipelined state's reply answers ends in the
+ * flight: a reply may come before the rest is sent, not before its own. */
+static uint16_t flight_end(const struct nh_proxy_hs *hs, uint8_t state)
+{
+	uint16_t greet = 3, auth = 0;
+
+	if (hs->hop->has_auth)
+		auth = (uint16_t)(3 + strnlen(hs->hop->user, 255) +
+				  strnlen(hs->hop->pass, 255));
+	if (state == ST_S5_GREET)
+		return greet;
+	if (state == ST_S5_AUTH)
+		return (uint16_t)(greet + auth);
+	return hs->out_len;
+}
+
 static void fill_window(struct nh_proxy_hs *hs)
 {
 	uint8_t req[REQ_MAX];
@@ -764,11 +836,27 @@ static void fill_window(struct nh_proxy_hs *hs)
 static void start(struct nh_proxy_hs *hs, uint8_t state)
 {
 	hs->state = state;
-	hs->out_off = 0;
 	hs->in_got = 0;
 	hs->in_need = 0;
 	hs->line_len = 0;
+	if (hs->pipelined) {
+		/* the request went with the first: only the reply is new */
+		hs->seg_end = flight_end(hs, state);
+		return;
+	}
+	hs->out_off = 0;
 	fill_window(hs);
+	hs->seg_end = hs->out_len;
+}
+
+void nh_proxy_hs_pipeline(struct nh_proxy_hs *hs)
+{
+	if (hs->err || hs->state != ST_S5_GREET || hs->out_off)
+		return;
+	hs->pipelined = true;
+	hs->win_len = 0;
+	fill_window(hs);
+	hs->seg_end = flight_end(hs, ST_S5_GREET);
 }
 
 /* The target as the handshake sends it: an IPv4-mapped IPv6 address is
@@ -987,6 +1075,11 @@ static int s5_byte(struct nh_proxy_hs *hs, uint8_t b, const char *hn)
 				b, hn);
 		if (i == 0)
 			return 0;
+		if (b == 0 && hs->pipelined && hs->hop->has_auth)
+			return hs_fail(
+				hs, -EPROTO,
+				"socks5 malformed reply (method 0x00 not offered) from %s",
+				hn);
 		if (b == 0) {
 			start(hs, ST_S5_CONNECT);
 			return 0;
@@ -1225,8 +1318,7 @@ int nh_proxy_hs_input(struct nh_proxy_hs *hs, const uint8_t *buf, size_t len,
 		return 0;
 	hop_str(hs->hop, hn, sizeof(hn));
 	for (i = 0; i < len; i++) {
-		if (hs->out_off != hs->out_len &&
-		    hs->state != ST_HTTP_CONNECT) {
+		if (hs->out_off < hs->seg_end && hs->state != ST_HTTP_CONNECT) {
 			*consumed = i;
 			return hs_fail(
 				hs, -EPROTO,

@@ -27,8 +27,16 @@ enum nh_proxy_scheme {
 /* Most bytes of an HTTP CONNECT reply (status line and headers). */
 #define NH_PROXY_HTTP_MAX_HEADER 8192
 
+/* ?pipeline= of a proxy URL: how its handshakes may go */
+enum nh_proxy_pipeline {
+	NH_PROXY_PIPELINE_AUTO = 0, /* learned: stepwise until shown to work */
+	NH_PROXY_PIPELINE_OFF, /* one step per round trip */
+	NH_PROXY_PIPELINE_ON, /* one flight, and optimistic data */
+};
+
 struct nh_proxy_hop {
 	enum nh_proxy_scheme scheme;
+	enum nh_proxy_pipeline pipeline;
 	char host[256]; /* as written in the URL (IPv6 without brackets) */
 	/*
 	 * host:port when host is numeric, else ss_family is AF_UNSPEC until
@@ -43,7 +51,8 @@ struct nh_proxy_hop {
 /*
  * socks5://[user[:pass]@]host[:port], socks4://[userid@]host[:port],
  * socks4a://[userid@]host[:port], http://[user[:pass]@]host[:port],
- * direct:// ; an optional trailing "/". host is IPv4, [IPv6] (a zone as
+ * direct:// ; an optional trailing "/", then an optional
+ * "?pipeline=auto|on|off". host is IPv4, [IPv6] (a zone as
  * %25) or a name. Schemes are case-insensitive; socks5h:// is socks5://.
  * User info is percent-decoded (%40 -> @, %3A -> :); the last '@' ends it.
  * Default ports: socks 1080, http 8080. 0 or -EINVAL, with a one-line
@@ -92,6 +101,7 @@ struct nh_proxy_hs {
 	uint8_t state;
 	uint8_t tfamily; /* 0: thost is the target; 4, 6: taddr */
 	uint8_t status_len;
+	bool pipelined; /* the whole request in one flight */
 	uint8_t taddr[16];
 	uint16_t tport;
 	uint16_t out_len; /* the current request */
@@ -101,6 +111,7 @@ struct nh_proxy_hs {
 	uint16_t in_got; /* bytes of the current reply */
 	uint16_t in_need; /* socks5 connect reply length, once known */
 	uint16_t line_len; /* http: bytes in the current line */
+	uint16_t seg_end; /* end of the request the awaited reply answers */
 	uint32_t rx_total; /* reply bytes of the whole handshake */
 	uint8_t ibuf[4];
 	char status[NH_PROXY_HS_STATUS];
@@ -126,6 +137,13 @@ struct nh_proxy_hs {
 void nh_proxy_hs_init(struct nh_proxy_hs *hs, const struct nh_proxy_hop *hop,
 		      const struct sockaddr *target, const char *target_host,
 		      uint16_t target_port);
+/*
+ * Right after init: send the whole request in one flight (socks5: the
+ * greeting offering one method, the authentication and the CONNECT) and
+ * read the replies in order. Nothing changes for socks4 and http, whose
+ * request is one already.
+ */
+void nh_proxy_hs_pipeline(struct nh_proxy_hs *hs);
 /*
  * Ask hop to connect to the next hop of a chain: by name when next's host
  * is a name and hop can carry one, else by next->addr (resolved).

@@ -450,6 +450,7 @@ static int worker_init(struct nh_relay *r, struct nh_worker *w)
 	worker_add(w, &w->tick, EPOLLIN);
 	w->flows.hops = r->hops;
 	w->flows.nhops = r->o.nhops;
+	w->flows.pipe = r->o.pipe;
 	w->flows.connect_timeout_ns =
 		(uint64_t)r->o.connect_timeout_ms * 1000000ull;
 	w->flows.idle_timeout_ns = (uint64_t)r->o.idle_timeout_ms * 1000000ull;

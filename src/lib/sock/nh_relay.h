@@ -43,6 +43,8 @@ struct nh_relay_opts {
 	/* the resolver's names: a flow to one of its addresses asks the
 	 * chain for the name.  NULL: none */
 	struct nh_names *names;
+	/* how each hop takes its handshake (nh_pipe.h); NULL: stepwise */
+	struct nh_pipe *pipe;
 };
 
 struct nh_relay;

@@ -35,6 +35,8 @@ struct nh_relay_report {
 	struct sockaddr_storage to;
 	bool handoff; /* from the handoff: connect() itself failed */
 	bool blocked; /* refused before it began: a block, not an end */
+	uint8_t hs_mode; /* NH_HS_*: how the handshake went; 0: none */
+	uint64_t hs_ns; /* its time, from the connect to the first hop */
 	int proto; /* IPPROTO_*; 0: TCP */
 };
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "nh_bpf.h"
 #include "nh_ctx_int.h"
+#include "nh_event.h"
 #include "nh_log.h"
 #include "nh_relay.h"
 #include "nh_reports.h"
@@ -44,6 +45,8 @@ static void report_event(struct nh_ctx *ctx, const struct nh_relay_report *r)
 	ev.established = r->established;
 	ev.err = r->err;
 	ev.detail = r->detail[0] ? r->detail : NULL;
+	ev.handshake = nh_hs_mode_name(r->hs_mode);
+	ev.handshake_ns = r->hs_ns;
 	ev.orig_name = r->name[0] ? r->name : NULL;
 	ev.dst_name = ev.orig_name;
 	/* the name the relay copied when the connection opened; a pool

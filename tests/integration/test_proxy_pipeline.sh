@@ -39,13 +39,14 @@ nhp_dante dante 1080 none
 nhp_dante dauth 1082 username
 nhp_microsocks ms "$NHP_P4" 1081
 nhp_microsocks msauth "$NHP_P4" 1083 msuser "$pass"
-# tinyproxy that may CONNECT to itself (nethook's probe asks for that)
-# and to dauth (the chain); tpdef keeps the usual ports only
-NHP_TP_CONNECT_PORTS="8888 1082" nhp_tinyproxy tp "$NHP_P4" 8888
-NHP_TP_CONNECT_PORTS=8889 nhp_tinyproxy tpauth "$NHP_P4" 8889 tpuser "$pass"
-nhp_tinyproxy tpdef "$NHP_P4" 8887
+# nethook's probe asks the proxy for a tunnel back to a port of its own
+# (random): tp, tpauth and squida CONNECT to any port, tpdef and squid
+# to port 80 (and their own) only, as proxies are often set up
+NHP_TP_CONNECT_PORTS=any nhp_tinyproxy tp "$NHP_P4" 8888
+NHP_TP_CONNECT_PORTS=any nhp_tinyproxy tpauth "$NHP_P4" 8889 tpuser "$pass"
+NHP_TP_CONNECT_PORTS=1082 nhp_tinyproxy tpdef "$NHP_P4" 8887
 nhp_squid squid "$NHP_P4" 3128
-nhp_squid squida "$NHP_P4" 3129 squser "$pass"
+NHP_SQUID_ANY_PORT=1 nhp_squid squida "$NHP_P4" 3129 squser "$pass"
 nhp_sshd sshd
 nhp_ssh_socks sshd "$NHP_P4" 1085
 life=600
@@ -69,7 +70,8 @@ web=http://$NHP_W4
 
 # The program of every run: TAG WAIT ROUNDS.  GET small.txt (TAG-0), sleep
 # WAIT, then ROUNDS times GET small.txt, GET big.bin, PUT 1 MiB; each
-# curl's exit status in $PL/TAG.rc.
+# curl's exit status in $PL/TAG.rc, the time to the first byte of the
+# later GETs of small.txt (s) in $PL/TAG.ttfb.
 cat >"$PL/prog.sh" <<EOF
 t=\$1 w=\$2 n=\$3 d=$PL
 curl -sS -m 10 -o "\$d/\$t-0.small" "$web/small.txt?r=\$t-0"
@@ -77,7 +79,8 @@ echo "\$t-0.small \$?" >>"\$d/\$t.rc"
 sleep "\$w"
 i=1
 while [ "\$i" -le "\$n" ]; do
-	curl -sS -m 10 -o "\$d/\$t-\$i.small" "$web/small.txt?r=\$t-\$i"
+	curl -sS -m 10 -o "\$d/\$t-\$i.small" -w '%{time_starttransfer}\n' \
+		"$web/small.txt?r=\$t-\$i" >>"\$d/\$t.ttfb"
 	echo "\$t-\$i.small \$?" >>"\$d/\$t.rc"
 	curl -sS -m 10 -o "\$d/\$t-\$i.big" "$web/big.bin?r=\$t-\$i"
 	echo "\$t-\$i.big \$?" >>"\$d/\$t.rc"
@@ -200,18 +203,28 @@ pl_hs_ms() {
 			END { print b + 0 }')" 0
 }
 
-# pl_said TAG HOSTPORT ERE: nethook -v said once what it learnt of the
-# proxy at HOSTPORT ("nethook: ..." naming it, matching ERE), and no
-# credential.
+# pl_said TAG HOSTPORT opt|pipe|step: nethook -v said once what it learnt
+# of the proxy at HOSTPORT ("nethook: proxy URL: ...", no credential):
+# optimistic data, pipelined handshakes only, or one step at a time.
+said_opt='takes pipelined handshakes and optimistic data'
+said_pipe='takes pipelined handshakes; optimistic data off'
+said_step='handshakes one step per round trip'
 pl_said() {
-	local lines
-	lines=$(grep -E "^nethook: .*$2" "$PL/$1.err" | grep -Ei 'pipelin|optimistic|stepwise')
+	local lines re
+	case $3 in
+	opt) re=$said_opt ;;
+	pipe) re=$said_pipe ;;
+	step) re=$said_step ;;
+	esac
+	lines=$(grep -E "^nethook: proxy [a-z0-9]+://$2[: ]" "$PL/$1.err")
 	nh_is "$1: -v says once what nethook learnt of $2" \
 		"$(printf '%s\n' "$lines" | awk 'NF { n++ } END { print n + 0 }')" 1
-	nh_like "$1: ... that it is $3" "$lines" "$3"
+	nh_like "$1: ... $re" "$lines" "$re"
+	pl_said[$1:$2]=$(printf '%s\n' "$lines" | sed 's/^nethook: proxy //' | head -n 1)
 	nh_unlike "$1: no credential on stderr" "$(cat "$PL/$1.err")" \
 		"$user|$pass|msuser|tpuser|squser"
 }
+declare -A pl_said
 
 # pl_bounded TAG ROUNDS SECS: each connection either worked (whole,
 # served once) or failed with an end line result=error naming the hop in
@@ -232,6 +245,7 @@ pl_bounded() {
 		fi
 	done
 	echo "# $t: $okc worked, $errc failed; handshakes: $(pl_handshakes "$t")"
+	pl_ends "$t" | sed -n 's/.* result=error .*detail="\(.*\)"$/#   failed: \1/p' | sort -u
 	pl_found[$t]="$(pl_handshakes "$t") ($okc worked, $errc failed)"
 	nh_is "$t: no request served twice" "${bad# }" ""
 	ends=$(pl_ends "$t")
@@ -256,11 +270,14 @@ allpipe='^(pipelined|optimistic)( (pipelined|optimistic))*$'
 # --- proxies that take pipelined input -------------------------------------
 # off: the textbook sequence; on: pipelined (optimistic when the program's
 # first bytes were there); auto: learnt after the first connection.
-for spec in "dante socks5://$p:1080 $p:1080" "dauth $dauth_url $p:1082" \
-	"ssh socks5://$p:1085 $p:1085" "squid http://$p:3128 $p:3128" \
-	"squida $squida_url $p:3129" "tp http://$p:8888 $p:8888" \
-	"tpauth $tpauth_url $p:8889"; do
-	read -r name url hp <<<"$spec"
+# What auto learns: opt (optimistic data too) from every proxy here that
+# may tunnel back to nethook's probe; pipe (pipelined only) from those
+# that may CONNECT to port 80 only.
+for spec in "dante socks5://$p:1080 $p:1080 opt" "dauth $dauth_url $p:1082 opt" \
+	"ssh socks5://$p:1085 $p:1085 opt" "squid http://$p:3128 $p:3128 pipe" \
+	"squida $squida_url $p:3129 opt" "tp http://$p:8888 $p:8888 opt" \
+	"tpauth $tpauth_url $p:8889 opt"; do
+	read -r name url hp learn <<<"$spec"
 	if nh_quick && [[ $name == @(squida|tpauth) ]]; then
 		nh_skip "$name: pipeline=off, on, auto" "NH_QUICK"
 		continue
@@ -270,18 +287,23 @@ for spec in "dante socks5://$p:1080 $p:1080" "dauth $dauth_url $p:1082" \
 	pl_run "$name-on" 0 "$rounds" --proxy "$url?pipeline=on"
 	pl_ok "$name-on" "$rounds" "$allpipe"
 	pl_run "$name-auto" "$PL_WAIT" "$rounds" --proxy "$url?pipeline=auto"
-	pl_ok "$name-auto" "$rounds" "$learns"
-	pl_said "$name-auto" "$hp" "pipelin|optimistic"
+	if [ "$learn" = opt ]; then
+		pl_ok "$name-auto" "$rounds" "$learns"
+	else
+		pl_ok "$name-auto" "$rounds" '^stepwise( pipelined)+$'
+	fi
+	pl_said "$name-auto" "$hp" "$learn"
 done
 
 # The default is auto.
 pl_run dante-default "$PL_WAIT" 1 --proxy "socks5://$p:1080"
 pl_ok dante-default 1 "$learns"
 
-# tinyproxy with its usual ports refuses nethook's probe (a CONNECT to
-# itself): it stays stepwise under auto, and works.
+# tinyproxy with its usual ports will not tunnel back to the probe:
+# pipelined only.
 pl_run tpdef-auto "$PL_WAIT" 1 --proxy "http://$p:8887?pipeline=auto"
-pl_ok tpdef-auto 1 "$allstep|$learns"
+pl_ok tpdef-auto 1 '^stepwise( pipelined)+$'
+pl_said tpdef-auto "$p:8887" pipe
 
 # --- microsocks: stalls on pipelined input ----------------------------------
 # auto must find out and stay stepwise; on fails (or is retried), bounded
@@ -292,7 +314,7 @@ for spec in "ms socks5://$p:1081 $p:1081" "msauth $msauth_url $p:1083"; do
 	pl_ok "$name-off" "$rounds" "$allstep"
 	pl_run "$name-auto" "$PL_WAIT" "$rounds" --proxy "$url?pipeline=auto"
 	pl_ok "$name-auto" "$rounds" "$allstep"
-	pl_said "$name-auto" "$hp" "stepwise"
+	pl_said "$name-auto" "$hp" step
 	pl_run "$name-on" 0 0 --connect-timeout 2 --proxy "$url?pipeline=on"
 	pl_bounded "$name-on" 0 4
 done
@@ -322,7 +344,11 @@ for m in off on auto; do
 	case $m in
 	off) pl_ok "chain-$m" "$rounds" "$allstep" ;;
 	on) pl_ok "chain-$m" "$rounds" "$allpipe" ;;
-	auto) pl_ok "chain-$m" "$rounds" "$learns" ;;
+	auto)
+		pl_ok "chain-$m" "$rounds" "$learns"
+		pl_said chain-auto "$p:8888" opt
+		pl_said chain-auto "$p:1082" opt
+		;;
 	esac
 done
 # each hop its own: the first stepwise, the second pipelined
@@ -354,7 +380,7 @@ nh_check "direct flow: handshake and handshake_ms null in JSON" jq -e \
 # connection works, stepwise.
 pl_run pclose-auto "$PL_WAIT" 1 --proxy "socks5://$p:1101?pipeline=auto"
 pl_ok pclose-auto 1 "$allstep"
-pl_said pclose-auto "$p:1101" stepwise
+pl_said pclose-auto "$p:1101" step
 nh_like "pclose-auto: the probe's pipelined request was closed" \
 	"$(cat "$NH_TMP/pclose/log")" '^[0-9]+ pipelined [0-9]+ bytes: closing$'
 # on, a program that waits before it speaks: nothing was sent early, so
@@ -369,20 +395,16 @@ nh_like "pclose-on, program speaks late: the proxy saw the pipelined try, then a
 	'^retried$'
 nh_is "pclose-on, program speaks late: end line ok" \
 	"$(nh_tfield "$(nhp_log_end "$PL/pclose-late.log")" result)" ok
-# on, curl (its request is there at once: optimistic, no retry possible):
-# the first connection may fail (reset, with a detail); then the proxy is
-# stepwise and the others work
+# on, curl: a connection whose request went with the flight (optimistic)
+# cannot be tried again: reset at once, with a detail; one that had none
+# yet is tried again and works.  on never falls back for the run.
 pl_run pclose-on 0 1 --proxy "socks5://$p:1101?pipeline=on"
 pl_bounded pclose-on 1 4
-nh_is "pclose-on: after the first connection, all worked" "${pl_failed# }" \
-	"$(printf '%s' "${pl_failed# }" | grep -x pclose-on-0.small)"
-nh_like "pclose-on: after the first connection, all stepwise" \
-	"$(pl_handshakes pclose-on)" '^[a-z-]+( stepwise)+$'
 
 # Stalls on pipelined input (as microsocks).
 pl_run pstall-auto "$PL_WAIT" 1 --proxy "socks5://$p:1102?pipeline=auto"
 pl_ok pstall-auto 1 "$allstep"
-pl_said pstall-auto "$p:1102" stepwise
+pl_said pstall-auto "$p:1102" step
 pl_run pstall-on 0 0 --connect-timeout 2 --proxy "socks5://$p:1102?pipeline=on"
 pl_bounded pstall-on 0 4
 
@@ -416,60 +438,169 @@ nh_is "early-auto: after the first connection, all worked" "${pl_failed# }" \
 nh_like "early-auto: after the first connection, pipelined" \
 	"$(pl_handshakes early-auto)" '^[a-z-]+( (pipelined|optimistic))+$'
 
-# Drops what came with the request.  on: the program's optimistic first
-# bytes are lost (that is the risk auto exists to avoid): its request never
-# reaches the server and it waits for an answer that never comes.  auto:
-# the probe's nested greeting is lost, so nethook never sends data early
-# there, and every connection works.
-rm -f "$NH_TMP/odisc/log"
-nh_nethook c run --log "$PL/odisc-on.log" --proxy "socks5://$p:1105?pipeline=on" -- \
-	python3 "$PL/get.py" "/small.txt?r=odisc-on" "$PL/odisc-on.out" 0 3 2>/dev/null
-rc=$?
-hs=$(nh_tfield "$(nhp_log_end "$PL/odisc-on.log")" handshake)
-dropped=$(awk '$2 == "discarded" { s += $3 } END { print s + 0 }' "$NH_TMP/odisc/log")
-echo "# odisc-on: handshake=$hs, program exit $rc, the proxy dropped $dropped bytes" \
-	"of the program's, the server saw the request $(pl_served odisc-on.small) times"
-pl_found[odisc-on]="$hs (program exit $rc, $dropped bytes dropped)"
-if [ "$hs" = optimistic ]; then
-	nh_check "odisc-on, optimistic: the proxy dropped the early bytes, the request was lost" \
-		test "$dropped" -gt 0 -a "$(pl_served odisc-on.small)" = 0 -a "$rc" -ne 0
-else
-	nh_check "odisc-on, $hs: nothing dropped, it works" \
-		test "$dropped" = 0 -a "$rc" = 0
-fi
+# Drops what came with the request: auto's probe finds its token lost, so
+# nethook never sends the program's bytes early there, and every
+# connection works (pipelined).  (on: below, where it is sure to lose.)
 pl_run odisc-auto "$PL_WAIT" "$rounds" --proxy "socks5://$p:1105?pipeline=auto"
 pl_ok odisc-auto "$rounds" '^stepwise( pipelined)+$'
-pl_said odisc-auto "$p:1105" pipelin
-nh_unlike "odisc-auto: not said optimistic" \
-	"$(grep "$p:1105" "$PL/odisc-auto.err")" optimistic
+pl_said odisc-auto "$p:1105" pipe
 
-# Refuses after the optimistic data came: the program's connection is
-# reset, nothing reaches the server, the proxy got the bytes, and nothing
-# was sent twice (one proxy connection per program connection).
-rm -f "$NH_TMP/oref/log"
-n_before=$(wc -l <"$access")
-nh_nethook c run --log "$PL/oref.log" --proxy "socks5://$p:1106?pipeline=on" -- \
-	sh -c "for i in 1 2 3; do python3 $PL/get.py '/small.txt?r=oref-'\$i $PL/oref-\$i.out 0 5 ||
-		echo failed >>$PL/oref.rc; done" 2>/dev/null
-nh_is "oref: the program saw each of its 3 connections fail" \
-	"$(grep -c failed "$PL/oref.rc" 2>/dev/null)" 3
-nh_is "oref: the web server saw nothing" "$(wc -l <"$access")" "$n_before"
-ends=$(nhp_log_end "$PL/oref.log")
-nh_is "oref: 3 end lines, each result=error with the refusal" \
-	"$(printf '%s\n' "$ends" | grep -c "result=error .*detail=\"socks5 reply 0x05 connection refused from $p:1106\"")" 3
-opt=$(printf '%s\n' "$ends" | grep -c ' handshake=optimistic ')
-early=$(awk '$2 == "early" && $3 > 0 { n++ } END { print n + 0 }' "$NH_TMP/oref/log")
-echo "# oref: $opt of 3 connections optimistic; the proxy got early bytes on $early"
-pl_found[oref]="$opt of 3 optimistic"
-nh_is "oref: the proxy got early bytes on each optimistic connection" "$early" "$opt"
-nh_check "oref: at least one connection was optimistic" test "$opt" -ge 1
-nh_is "oref: one proxy connection per program connection (no retry)" \
-	"$(awk '$2 == "opt-refuse" { n++ } END { print n + 0 }' "$NH_TMP/oref/log")" 3
+# --- a distant proxy -------------------------------------------------------------
+# nethook packet --delay in p holds every packet from p to the client 10
+# ms: each round trip to the proxies costs 10 ms more.  The program's
+# first bytes are then always there before the first hop answers: on
+# means optimistic, and what it saves shows.
+. "$(dirname "$0")/packet.sh"
+rtt=10
+pkd=
+if nh_pkt_bg pkd "$PL/delay.err" p --delay "$rtt" --filter "dst host $NHP_C4"; then
+	far=1
+else
+	far=
+	nh_skip "distant proxy" "nethook packet --delay did not start"
+fi
+
+# pl_ms TAG HANDSHAKE: the handshake_ms of the end lines with it, sorted.
+pl_ms() {
+	pl_ends "$1" | awk -v h="$2" 'index($0, " handshake=" h " ") {
+		m = $0; sub(/.* handshake_ms=/, "", m); sub(/ .*/, "", m); print m }' | sort -n
+}
+
+# pl_median: the median of the numbers read, one a line.
+pl_median() {
+	sort -n | awk '{ v[n++] = $1 } END { if (n) print v[int((n - 1) / 2)] }'
+}
+
+# pl_atleast TAG HANDSHAKE ROUNDTRIPS: each of those handshakes took that
+# many round trips at least (it cannot take fewer: handshake_ms measures
+# what it says).
+pl_atleast() {
+	local got
+	got=$(pl_ms "$1" "$2" | paste -sd ' ')
+	echo "# $1: $2 handshake_ms: $got"
+	nh_check "$1: $2 handshakes took $3 round trips at least (${got:-none})" \
+		awk -v l=$(($3 * rtt)) -v g="$got" \
+		'BEGIN { n = split(g, v, " "); for (i = 1; i <= n; i++) if (v[i] < l) b++; exit !(n && !b) }'
+}
+
+# pl_saves NAME STEP-TAG PIPE-TAG ROUNDTRIPS: the median handshake of
+# PIPE-TAG (pipelined or optimistic) is shorter than STEP-TAG's by that
+# many round trips, give or take a fifth of one each.
+pl_saves() {
+	local a b
+	a=$(pl_ms "$2" stepwise | pl_median)
+	b=$({ pl_ms "$3" pipelined; pl_ms "$3" optimistic; } | pl_median)
+	nh_check "$1: one flight saves $4 round trip(s) of $rtt ms (median handshake $a -> $b ms)" \
+		awk -v a="$a" -v b="$b" -v n="$4" -v r="$rtt" \
+		'BEGIN { exit !(a != "" && b != "" && a - b >= n * r * 0.8) }'
+}
+
+if [ -n "$far" ]; then
+	# SOCKS5 without auth: stepwise 3 round trips (TCP, greeting,
+	# CONNECT), pipelined 2 (TCP, the flight)
+	pl_run far-off 0 "$rounds" --proxy "socks5://$p:1080?pipeline=off"
+	pl_ok far-off "$rounds" "$allstep"
+	pl_atleast far-off stepwise 3
+	pl_run far-on 0 "$rounds" --proxy "socks5://$p:1080?pipeline=on"
+	pl_ok far-on "$rounds" '^optimistic( optimistic)*$'
+	pl_atleast far-on optimistic 2
+	pl_saves far far-off far-on 1
+	# time to the first byte: one round trip for the answer on top
+	a=$(pl_median <"$PL/far-off.ttfb")
+	b=$(pl_median <"$PL/far-on.ttfb")
+	echo "# far: time to first byte, median: stepwise $a s, optimistic $b s"
+	nh_check "far: optimistic saves two round trips to the first byte ($a s -> $b s)" \
+		awk -v a="$a" -v b="$b" -v r="$rtt" 'BEGIN { exit !(a - b >= 1.5 * r / 1000) }'
+	pl_run far-auto "$PL_WAIT" "$rounds" --proxy "socks5://$p:1080?pipeline=auto"
+	pl_ok far-auto "$rounds" '^stepwise( optimistic)+$'
+	pl_said far-auto "$p:1080" opt
+	# with username/password: 4 against 2
+	pl_run far-auth-off 0 1 --proxy "$dauth_url?pipeline=off"
+	pl_ok far-auth-off 1 "$allstep"
+	pl_atleast far-auth-off stepwise 4
+	pl_run far-auth-on 0 1 --proxy "$dauth_url?pipeline=on"
+	pl_ok far-auth-on 1 '^optimistic( optimistic)*$'
+	pl_atleast far-auth-on optimistic 2
+	pl_saves far-auth far-auth-off far-auth-on 2
+	# --handoff: pipelined, never optimistic
+	pl_run far-ho-on 0 1 --handoff --proxy "$dauth_url?pipeline=on"
+	pl_ok far-ho-on 1 '^pipelined( pipelined)*$'
+	pl_atleast far-ho-on pipelined 2
+	pl_saves far-handoff far-auth-off far-ho-on 2
+	# microsocks: auto waits a few round trips for it, then stays stepwise
+	pl_run far-ms-auto "$PL_WAIT" 1 --proxy "socks5://$p:1081?pipeline=auto"
+	pl_ok far-ms-auto 1 "$allstep"
+	pl_said far-ms-auto "$p:1081" step
+	# a chain (the second hop's bytes cross the far link in the first's
+	# tunnel): stepwise 5 round trips (TCP, CONNECT, greeting, auth,
+	# CONNECT), each hop in one flight 3
+	pl_run far-chain-off 0 1 --proxy "$tp?pipeline=off" --proxy "$dauth_url?pipeline=off"
+	pl_ok far-chain-off 1 "$allstep"
+	pl_atleast far-chain-off stepwise 5
+	pl_run far-chain-on 0 1 --proxy "$tp?pipeline=on" --proxy "$dauth_url?pipeline=on"
+	pl_ok far-chain-on 1 '^optimistic( optimistic)*$'
+	pl_atleast far-chain-on optimistic 3
+	pl_saves far-chain far-chain-off far-chain-on 2
+
+	# Closes on pipelined input, on: curl's request goes with the flight,
+	# so no connection can be tried again: each is reset, with a detail,
+	# and its request never reaches the server
+	rm -f "$NH_TMP/pclose/log"
+	pl_run far-pclose-on 0 1 --proxy "socks5://$p:1101?pipeline=on"
+	pl_bounded far-pclose-on 1 4
+	nh_is "far-pclose-on: every connection reset" "${pl_failed# }" \
+		"$(pl_names far-pclose-on 1 | paste -sd ' ')"
+
+	# Drops what came with the request, on: the program's request is lost
+	# (the risk auto exists to avoid); it waits for an answer that never
+	# comes (3 s, its own timeout)
+	rm -f "$NH_TMP/odisc/log"
+	nh_nethook c run --log "$PL/odisc-on.log" --proxy "socks5://$p:1105?pipeline=on" -- \
+		python3 "$PL/get.py" "/small.txt?r=odisc-on" "$PL/odisc-on.out" 0 3 2>/dev/null
+	rc=$?
+	line=$(nhp_log_end "$PL/odisc-on.log")
+	dropped=$(awk '$2 == "discarded" { s += $3 } END { print s + 0 }' "$NH_TMP/odisc/log")
+	echo "# odisc-on: $(nh_tfield "$line" handshake), program exit $rc," \
+		"the proxy dropped $dropped bytes of the program's, the server saw the request" \
+		"$(pl_served odisc-on.small) times, end line result=$(nh_tfield "$line" result)"
+	pl_found[odisc-on]="$(nh_tfield "$line" handshake), program exit $rc, $dropped bytes dropped"
+	nh_is "odisc-on: the tunnel opened optimistic" "$(nh_tfield "$line" handshake)" optimistic
+	nh_check "odisc-on: the proxy dropped the early bytes, the request was lost, the program failed" \
+		test "$dropped" -gt 0 -a "$(pl_served odisc-on.small)" = 0 -a "$rc" -ne 0
+
+	# Refuses after the optimistic data came: the program's connection is
+	# reset, nothing reaches the server, the proxy got the bytes, nothing
+	# was sent twice (one proxy connection per program connection)
+	rm -f "$NH_TMP/oref/log" "$PL/oref.rc"
+	n_before=$(wc -l <"$access")
+	nh_nethook c run --log "$PL/oref.log" --proxy "socks5://$p:1106?pipeline=on" -- \
+		sh -c "for i in 1 2 3; do python3 $PL/get.py '/small.txt?r=oref-'\$i $PL/oref-\$i.out 0 5 ||
+			echo failed >>$PL/oref.rc; done" 2>/dev/null
+	nh_is "oref: the program saw each of its 3 connections fail" \
+		"$(grep -c failed "$PL/oref.rc" 2>/dev/null)" 3
+	nh_is "oref: the web server saw nothing" "$(wc -l <"$access")" "$n_before"
+	ends=$(nhp_log_end "$PL/oref.log")
+	nh_is "oref: 3 end lines, each result=error with the refusal" \
+		"$(printf '%s\n' "$ends" | grep -c "result=error .*detail=\"socks5 reply 0x05 connection refused from $p:1106\"")" 3
+	early=$(awk '$2 == "early" && $3 > 0 { n++ } END { print n + 0 }' "$NH_TMP/oref/log")
+	nh_is "oref: the proxy got the program's bytes early on each" "$early" 3
+	nh_is "oref: one proxy connection per program connection (no retry)" \
+		"$(awk '$2 == "opt-refuse" { n++ } END { print n + 0 }' "$NH_TMP/oref/log")" 3
+	# the end line of a refused connection says the program's bytes went
+	nh_is "oref: the end lines say handshake=optimistic" \
+		"$(printf '%s\n' "$ends" | grep -c ' handshake=optimistic ')" 3
+	pl_found[oref]="$(printf '%s\n' "$ends" | grep -c ' handshake=optimistic ') of 3 end lines optimistic; early bytes at the proxy on $early"
+	nh_pkt_stop "$pkd"
+fi
 
 # --- what each proxy took -------------------------------------------------------
 echo "# handshakes seen (in connection order):"
 for t in $(printf '%s\n' "${!pl_found[@]}" | sort); do
 	echo "#   $t: ${pl_found[$t]}"
+done
+echo "# what nethook -v said it learnt:"
+for t in $(printf '%s\n' "${!pl_said[@]}" | sort); do
+	echo "#   $t: ${pl_said[$t]}"
 done
 
 nh_done

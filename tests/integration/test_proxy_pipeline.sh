@@ -19,7 +19,23 @@
 # the served file, every upload stored whole, and the web server must
 # have seen each request exactly once (no byte of the program lost or
 # sent twice).  Under auto the first connection starts nethook's probe
-# of the proxy; the program waits PL_WAIT s before the next ones.
+# of the proxy; the program waits PL_WAIT s before the next ones.  Last,
+# a distant proxy (nethook packet --delay 25 in p): the round trips
+# saved show in handshake_ms and in curl's time to the first byte.
+#
+# What the real peers took (Debian 12: dante 1.4.2, squid 5.7, tinyproxy
+# 1.11.1, OpenSSH 9.2, microsocks 1.0.3):
+#   dante, with and without username: pipelined and optimistic data
+#   ssh -D: pipelined and optimistic data
+#   tinyproxy, squid: optimistic data (the CONNECT is one request
+#     already) when they may tunnel back to the port of nethook's probe;
+#     with CONNECT limited to some ports (tinyproxy ConnectPort, squid's
+#     usual SSL_ports rule) auto learns pipelined only
+#   microsocks: neither (one step per recv, the rest dropped): auto stays
+#     stepwise, on fails each connection at --connect-timeout
+# With a peer on the same link, whether a connection is optimistic or
+# only pipelined depends on whether the program's bytes came before the
+# first hop answered the TCP handshake: both are taken.
 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/logcheck.sh"
@@ -68,12 +84,13 @@ mkdir -p "$PL"
 head -c $((1024 * 1024)) /dev/urandom >"$PL/up.bin"
 web=http://$NHP_W4
 
-# The program of every run: TAG WAIT ROUNDS.  GET small.txt (TAG-0), sleep
-# WAIT, then ROUNDS times GET small.txt, GET big.bin, PUT 1 MiB; each
-# curl's exit status in $PL/TAG.rc, the time to the first byte of the
-# later GETs of small.txt (s) in $PL/TAG.ttfb.
+# The program of every run: TAG WAIT ROUNDS KIND.  GET small.txt (TAG-0),
+# sleep WAIT, then ROUNDS times GET small.txt and, unless KIND is small,
+# GET big.bin and PUT 1 MiB; each curl's exit status in $PL/TAG.rc, the
+# time to the first byte of the later GETs of small.txt (s) in
+# $PL/TAG.ttfb.
 cat >"$PL/prog.sh" <<EOF
-t=\$1 w=\$2 n=\$3 d=$PL
+t=\$1 w=\$2 n=\$3 k=\$4 d=$PL
 curl -sS -m 10 -o "\$d/\$t-0.small" "$web/small.txt?r=\$t-0"
 echo "\$t-0.small \$?" >>"\$d/\$t.rc"
 sleep "\$w"
@@ -82,10 +99,12 @@ while [ "\$i" -le "\$n" ]; do
 	curl -sS -m 10 -o "\$d/\$t-\$i.small" -w '%{time_starttransfer}\n' \
 		"$web/small.txt?r=\$t-\$i" >>"\$d/\$t.ttfb"
 	echo "\$t-\$i.small \$?" >>"\$d/\$t.rc"
-	curl -sS -m 10 -o "\$d/\$t-\$i.big" "$web/big.bin?r=\$t-\$i"
-	echo "\$t-\$i.big \$?" >>"\$d/\$t.rc"
-	curl -sSf -m 10 -H Expect: -T "\$d/up.bin" -o /dev/null "$web/up/\$t-\$i.bin"
-	echo "\$t-\$i.up \$?" >>"\$d/\$t.rc"
+	if [ "\$k" != small ]; then
+		curl -sS -m 10 -o "\$d/\$t-\$i.big" "$web/big.bin?r=\$t-\$i"
+		echo "\$t-\$i.big \$?" >>"\$d/\$t.rc"
+		curl -sSf -m 10 -H Expect: -T "\$d/up.bin" -o /dev/null "$web/up/\$t-\$i.bin"
+		echo "\$t-\$i.up \$?" >>"\$d/\$t.rc"
+	fi
 	i=\$((i + 1))
 done
 EOF
@@ -114,6 +133,7 @@ sys.exit(0 if head.startswith(b"HTTP/1.1 200") and body == open("$small", "rb").
 EOF
 
 declare -A pl_found	# TAG -> handshakes seen, for the summary
+pl_kind=full		# what the program does each round (prog.sh)
 
 # pl_run TAG WAIT ROUNDS RUN-ARGS...: nethook run -v RUN-ARGS (in c) with
 # the program above; log $PL/TAG.log, nethook's stderr $PL/TAG.err.
@@ -121,7 +141,7 @@ pl_run() {
 	local t=$1 w=$2 n=$3
 	shift 3
 	rm -f "$PL/$t".* "$PL/$t"-*
-	nh_nethook c run -v --log "$PL/$t.log" "$@" -- sh "$PL/prog.sh" "$t" "$w" "$n" \
+	nh_nethook c run -v --log "$PL/$t.log" "$@" -- sh "$PL/prog.sh" "$t" "$w" "$n" "$pl_kind" \
 		>"$PL/$t.out" 2>"$PL/$t.err"
 	echo "$?" >"$PL/$t.exit"
 }
@@ -146,7 +166,11 @@ pl_names() {
 	local i
 	echo "$1-0.small"
 	for ((i = 1; i <= $2; i++)); do
-		echo "$1-$i.small $1-$i.big $1-$i.up"
+		if [ "$pl_kind" = small ]; then
+			echo "$1-$i.small"
+		else
+			echo "$1-$i.small $1-$i.big $1-$i.up"
+		fi
 	done | tr ' ' '\n'
 }
 
@@ -175,7 +199,7 @@ pl_intact() {
 # their handshakes (space-separated, in order) matching HANDSHAKE-ERE.
 pl_ok() {
 	local t=$1 n=$2 re=$3 bad='' x hs ends want
-	want=$((1 + 3 * n))
+	want=$(pl_names "$t" "$n" | wc -l)
 	nh_is "$t: nethook and the program exit 0" "$(cat "$PL/$t.exit")" 0
 	for x in $(pl_names "$t" "$n"); do
 		grep -qx "$x 0" "$PL/$t.rc" 2>/dev/null || bad+=" $x:curl-failed"
@@ -446,14 +470,14 @@ pl_ok odisc-auto "$rounds" '^stepwise( pipelined)+$'
 pl_said odisc-auto "$p:1105" pipe
 
 # --- a distant proxy -------------------------------------------------------------
-# nethook packet --delay in p holds every packet from p to the client 10
-# ms: each round trip to the proxies costs 10 ms more.  The program's
+# nethook packet --delay in p holds every packet from p to the client 25
+# ms: each round trip to the proxies costs 25 ms more.  The program's
 # first bytes are then always there before the first hop answers: on
 # means optimistic, and what it saves shows.
 . "$(dirname "$0")/packet.sh"
-rtt=10
+rtt=25
 pkd=
-if nh_pkt_bg pkd "$PL/delay.err" p --delay "$rtt" --filter "dst host $NHP_C4"; then
+if NH_TIMEOUT=400 nh_pkt_bg pkd "$PL/delay.err" p --delay "$rtt" --filter "dst host $NHP_C4"; then
 	far=1
 else
 	far=
@@ -485,24 +509,29 @@ pl_atleast() {
 
 # pl_saves NAME STEP-TAG PIPE-TAG ROUNDTRIPS: the median handshake of
 # PIPE-TAG (pipelined or optimistic) is shorter than STEP-TAG's by that
-# many round trips, give or take a fifth of one each.
+# many round trips, give or take 40% (dante's password check alone takes
+# 10-20 ms, and varies).
 pl_saves() {
 	local a b
 	a=$(pl_ms "$2" stepwise | pl_median)
 	b=$({ pl_ms "$3" pipelined; pl_ms "$3" optimistic; } | pl_median)
 	nh_check "$1: one flight saves $4 round trip(s) of $rtt ms (median handshake $a -> $b ms)" \
 		awk -v a="$a" -v b="$b" -v n="$4" -v r="$rtt" \
-		'BEGIN { exit !(a != "" && b != "" && a - b >= n * r * 0.8) }'
+		'BEGIN { exit !(a != "" && b != "" && a - b >= n * r * 0.6) }'
 }
 
 if [ -n "$far" ]; then
+	# small requests only (GET small.txt), more of them
+	pl_kind=small
+	fr=6
+	nh_quick && fr=3
 	# SOCKS5 without auth: stepwise 3 round trips (TCP, greeting,
 	# CONNECT), pipelined 2 (TCP, the flight)
-	pl_run far-off 0 "$rounds" --proxy "socks5://$p:1080?pipeline=off"
-	pl_ok far-off "$rounds" "$allstep"
+	pl_run far-off 0 "$fr" --proxy "socks5://$p:1080?pipeline=off"
+	pl_ok far-off "$fr" "$allstep"
 	pl_atleast far-off stepwise 3
-	pl_run far-on 0 "$rounds" --proxy "socks5://$p:1080?pipeline=on"
-	pl_ok far-on "$rounds" '^optimistic( optimistic)*$'
+	pl_run far-on 0 "$fr" --proxy "socks5://$p:1080?pipeline=on"
+	pl_ok far-on "$fr" '^optimistic( optimistic)*$'
 	pl_atleast far-on optimistic 2
 	pl_saves far far-off far-on 1
 	# time to the first byte: one round trip for the answer on top
@@ -511,34 +540,54 @@ if [ -n "$far" ]; then
 	echo "# far: time to first byte, median: stepwise $a s, optimistic $b s"
 	nh_check "far: optimistic saves two round trips to the first byte ($a s -> $b s)" \
 		awk -v a="$a" -v b="$b" -v r="$rtt" 'BEGIN { exit !(a - b >= 1.5 * r / 1000) }'
-	pl_run far-auto "$PL_WAIT" "$rounds" --proxy "socks5://$p:1080?pipeline=auto"
-	pl_ok far-auto "$rounds" '^stepwise( optimistic)+$'
+	pl_run far-auto "$PL_WAIT" "$fr" --proxy "socks5://$p:1080?pipeline=auto"
+	pl_ok far-auto "$fr" '^stepwise( optimistic)+$'
 	pl_said far-auto "$p:1080" opt
 	# with username/password: 4 against 2
-	pl_run far-auth-off 0 1 --proxy "$dauth_url?pipeline=off"
-	pl_ok far-auth-off 1 "$allstep"
+	pl_run far-auth-off 0 "$fr" --proxy "$dauth_url?pipeline=off"
+	pl_ok far-auth-off "$fr" "$allstep"
 	pl_atleast far-auth-off stepwise 4
-	pl_run far-auth-on 0 1 --proxy "$dauth_url?pipeline=on"
-	pl_ok far-auth-on 1 '^optimistic( optimistic)*$'
+	pl_run far-auth-on 0 "$fr" --proxy "$dauth_url?pipeline=on"
+	pl_ok far-auth-on "$fr" '^optimistic( optimistic)*$'
 	pl_atleast far-auth-on optimistic 2
 	pl_saves far-auth far-auth-off far-auth-on 2
 	# --handoff: pipelined, never optimistic
-	pl_run far-ho-on 0 1 --handoff --proxy "$dauth_url?pipeline=on"
-	pl_ok far-ho-on 1 '^pipelined( pipelined)*$'
+	pl_run far-ho-off 0 "$fr" --handoff --proxy "$dauth_url?pipeline=off"
+	pl_ok far-ho-off "$fr" "$allstep"
+	pl_atleast far-ho-off stepwise 4
+	pl_run far-ho-on 0 "$fr" --handoff --proxy "$dauth_url?pipeline=on"
+	pl_ok far-ho-on "$fr" '^pipelined( pipelined)*$'
 	pl_atleast far-ho-on pipelined 2
-	pl_saves far-handoff far-auth-off far-ho-on 2
+	pl_saves far-handoff far-ho-off far-ho-on 2
+	# an upload: the program's first bytes fill the flight (16 KiB at
+	# most); the tunnel still opens in two round trips
+	rm -f "$PL/far-put.log" "$PL/far-put.rc"
+	nh_nethook c run --log "$PL/far-put.log" --proxy "socks5://$p:1080?pipeline=on" -- \
+		sh -c "for i in 1 2 3; do curl -sSf -m 10 -H Expect: -T $PL/up.bin -o /dev/null \
+			$web/up/far-put-\$i.bin || echo failed >>$PL/far-put.rc; done"
+	bad=''
+	for i in 1 2 3; do
+		cmp -s "$(nh_www web)/up/far-put-$i.bin" "$PL/up.bin" || bad+=" $i"
+	done
+	nh_is "far-put: 3 uploads of 1 MiB stored whole" "$bad$(cat "$PL/far-put.rc" 2>/dev/null)" ""
+	pl_found[far-put]=$(pl_handshakes far-put)
+	got=$(pl_ms far-put optimistic | paste -sd ' ')
+	echo "# far-put: optimistic handshake_ms: $got"
+	nh_check "far-put: optimistic handshakes of uploads took under 3 round trips ($got)" \
+		awk -v h=$((3 * rtt)) -v g="$got" \
+		'BEGIN { n = split(g, v, " "); for (i = 1; i <= n; i++) if (v[i] >= h) b++; exit !(n == 3 && !b) }'
 	# microsocks: auto waits a few round trips for it, then stays stepwise
-	pl_run far-ms-auto "$PL_WAIT" 1 --proxy "socks5://$p:1081?pipeline=auto"
-	pl_ok far-ms-auto 1 "$allstep"
+	pl_run far-ms-auto "$PL_WAIT" "$fr" --proxy "socks5://$p:1081?pipeline=auto"
+	pl_ok far-ms-auto "$fr" "$allstep"
 	pl_said far-ms-auto "$p:1081" step
 	# a chain (the second hop's bytes cross the far link in the first's
 	# tunnel): stepwise 5 round trips (TCP, CONNECT, greeting, auth,
 	# CONNECT), each hop in one flight 3
-	pl_run far-chain-off 0 1 --proxy "$tp?pipeline=off" --proxy "$dauth_url?pipeline=off"
-	pl_ok far-chain-off 1 "$allstep"
+	pl_run far-chain-off 0 "$fr" --proxy "$tp?pipeline=off" --proxy "$dauth_url?pipeline=off"
+	pl_ok far-chain-off "$fr" "$allstep"
 	pl_atleast far-chain-off stepwise 5
-	pl_run far-chain-on 0 1 --proxy "$tp?pipeline=on" --proxy "$dauth_url?pipeline=on"
-	pl_ok far-chain-on 1 '^optimistic( optimistic)*$'
+	pl_run far-chain-on 0 "$fr" --proxy "$tp?pipeline=on" --proxy "$dauth_url?pipeline=on"
+	pl_ok far-chain-on "$fr" '^optimistic( optimistic)*$'
 	pl_atleast far-chain-on optimistic 3
 	pl_saves far-chain far-chain-off far-chain-on 2
 
@@ -546,10 +595,11 @@ if [ -n "$far" ]; then
 	# so no connection can be tried again: each is reset, with a detail,
 	# and its request never reaches the server
 	rm -f "$NH_TMP/pclose/log"
-	pl_run far-pclose-on 0 1 --proxy "socks5://$p:1101?pipeline=on"
-	pl_bounded far-pclose-on 1 4
+	pl_run far-pclose-on 0 2 --proxy "socks5://$p:1101?pipeline=on"
+	pl_bounded far-pclose-on 2 4
 	nh_is "far-pclose-on: every connection reset" "${pl_failed# }" \
-		"$(pl_names far-pclose-on 1 | paste -sd ' ')"
+		"$(pl_names far-pclose-on 2 | paste -sd ' ')"
+	pl_kind=full
 
 	# Drops what came with the request, on: the program's request is lost
 	# (the risk auto exists to avoid); it waits for an answer that never

@@ -72,6 +72,8 @@ nhp_fake split "$NHP_P4" 1103 split "$life"
 nhp_fake early "$NHP_P4" 1104 early "$life"
 nhp_fake odisc "$NHP_P4" 1105 opt-discard "$life"
 nhp_fake oref "$NHP_P4" 1106 opt-refuse "$life"
+# takes the probe (and the first connection), then closes on pipelined input
+nhp_fake flip "$NHP_P4" 1107 good,good,pipe-close "$life"
 
 small=$(nhp_web_file small.txt)
 big=$(nhp_web_file big.bin)
@@ -600,6 +602,24 @@ if [ -n "$far" ]; then
 	nh_is "far-pclose-on: every connection reset" "${pl_failed# }" \
 		"$(pl_names far-pclose-on 2 | paste -sd ' ')"
 	pl_kind=full
+
+	# auto learnt optimistic data from the probe, then the proxy closes on
+	# a pipelined request that carried none of the program's bytes (it
+	# spoke late): that connection is tried again stepwise and works, and
+	# the proxy goes stepwise for the rest of the run, so the next one,
+	# whose bytes are there at once, is stepwise too and works
+	rm -f "$PL/flip.log" "$PL/flip.rc" "$PL/flip.err"
+	nh_nethook c run -v --log "$PL/flip.log" --proxy "socks5://$p:1107?pipeline=auto" -- \
+		sh -c "g() { python3 $PL/get.py '/small.txt?r=flip-'\$1 $PL/flip-\$1.out \$2 5 ||
+			echo \$1 failed >>$PL/flip.rc; }
+			g 1 0; sleep $PL_WAIT; g 2 0.3; g 3 0; g 4 0" 2>"$PL/flip.err"
+	hs=$(pl_handshakes flip)
+	pl_found[flip]="$hs"
+	echo "# flip: handshakes: $hs; $(grep "$p:1107" "$PL/flip.err" | sed 's/^nethook: //' | paste -sd '|')"
+	nh_is "flip: all 4 connections worked" "$(cat "$PL/flip.rc" 2>/dev/null)" ""
+	nh_like "flip: -v says pipelined handshakes are off for the rest of the run" \
+		"$(cat "$PL/flip.err")" "^nethook: proxy socks5://$p:1107: pipelined handshakes off for the rest of the run"
+	nh_like "flip: stepwise after the failure" "$hs" '^stepwise [a-z]+ stepwise stepwise$'
 
 	# Drops what came with the request, on: the program's request is lost
 	# (the risk auto exists to avoid); it waits for an answer that never

@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * What each proxy takes, learned by a probe: nethook's own connection to
- * the proxy (through the hops before it) sends, in one flight, the
- * pipelined request for a tunnel back to a listener of its own on this
- * host and a random token after it.  A proper reply to the request shows
- * the proxy reads a step past the first; the token arriving at the
- * listener shows it relays bytes that came before its reply.  A proxy
- * that reads one step per recv() and drops the rest (microsocks) stalls:
- * a wait derived from the round trip the probe measured ends it.  A proxy
- * that cannot or may not connect back leaves optimistic data off.  No
- * program's connection is ever the test: its bytes cannot be taken back,
- * and no server of the program's sees a byte of the probe.
+ * What each proxy takes, learned by a probe that talks to the proxy and
+ * nothing else: nethook's own connection to it (through the hops before
+ * it) sends, in one flight, the pipelined request for a tunnel to the
+ * proxy itself, then a request of the proxy's own kind as early data.  A
+ * proper reply to the flight (a refusal counts: most proxies will not
+ * tunnel to themselves) shows the proxy reads past its first step; the
+ * nested request's answer coming back through the tunnel shows it relays
+ * bytes that came before its reply.  A proxy that reads one step per
+ * recv() and drops the rest (microsocks) stalls: a wait derived from the
+ * round trip the probe measured ends it.  No program's connection is the
+ * test (its bytes cannot be taken back), and no packet of the probe goes
+ * anywhere but to the proxy.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -23,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "nh_hs_io.h"
@@ -32,7 +32,6 @@
 
 #define NH_PIPE_MAX_HOPS 8
 #define NH_PIPE_GRACE_NS (250ull * 1000000ull) /* on top of 4 round trips */
-#define NH_PIPE_TOKEN 16
 
 enum { S_UNKNOWN, S_PROBING, S_STEP, S_PIPE, S_OPT };
 
@@ -46,7 +45,7 @@ struct nh_pipe {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	pthread_t thr;
-	bool thr_on, stop;
+	bool thr_on, thr_failed, stop;
 	int stopfd; /* wakes a probe's poll() at free */
 };
 
@@ -92,80 +91,46 @@ static int drive(struct nh_pipe *p, int fd, struct nh_proxy_hs *hs,
 	}
 }
 
-/* The flight: every byte of the pipelined request, then the token. */
-static size_t flight(struct nh_proxy_hs *hs, uint8_t *buf, size_t cap,
-		     const uint8_t *token)
+/* A request of the proxy's own kind, sent as early data: its answer, if
+ * it comes back, was relayed by the proxy to itself.  *first is the
+ * answer's first byte. */
+static size_t nested(const struct nh_proxy_hop *hop, uint8_t *buf, char *first)
+{
+	static const char http[] =
+		"CONNECT 0.0.0.0:1 HTTP/1.1\r\nHost: 0.0.0.0:1\r\n\r\n";
+
+	switch (hop->scheme) {
+	case NH_PROXY_SOCKS5:
+		memcpy(buf, "\x05\x01\x00", 3);
+		*first = 5;
+		return 3;
+	case NH_PROXY_SOCKS4:
+	case NH_PROXY_SOCKS4A:
+		/* to 0.0.0.0:1: refused, 00 5b */
+		memcpy(buf, "\x04\x01\x00\x01\x00\x00\x00\x00\x00", 9);
+		*first = 0;
+		return 9;
+	default:
+		memcpy(buf, http, sizeof(http) - 1);
+		*first = 'H';
+		return sizeof(http) - 1;
+	}
+}
+
+/* The flight: every byte of the pipelined request, then the nested one. */
+static size_t flight(struct nh_proxy_hs *hs, const struct nh_proxy_hop *hop,
+		     uint8_t *buf, size_t cap, char *first)
 {
 	const uint8_t *out;
 	size_t n = 0, len;
 
 	while (nh_proxy_hs_output(hs, &out, &len) == 0 && len &&
-	       n + len <= cap - NH_PIPE_TOKEN) {
+	       n + len <= cap - 64) {
 		memcpy(buf + n, out, len);
 		n += len;
 		nh_proxy_hs_sent(hs, len);
 	}
-	memcpy(buf + n, token, NH_PIPE_TOKEN);
-	return n + NH_PIPE_TOKEN;
-}
-
-/* A listener on the address the probe leaves from: where the proxy is
- * asked to tunnel back to.  -1 if none. */
-static int listen_back(int fd, struct sockaddr_storage *at)
-{
-	socklen_t len = sizeof(*at);
-	int l;
-
-	if (getsockname(fd, (void *)at, &len))
-		return -1;
-	if (at->ss_family == AF_INET)
-		((struct sockaddr_in *)at)->sin_port = 0;
-	else
-		((struct sockaddr_in6 *)at)->sin6_port = 0;
-	l = socket(at->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		   0);
-	if (l < 0)
-		return -1;
-	len = sizeof(*at);
-	if (bind(l, (void *)at, len) || listen(l, 4) ||
-	    getsockname(l, (void *)at, &len)) {
-		close(l);
-		return -1;
-	}
-	return l;
-}
-
-/* Whether the token comes to the listener before the deadline: the
- * connection that brings it is the proxy's, whoever else knocks. */
-static int token_back(struct nh_pipe *p, int l, const uint8_t *token,
-		      uint64_t deadline)
-{
-	uint8_t got[NH_PIPE_TOKEN];
-	size_t have;
-	ssize_t n;
-	int c, w;
-
-	for (;;) {
-		w = wait_fd(p, l, POLLIN, deadline);
-		if (w <= 0)
-			return w;
-		c = accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (c < 0)
-			continue;
-		have = 0;
-		while (have < sizeof(got) &&
-		       (w = wait_fd(p, c, POLLIN, deadline)) > 0) {
-			n = recv(c, got + have, sizeof(got) - have, 0);
-			if (n <= 0)
-				break;
-			have += (size_t)n;
-		}
-		close(c);
-		if (w < 0)
-			return -1;
-		if (have == sizeof(got) && !memcmp(got, token, sizeof(got)))
-			return 1;
-	}
+	return n + nested(hop, buf + n, first);
 }
 
 /* A refusal in the proxy's own words: it read the whole flight. */
@@ -199,8 +164,8 @@ static int send_all(struct nh_pipe *p, int fd, const uint8_t *b, size_t n,
 }
 
 /* Read the replies to the flight: the state learned, and why in words. */
-static int judge(struct nh_pipe *p, int fd, int l, struct nh_proxy_hs *hs,
-		 const uint8_t *token, uint64_t wait_ns, char *why, size_t len)
+static int judge(struct nh_pipe *p, int fd, struct nh_proxy_hs *hs, char first,
+		 uint64_t wait_ns, char *why, size_t len)
 {
 	uint64_t deadline = nh_now_ns() + wait_ns;
 	uint8_t rb[2048];
@@ -240,18 +205,30 @@ static int judge(struct nh_pipe *p, int fd, int l, struct nh_proxy_hs *hs,
 	if (r < 0) {
 		snprintf(
 			why, len,
-			"it would not tunnel back to this host (%s), so optimistic data could not be tried",
+			"it would not tunnel to itself (%s), so optimistic data could not be tried (?pipeline=on turns it on)",
 			nh_proxy_hs_error(hs));
 		return S_PIPE;
 	}
-	w = token_back(p, l, token, deadline);
-	if (w < 0)
-		return -ECANCELED;
-	if (!w) {
-		snprintf(
-			why, len,
-			"bytes sent before its reply were not relayed within %llu ms",
-			(unsigned long long)(wait_ns / 1000000ull));
+	/* the tunnel to itself is open: does the nested request answer? */
+	while ((size_t)n <= used) {
+		w = wait_fd(p, fd, POLLIN, deadline);
+		if (w < 0)
+			return -ECANCELED;
+		n = w ? recv(fd, rb, sizeof(rb), MSG_DONTWAIT) : 0;
+		if (n < 0 && errno == EAGAIN)
+			continue;
+		if (n <= 0) {
+			snprintf(
+				why, len,
+				"bytes sent before its reply were not relayed (%s)",
+				w ? "it closed" : "no answer came back");
+			return S_PIPE;
+		}
+		used = 0;
+	}
+	if ((char)rb[used] != first) {
+		snprintf(why, len,
+			 "bytes sent before its reply came back changed");
 		return S_PIPE;
 	}
 	why[0] = '\0';
@@ -263,11 +240,11 @@ static int probe(struct nh_pipe *p, int k, char *why, size_t len)
 	const struct nh_proxy_hop *hop = &p->hops[k];
 	const struct sockaddr_storage *to = &p->hops[0].addr;
 	uint64_t t0 = nh_now_ns(), limit = t0 + p->timeout_ns, wait_ns;
-	struct sockaddr_storage back;
-	uint8_t buf[2048], token[NH_PIPE_TOKEN];
+	uint8_t buf[2048];
 	struct nh_proxy_hs hs;
 	socklen_t el = sizeof(int);
-	int fd, l = -1, r, one = 1, e = 0, i;
+	char first = 0;
+	int fd, r, one = 1, e = 0, i;
 	size_t n;
 
 	fd = socket(to->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -314,16 +291,14 @@ static int probe(struct nh_pipe *p, int k, char *why, size_t len)
 	wait_ns = 4 * (nh_now_ns() - t0) + NH_PIPE_GRACE_NS;
 	if (wait_ns > p->timeout_ns)
 		wait_ns = p->timeout_ns;
-	l = listen_back(fd, &back);
-	if (l < 0 || getrandom(token, sizeof(token), 0) != sizeof(token)) {
-		snprintf(why, len, "no listener for the probe: %s",
-			 strerror(errno));
-		r = S_STEP;
-		goto cleanup;
-	}
-	nh_proxy_hs_init(&hs, hop, (const struct sockaddr *)&back, NULL, 0);
+	nh_proxy_hs_init(&hs, hop,
+			 hop->addr.ss_family != AF_UNSPEC ?
+				 (const struct sockaddr *)&hop->addr :
+				 NULL,
+			 hop->addr.ss_family != AF_UNSPEC ? NULL : hop->host,
+			 hop->port);
 	nh_proxy_hs_pipeline(&hs);
-	n = flight(&hs, buf, sizeof(buf), token);
+	n = flight(&hs, hop, buf, sizeof(buf), &first);
 	if (nh_proxy_hs_status(&hs) < 0) {
 		snprintf(why, len, "%s", nh_proxy_hs_error(&hs));
 		r = S_STEP;
@@ -335,10 +310,8 @@ static int probe(struct nh_pipe *p, int k, char *why, size_t len)
 		r = S_STEP;
 	}
 	if (!r)
-		r = judge(p, fd, l, &hs, token, wait_ns, why, len);
+		r = judge(p, fd, &hs, first, wait_ns, why, len);
 cleanup:
-	if (l >= 0)
-		close(l);
 	close(fd);
 	return r;
 }
@@ -434,18 +407,25 @@ struct nh_pipe *nh_pipe_new(const struct nh_proxy_hop *hops, int nhops,
 	}
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
-	if (!learn)
-		return p;
-	p->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (p->stopfd >= 0 && !pthread_create(&p->thr, NULL, probe_main, p)) {
-		p->thr_on = true;
-		return p;
-	}
-	/* no probe: auto stays stepwise, which always works */
-	for (k = 0; k < nhops; k++)
-		if (atomic_load(&p->state[k]) == S_UNKNOWN)
-			atomic_store(&p->state[k], S_STEP);
+	if (learn)
+		p->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	return p;
+}
+
+/* The probe's thread, made by the first ask (under p->lock): a run
+ * whose program never connects has none.  false: it cannot be. */
+static bool probe_thread(struct nh_pipe *p)
+{
+	if (p->thr_on)
+		return true;
+	if (p->stopfd < 0 || p->thr_failed)
+		return false;
+	if (pthread_create(&p->thr, NULL, probe_main, p)) {
+		p->thr_failed = true;
+		return false;
+	}
+	p->thr_on = true;
+	return true;
 }
 
 void nh_pipe_free(struct nh_pipe *p)
@@ -481,7 +461,10 @@ enum nh_pipe_mode nh_pipe_mode(struct nh_pipe *p, int k)
 	if (st == S_UNKNOWN &&
 	    atomic_compare_exchange_strong(&p->state[k], &unknown, S_PROBING)) {
 		pthread_mutex_lock(&p->lock);
-		pthread_cond_signal(&p->cond);
+		if (probe_thread(p))
+			pthread_cond_signal(&p->cond);
+		else /* no probe: stepwise, which always works */
+			atomic_store(&p->state[k], S_STEP);
 		pthread_mutex_unlock(&p->lock);
 	}
 	return st == S_OPT  ? NH_PIPE_OPTIMISTIC :

@@ -147,8 +147,8 @@ nhp_dante() {
 
 # nhp_tinyproxy NAME ADDR PORT [USER PASS]: tinyproxy in p (HTTP CONNECT
 # to ports 80, 1080 and 1081 only, for chains to dante and microsocks,
-# and the ports in NHP_TP_CONNECT_PORTS; to any port when that is "any"),
-# clients from 192.0.2.0/24, 203.0.113.0/24, loopback.
+# and the ports in NHP_TP_CONNECT_PORTS), clients from 192.0.2.0/24,
+# 203.0.113.0/24, loopback.
 nhp_tinyproxy() {
 	local name=$1 addr=$2 port=$3 dir=$NH_TMP/$1 pid
 	mkdir -p "$dir"
@@ -167,11 +167,9 @@ nhp_tinyproxy() {
 	DisableViaHeader Yes
 	EOF
 	local cp
-	# (no ConnectPort line at all: any port)
-	[ "${NHP_TP_CONNECT_PORTS:-}" = any ] ||
-		for cp in 80 1080 1081 ${NHP_TP_CONNECT_PORTS:-}; do
-			echo "ConnectPort $cp" >>"$dir/tinyproxy.conf"
-		done
+	for cp in 80 1080 1081 ${NHP_TP_CONNECT_PORTS:-}; do
+		echo "ConnectPort $cp" >>"$dir/tinyproxy.conf"
+	done
 	[ $# -ge 5 ] && echo "BasicAuth $4 $5" >>"$dir/tinyproxy.conf"
 	nh_bg pid nsenter "--net=/run/netns/${NH_ID}p" -- "${NHP_PWRAP[@]}" tinyproxy -d -c "$dir/tinyproxy.conf" \
 		</dev/null >"$dir/stdout" 2>&1
@@ -182,13 +180,12 @@ nhp_tinyproxy() {
 
 # nhp_squid NAME ADDR PORT [USER PASS]: squid in p on ADDR:PORT, as a
 # CONNECT proxy (and a plain one) for clients from the documentation
-# ranges and loopback: CONNECT to port 80 and to PORT itself only (to
-# any port when NHP_SQUID_ANY_PORT=1), no cache; with USER, Basic auth against a password file made here.  It
+# ranges and loopback: CONNECT to port 80 and to PORT itself only, no
+# cache; with USER, Basic auth against a password file made here.  It
 # runs in the foreground (-N: no kids), as user proxy; config and logs
 # (access.log, cache.log) in $NH_TMP/NAME.
 nhp_squid() {
-	local name=$1 addr=$2 port=$3 dir=$NH_TMP/$1 pid auth='' cports="80 $3"
-	[ -n "${NHP_SQUID_ANY_PORT:-}" ] && cports=1-65535
+	local name=$1 addr=$2 port=$3 dir=$NH_TMP/$1 pid auth=''
 	mkdir -p "$dir"
 	# squid drops to user proxy: it must reach its own directory
 	chmod 711 "$NH_TMP"
@@ -218,7 +215,7 @@ nhp_squid() {
 	shutdown_lifetime 0 seconds
 	dns_nameservers 127.0.0.1
 	acl clients src 192.0.2.0/24 203.0.113.0/24 2001:db8::/32 127.0.0.1
-	acl cports port $cports
+	acl cports port 80 $port
 	acl CONNECT method CONNECT
 	http_access deny !clients
 	http_access deny CONNECT !cports

@@ -25,13 +25,15 @@ static void early_take(struct nh_chain_walk *w, int fd)
 		return;
 	if (avail > NH_CHAIN_EARLY_MAX)
 		avail = NH_CHAIN_EARLY_MAX;
-	/* what the first send window holds beside the request: a byte
-	 * past it would wait a round trip for an ack, and the request's
-	 * reply with it */
+	/* what the first send window holds beside the request, and half
+	 * of it only: a byte past what the path takes at once waits a
+	 * round trip for an ack, and the request's reply with it (14,000
+	 * bytes did, through dante at 25 ms, where 10 segments should have
+	 * gone); what is left follows once the tunnel is open */
 	if (!getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) &&
 	    ti.tcpi_snd_cwnd && ti.tcpi_snd_mss) {
-		room = (int)(ti.tcpi_snd_cwnd * ti.tcpi_snd_mss) -
-		       (int)(w->hs.out_len - w->hs.out_off) - 64;
+		room = (int)(ti.tcpi_snd_cwnd * ti.tcpi_snd_mss) / 2 -
+		       (int)(w->hs.out_len - w->hs.out_off);
 		if (room < avail)
 			avail = room;
 		if (avail <= 0)

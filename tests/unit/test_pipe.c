@@ -243,6 +243,25 @@ static void test_fixed_and_failed(void **state)
 		assert_int_equal(s.n, 3);
 		nh_pipe_free(p);
 	}
+
+	/* learnt optimistic, then a flight without early bytes fails: the
+	 * flight is what failed, so stepwise at once */
+	{
+		struct fake f;
+
+		fake_start(&f, F_TUNNEL);
+		hops[0] = hop_at(f.port, "");
+		s.n = 0;
+		p = nh_pipe_new(hops, 1, 3000, &lg);
+		nh_pipe_mode(p, 0);
+		wait_said(&s, 1);
+		fake_stop(&f);
+		assert_int_equal(nh_pipe_mode(p, 0), NH_PIPE_OPTIMISTIC);
+		nh_pipe_failed(p, 0, NH_PIPE_PIPELINED, "it closed");
+		assert_int_equal(nh_pipe_mode(p, 0), NH_PIPE_STEPWISE);
+		assert_non_null(strstr(s.last, "pipelined handshakes off"));
+		nh_pipe_free(p);
+	}
 }
 
 /* Freed while the probe waits on a stalling proxy: it stops there. */

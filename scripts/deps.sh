@@ -9,7 +9,8 @@ build_pkgs=(gcc libc6-dev make meson ninja-build pkg-config clang llvm
 	libmnl-dev libpcap-dev iptables help2man)
 test_pkgs=(libcmocka-dev iproute2 util-linux bsdutils procps psmisc coreutils
 	curl nginx-light busybox-static python3 jq file dante-server microsocks
-	tinyproxy iperf3 golang-go dnsmasq-base wget git)
+	tinyproxy squid openssh-server openssh-client openssl iperf3 golang-go
+	dnsmasq-base wget git)
 bench_pkgs=(iperf3 wrk hyperfine proxychains4 redsocks dnsmasq-base)
 
 want=()

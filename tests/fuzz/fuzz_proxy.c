@@ -74,6 +74,9 @@ static void fuzz_hs(const uint8_t *d, size_t n)
 	}
 	nh_proxy_hs_init(&hs, &hop, sel & 0x20 ? NULL : (struct sockaddr *)&ss,
 			 sel & 0x10 ? "example.com" : NULL, 8080);
+	/* the whole request in one flight: replies read in order */
+	if (ch & 0x80)
+		nh_proxy_hs_pipeline(&hs);
 	while (off < n) {
 		size_t k = 1 + (ch & 15), sendn;
 

@@ -41,6 +41,29 @@ request as the protocol says and answers as its name says:
                       (no blank line)
   http-endless        200 status line, then headers forever (up to 1 MiB)
 
+Modes for pipelined handshakes and optimistic data (issue 15); each works
+with and without username/password (any user and password are taken):
+  pipe-close          SOCKS5: reads the greeting with one recv; if more than
+                      the greeting came in that recv, closes without a
+                      byte; else goes on as good
+  pipe-stall          SOCKS5 like microsocks: one step (greeting, auth,
+                      request) per recv, the rest of each recv discarded;
+                      then as good.  Pipelined input stalls it
+  split               as good, each reply (SOCKS5, SOCKS4, HTTP) written
+                      one byte a send, 5 ms apart
+  early               SOCKS5: right after the greeting, the greeting reply
+                      (and the auth reply if it chose 02) and the success
+                      reply in one send, before reading the rest; then
+                      reads auth and request, connects, relays
+  opt-discard         as good, but whatever came with the request (SOCKS5:
+                      after the CONNECT; HTTP: after the blank line)
+                      before the reply is dropped; later bytes relayed.
+                      Logs "N discarded BYTES"
+  opt-refuse          reads the request and what comes with it (up to
+                      0.5 s after the request), then refuses (SOCKS5 reply
+                      05, SOCKS4 5b, HTTP 403); never contacts the target.
+                      Logs "N early BYTES"
+
 Every connection the proxy accepted is written to --log as one line
 "N MODE PEER FIRST_BYTES_HEX" (the request as received, up to 64 bytes),
 and after a "good" connection's handshake "N target HOST:PORT".
@@ -168,22 +191,28 @@ S5_OK = b"\x05\x00\x00\x01\xc0\x00\x02\x0a\x04\x38"
 S4_OK = b"\x00\x5a\x00\x00\x00\x00\x00\x00"
 
 
-def read_request(c):
+def s5_after_greeting(c, methods, send=None):
+    """Choose a method, authenticate, read the request: (host, port)."""
+    send = send or c.send
+    if 0 in methods:
+        send(b"\x05\x00")
+    elif 2 in methods:
+        send(b"\x05\x02")
+        s5_auth(c)
+        send(b"\x01\x00")
+    else:
+        send(b"\x05\xff")
+        raise EOFError("no acceptable method")
+    return s5_request(c)
+
+
+def read_request(c, send=None):
     """Read a whole request of any kind; returns (kind, host, port)."""
     (first,) = c.recv_exact(1)
     if first == 5:
         (n,) = c.recv_exact(1)
         methods = c.recv_exact(n)
-        if 0 in methods:
-            c.send(b"\x05\x00")
-        elif 2 in methods:
-            c.send(b"\x05\x02")
-            s5_auth(c)
-            c.send(b"\x01\x00")
-        else:
-            c.send(b"\x05\xff")
-            raise EOFError("no acceptable method")
-        host, port = s5_request(c)
+        host, port = s5_after_greeting(c, methods, send)
         return "s5", host, port
     if first == 4:
         host, port = s4_request(c, first)
@@ -209,25 +238,61 @@ def pipe(a, b):
         pass
 
 
-def serve_good(c, n):
-    kind, host, port = read_request(c)
+def send_split(c, data):
+    """One byte a send, 5 ms apart (TCP_NODELAY: one segment each)."""
+    c.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for i in range(len(data)):
+        c.send(data[i:i + 1])
+        time.sleep(0.005)
+
+
+def recv_pending(c, wait):
+    """Whatever the client sent, waiting up to WAIT s for the first byte
+    and 50 ms for each next one."""
+    got = b""
+    end = time.monotonic() + wait
+    while True:
+        t = end - time.monotonic() if not got else 0.05
+        if t <= 0:
+            break
+        c.s.settimeout(min(t, left()))
+        try:
+            d = c.s.recv(65536)
+        except socket.timeout:
+            break
+        if not d:
+            break
+        got += d
+    c.seen += got
+    return got
+
+
+def serve_good(c, n, send=None, discard=False):
+    kind, host, port = read_request(c, send)
     log("%d target %s:%d" % (n, host, port))
+    send = send or c.send
+    if discard:
+        log("%d discarded %d" % (n, len(recv_pending(c, 0.05))))
     try:
         up = socket.create_connection((host, port), timeout=min(5, left()))
     except OSError:
         if kind == "s5":
-            c.send(b"\x05\x05\x00\x01\0\0\0\0\0\0")
+            send(b"\x05\x05\x00\x01\0\0\0\0\0\0")
         elif kind == "s4":
-            c.send(b"\x00\x5b\0\0\0\0\0\0")
+            send(b"\x00\x5b\0\0\0\0\0\0")
         else:
-            c.send(b"HTTP/1.1 502 Bad Gateway\r\n\r\n")
+            send(b"HTTP/1.1 502 Bad Gateway\r\n\r\n")
         return
     if kind == "s5":
-        c.send(S5_OK)
+        send(S5_OK)
     elif kind == "s4":
-        c.send(S4_OK)
+        send(S4_OK)
     else:
-        c.send(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        send(b"HTTP/1.1 200 Connection established\r\n\r\n")
+    relay(c, up)
+
+
+def relay(c, up):
     t = threading.Thread(target=pipe, args=(up, c.s), daemon=True)
     t.start()
     pipe(c.s, up)
@@ -235,9 +300,133 @@ def serve_good(c, n):
     up.close()
 
 
+def recv_step(c):
+    """One recv, as microsocks does: what it returns is one step."""
+    c.s.settimeout(left())
+    d = c.s.recv(1024)
+    if not d:
+        raise EOFError("peer closed")
+    c.seen += d
+    return d
+
+
+def serve_stepper(c, n):
+    """pipe-stall: one step per recv, the rest of each recv dropped."""
+    d = recv_step(c)
+    if d[0] != 5 or len(d) < 2 or len(d) < 2 + d[1]:
+        raise EOFError("not a SOCKS5 greeting")
+    if len(d) > 2 + d[1]:
+        log("%d dropped %d after the greeting" % (n, len(d) - 2 - d[1]))
+    methods = d[2:2 + d[1]]
+    if 0 in methods:
+        c.send(b"\x05\x00")
+    elif 2 in methods:
+        c.send(b"\x05\x02")
+        d = recv_step(c)
+        if len(d) < 2 or len(d) < 3 + d[1] or len(d) < 3 + d[1] + d[2 + d[1]]:
+            raise EOFError("short auth")
+        used = 3 + d[1] + d[2 + d[1]]
+        if len(d) > used:
+            log("%d dropped %d after the auth" % (n, len(d) - used))
+        c.send(b"\x01\x00")
+    else:
+        c.send(b"\x05\xff")
+        raise EOFError("no acceptable method")
+    d = recv_step(c)
+    if len(d) < 10 or d[:2] != b"\x05\x01":
+        raise EOFError("bad request")
+    if d[3] == 1:
+        host, used = socket.inet_ntop(socket.AF_INET, d[4:8]), 8
+    elif d[3] == 4:
+        host, used = socket.inet_ntop(socket.AF_INET6, d[4:20]), 20
+    elif d[3] == 3:
+        host, used = d[5:5 + d[4]].decode("ascii", "replace"), 5 + d[4]
+    else:
+        raise EOFError("bad atyp")
+    (port,) = struct.unpack("!H", d[used:used + 2])
+    if len(d) > used + 2:
+        log("%d dropped %d after the request" % (n, len(d) - used - 2))
+    log("%d target %s:%d" % (n, host, port))
+    try:
+        up = socket.create_connection((host, port), timeout=min(5, left()))
+    except OSError:
+        return c.send(b"\x05\x05\x00\x01\0\0\0\0\0\0")
+    c.send(S5_OK)
+    relay(c, up)
+
+
+def serve_pipe_close(c, n):
+    """pipe-close: the greeting must come alone in its recv."""
+    d = recv_step(c)
+    if d[0] != 5 or len(d) < 2:
+        raise EOFError("not a SOCKS5 greeting")
+    if len(d) > 2 + d[1]:
+        log("%d pipelined %d bytes: closing" % (n, len(d)))
+        return
+    methods = d[2:] + c.recv_exact(2 + d[1] - len(d))
+    host, port = s5_after_greeting(c, methods)
+    log("%d target %s:%d" % (n, host, port))
+    try:
+        up = socket.create_connection((host, port), timeout=min(5, left()))
+    except OSError:
+        return c.send(b"\x05\x05\x00\x01\0\0\0\0\0\0")
+    c.send(S5_OK)
+    relay(c, up)
+
+
+def serve_early(c, n):
+    """early: every reply sent right after the greeting."""
+    ver, methods = s5_greeting(c)
+    if 0 in methods:
+        c.send(b"\x05\x00" + S5_OK)
+    elif 2 in methods:
+        c.send(b"\x05\x02\x01\x00" + S5_OK)
+        s5_auth(c)
+    else:
+        return c.send(b"\x05\xff")
+    host, port = s5_request(c)
+    log("%d target %s:%d" % (n, host, port))
+    try:
+        up = socket.create_connection((host, port), timeout=min(5, left()))
+    except OSError:
+        return  # too late to say so: the success went out already
+    relay(c, up)
+
+
+def serve_opt_refuse(c, n):
+    kind, host, port = read_request(c)
+    log("%d early %d" % (n, len(recv_pending(c, 0.5))))
+    if kind == "s5":
+        c.send(b"\x05\x05\x00\x01\0\0\0\0\0\0")
+    elif kind == "s4":
+        c.send(b"\x00\x5b\0\0\0\0\0\0")
+    else:
+        c.send(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+    # let the refusal reach the client before the close
+    try:
+        c.s.shutdown(socket.SHUT_WR)
+        c.s.settimeout(min(2, left()))
+        while c.s.recv(65536):
+            pass
+    except OSError:
+        pass
+
+
 def serve(mode, c, n):
     if mode == "good":
         return serve_good(c, n)
+    if mode == "split":
+        return serve_good(c, n, send=lambda d: send_split(c, d))
+    if mode == "opt-discard":
+        return serve_good(c, n, discard=True)
+    if mode == "opt-refuse":
+        return serve_opt_refuse(c, n)
+    if mode == "pipe-stall":
+        return serve_stepper(c, n)
+    if mode == "pipe-close":
+        return serve_pipe_close(c, n)
+    if mode == "early":
+        return serve_early(c, n)
     if mode == "refuse":
         c.s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                        struct.pack("ii", 1, 0))

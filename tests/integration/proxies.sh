@@ -17,12 +17,12 @@
 #   c routes 198.51.100.99 (NHP_HOLE4) to p, which does not forward and
 #   drops it silently: a blackholed proxy address (connect times out).
 #
-# Peers run in p: dante (danted), microsocks, tinyproxy and
-# tests/integration/fakeproxy.py, each with its own config and log under
-# $NH_TMP/<name>/.
+# Peers run in p: dante (danted), microsocks, tinyproxy, squid, OpenSSH
+# (sshd, and ssh -D into it) and tests/integration/fakeproxy.py, each with
+# its own config and log under $NH_TMP/<name>/, each killed by pid at exit.
 
 # Debian packages these tests need on top of lib.sh's NH_TEST_PACKAGES.
-NH_PROXY_TEST_PACKAGES="dante-server microsocks tinyproxy python3"
+NH_PROXY_TEST_PACKAGES="dante-server microsocks tinyproxy squid openssh-server openssh-client python3 openssl"
 
 NHP_C4=192.0.2.1
 NHP_C6=2001:db8:1::1
@@ -146,7 +146,9 @@ nhp_dante() {
 }
 
 # nhp_tinyproxy NAME ADDR PORT [USER PASS]: tinyproxy in p (HTTP CONNECT
-# to ports 80, 1080 and 1081 only, for chains to dante and microsocks), clients from 192.0.2.0/24, 203.0.113.0/24, loopback.
+# to ports 80, 1080 and 1081 only, for chains to dante and microsocks,
+# and the ports in NHP_TP_CONNECT_PORTS), clients from 192.0.2.0/24,
+# 203.0.113.0/24, loopback.
 nhp_tinyproxy() {
 	local name=$1 addr=$2 port=$3 dir=$NH_TMP/$1 pid
 	mkdir -p "$dir"
@@ -162,17 +164,128 @@ nhp_tinyproxy() {
 	Allow 203.0.113.0/24
 	Allow 2001:db8::/32
 	Allow 127.0.0.1
-	ConnectPort 80
-	ConnectPort 1080
-	ConnectPort 1081
 	DisableViaHeader Yes
 	EOF
+	local cp
+	for cp in 80 1080 1081 ${NHP_TP_CONNECT_PORTS:-}; do
+		echo "ConnectPort $cp" >>"$dir/tinyproxy.conf"
+	done
 	[ $# -ge 5 ] && echo "BasicAuth $4 $5" >>"$dir/tinyproxy.conf"
 	nh_bg pid nsenter "--net=/run/netns/${NH_ID}p" -- "${NHP_PWRAP[@]}" tinyproxy -d -c "$dir/tinyproxy.conf" \
 		</dev/null >"$dir/stdout" 2>&1
 	nh_wait_port p "$addr" "$port" 10 ||
 		nh_bail "tinyproxy $name did not listen on $addr port $port" \
 			"$(tail -n 5 "$dir/stdout" "$dir/tinyproxy.log" 2>/dev/null)"
+}
+
+# nhp_squid NAME ADDR PORT [USER PASS]: squid in p on ADDR:PORT, as a
+# CONNECT proxy (and a plain one) for clients from the documentation
+# ranges and loopback: CONNECT to port 80 and to PORT itself only, no
+# cache; with USER, Basic auth against a password file made here.  It
+# runs in the foreground (-N: no kids), as user proxy; config and logs
+# (access.log, cache.log) in $NH_TMP/NAME.
+nhp_squid() {
+	local name=$1 addr=$2 port=$3 dir=$NH_TMP/$1 pid auth=''
+	mkdir -p "$dir"
+	# squid drops to user proxy: it must reach its own directory
+	chmod 711 "$NH_TMP"
+	chown proxy "$dir"
+	if [ $# -ge 5 ]; then
+		printf '%s:%s\n' "$4" "$(openssl passwd -1 "$5")" >"$dir/passwd" ||
+			nh_bail "cannot make squid's password file"
+		chmod 644 "$dir/passwd"
+		auth="auth_param basic program /usr/lib/squid/basic_ncsa_auth $dir/passwd
+	auth_param basic children 2 startup=1 idle=1
+	auth_param basic realm nethook
+	acl authed proxy_auth REQUIRED
+	http_access deny !authed"
+	fi
+	cat >"$dir/squid.conf" <<-EOF
+	http_port $(nhp_hostport "$addr" "$port")
+	visible_hostname nhp-$name
+	cache_effective_user proxy
+	pid_filename $dir/squid.pid
+	cache_log $dir/cache.log
+	access_log stdio:$dir/access.log
+	cache_store_log none
+	logfile_rotate 0
+	coredump_dir $dir
+	cache deny all
+	cache_mem 4 MB
+	shutdown_lifetime 0 seconds
+	dns_nameservers 127.0.0.1
+	acl clients src 192.0.2.0/24 203.0.113.0/24 2001:db8::/32 127.0.0.1
+	acl cports port 80 $port
+	acl CONNECT method CONNECT
+	http_access deny !clients
+	http_access deny CONNECT !cports
+	$auth
+	http_access allow clients
+	http_access deny all
+	EOF
+	nh_bg pid nsenter "--net=/run/netns/${NH_ID}p" -- "${NHP_PWRAP[@]}" squid -N -f "$dir/squid.conf" \
+		</dev/null >"$dir/stdout" 2>&1
+	nh_wait_port p "$addr" "$port" 20 ||
+		nh_bail "squid $name did not listen on $addr port $port" \
+			"$(tail -n 5 "$dir/stdout" "$dir/cache.log" 2>/dev/null)"
+}
+
+# nhp_sshd NAME: an OpenSSH server in p on 127.0.0.1 port 2222, for root
+# by a key made here ($NH_TMP/NAME/id), no password, StrictModes no.  sshd
+# runs in a mount namespace of its own with a tmpfs on /run (its
+# privilege-separation directory /run/sshd is made there): nothing is
+# written outside $NH_TMP.
+NHP_SSHD_PORT=2222
+nhp_sshd() {
+	local name=$1 dir=$NH_TMP/$1 pid
+	mkdir -p "$dir"
+	if ! ssh-keygen -q -t ed25519 -N '' -C nhp-host -f "$dir/hostkey" </dev/null ||
+		! ssh-keygen -q -t ed25519 -N '' -C nhp-client -f "$dir/id" </dev/null; then
+		nh_bail "cannot make ssh keys"
+	fi
+	cp "$dir/id.pub" "$dir/authorized_keys"
+	cat >"$dir/sshd_config" <<-EOF
+	Port $NHP_SSHD_PORT
+	ListenAddress 127.0.0.1
+	HostKey $dir/hostkey
+	PidFile $dir/sshd.pid
+	AuthorizedKeysFile $dir/authorized_keys
+	PermitRootLogin prohibit-password
+	PubkeyAuthentication yes
+	PasswordAuthentication no
+	KbdInteractiveAuthentication no
+	UsePAM no
+	StrictModes no
+	AllowTcpForwarding yes
+	X11Forwarding no
+	PrintMotd no
+	LogLevel VERBOSE
+	EOF
+	# shellcheck disable=SC2016
+	nh_bg pid nsenter "--net=/run/netns/${NH_ID}p" -- unshare -m --propagation private -- \
+		sh -c 'mount -t tmpfs -o mode=755 nhp-run /run && mkdir -m 755 /run/sshd &&
+			exec /usr/sbin/sshd -D -e -f "$1"' sh "$dir/sshd_config" \
+		</dev/null >"$dir/log" 2>&1
+	nh_wait_port p 127.0.0.1 "$NHP_SSHD_PORT" 10 ||
+		nh_bail "sshd $name did not listen on 127.0.0.1 port $NHP_SSHD_PORT" \
+			"$(tail -n 5 "$dir/log")"
+}
+
+# nhp_ssh_socks NAME ADDR PORT: `ssh -N -D ADDR:PORT` in p into the sshd
+# of nhp_sshd NAME (as root): a SOCKS5 (and SOCKS4) proxy without auth.
+# Its log is $NH_TMP/NAME/ssh.log.
+nhp_ssh_socks() {
+	local name=$1 dir=$NH_TMP/$1 pid
+	nh_bg pid nsenter "--net=/run/netns/${NH_ID}p" -- ssh -F /dev/null -N \
+		-D "$(nhp_hostport "$2" "$3")" -i "$dir/id" -p "$NHP_SSHD_PORT" \
+		-o BatchMode=yes -o StrictHostKeyChecking=no \
+		-o UserKnownHostsFile="$dir/known_hosts" \
+		-o GlobalKnownHostsFile=/dev/null -o ExitOnForwardFailure=yes \
+		-o ServerAliveInterval=30 -o LogLevel=ERROR \
+		root@127.0.0.1 </dev/null >"$dir/ssh.log" 2>&1
+	nh_wait_port p "$2" "$3" 10 ||
+		nh_bail "ssh -D $name did not listen on $2 port $3" \
+			"$(tail -n 5 "$dir/ssh.log" "$dir/log")"
 }
 
 # nhp_fake NAME ADDR PORT SCRIPT [LIFETIME]: fakeproxy.py in p; its log

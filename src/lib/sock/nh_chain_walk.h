@@ -31,6 +31,7 @@ struct nh_chain_walk {
 	int early_fd; /* the program's socket, for optimistic data; or -1 */
 	enum nh_pipe_mode mode; /* of the hop being talked to */
 	struct nh_hs_early early; /* its bytes taken, sent with the last */
+	bool early_want; /* the last hop's first step takes them */
 	struct nh_proxy_hs hs;
 };
 

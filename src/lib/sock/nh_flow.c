@@ -133,6 +133,11 @@ static void finish(struct nh_flow_list *l, struct nh_flow *f, int err,
 	rep.to = f->to;
 	rep.hs_mode = f->hs_mode;
 	rep.hs_ns = f->hs_ns;
+	/* a handshake under way when it failed: how, and for how long */
+	if (f->walk) {
+		rep.hs_mode = (uint8_t)f->walk->mode;
+		rep.hs_ns = rep.end_ns - f->up_ns;
+	}
 	memcpy(rep.name, f->name, sizeof(rep.name));
 	if (f->named)
 		nh_names_put(l->names, (const void *)&f->held);

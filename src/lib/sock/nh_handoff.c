@@ -227,6 +227,11 @@ static void job_report_fill(const struct nh_handoff *h, const struct hf_job *j,
 	rep->handoff = true;
 	memcpy(&rep->to, &j->dst, sizeof(j->dst));
 	memcpy(rep->name, j->name, sizeof(rep->name));
+	/* a handshake under way when it failed: how, and for how long */
+	if (!j->connecting) {
+		rep->hs_mode = (uint8_t)j->walk.mode;
+		rep->hs_ns = rep->end_ns - j->t0;
+	}
 }
 
 /*
@@ -669,6 +674,8 @@ static void on_notify(struct nh_handoff *h)
 		e = errno;
 		goto go_on;
 	}
+	/* before the connect to the first proxy, which handoff_ask makes */
+	j->t0 = nh_now_ns();
 	if (handoff_ask(h, j, &e)) {
 		/* not diverted, or not a new connection: the program's
 		 * own connect() goes on and meets the rules */
@@ -680,7 +687,6 @@ static void on_notify(struct nh_handoff *h)
 	j->id = q->id;
 	j->dlen = dlen;
 	j->connecting = true;
-	j->t0 = nh_now_ns();
 	j->deadline = j->t0 + (uint64_t)h->o.timeout_ms * 1000000ull;
 	j->ev.fn = on_job;
 	j->h = h;

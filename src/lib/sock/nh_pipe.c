@@ -31,7 +31,9 @@
 #include "nh_time.h"
 
 #define NH_PIPE_MAX_HOPS 8
-#define NH_PIPE_GRACE_NS (250ull * 1000000ull) /* on top of 4 round trips */
+/* on top of 4 round trips: a busy proxy, or one whose password check
+ * takes its time, is no staller (and the probe delays no program) */
+#define NH_PIPE_GRACE_NS (1000ull * 1000000ull)
 
 enum { S_UNKNOWN, S_PROBING, S_STEP, S_PIPE, S_OPT };
 
@@ -325,7 +327,7 @@ static void say(struct nh_pipe *p, int k, int st, const char *why)
 	nh_proxy_hop_format(&p->hops[k], h, sizeof(h));
 	if (st == S_OPT)
 		nh_logf(p->lg, LOG_NOTICE,
-			"proxy %s takes pipelined handshakes and optimistic data: a tunnel opens in one round trip",
+			"proxy %s takes pipelined handshakes and optimistic data: a tunnel opens in one round trip after TCP's",
 			h);
 	else if (st == S_PIPE)
 		nh_logf(p->lg, LOG_NOTICE,
@@ -481,14 +483,18 @@ void nh_pipe_failed(struct nh_pipe *p, int k, enum nh_pipe_mode was,
 	if (!p || k < 0 || k >= p->nhops || was < NH_PIPE_PIPELINED ||
 	    p->hops[k].pipeline == NH_PROXY_PIPELINE_ON)
 		return;
-	from = was == NH_PIPE_OPTIMISTIC ? S_OPT : S_PIPE;
+	/* early bytes may be what it failed on: they go first; a flight
+	 * without them failed on the flight, whatever was learnt */
 	to = was == NH_PIPE_OPTIMISTIC ? S_PIPE : S_STEP;
-	if (!atomic_compare_exchange_strong(&p->state[k], &from, to))
-		return;
+	from = S_OPT;
+	if (!atomic_compare_exchange_strong(&p->state[k], &from, to)) {
+		from = S_PIPE;
+		if (to == S_PIPE ||
+		    !atomic_compare_exchange_strong(&p->state[k], &from, to))
+			return;
+	}
 	nh_proxy_hop_format(&p->hops[k], h, sizeof(h));
 	nh_logf(p->lg, LOG_NOTICE,
 		"proxy %s: %s off for the rest of the run: %s", h,
-		was == NH_PIPE_OPTIMISTIC ? "optimistic data" :
-					    "pipelined handshakes",
-		why);
+		to == S_PIPE ? "optimistic data" : "pipelined handshakes", why);
 }

@@ -75,15 +75,21 @@ int nh_run_begin(const struct nh_logger *lg, const char *cgroup,
 	snprintf(run->lock_path, sizeof(run->lock_path), NH_RUN_DIR "/%s.lock",
 		 run->id);
 	/* made under another name, locked and filled, then renamed into
-	 * place: a clean-up never finds it there unlocked or empty */
+	 * place: a clean-up never finds it there unlocked or empty.  Never
+	 * over another: a lock of this id is a dead run's whose pid we now
+	 * have, its clean-up under way or failed; taking its place would
+	 * take its pins with ours, and its command would run on unhooked
+	 * (-EEXIST: the caller tries another id) */
 	snprintf(tmp, sizeof(tmp), NH_RUN_DIR "/.%s.new", base + 9);
 	run->lock_fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (run->lock_fd < 0 || flock(run->lock_fd, LOCK_EX | LOCK_NB) ||
 	    write(run->lock_fd, cgroup, strlen(cgroup)) < 0 ||
-	    rename(tmp, run->lock_path)) {
+	    renameat2(AT_FDCWD, tmp, AT_FDCWD, run->lock_path,
+		      RENAME_NOREPLACE)) {
 		ret = -errno;
-		nh_logf(lg, LOG_ERR, "cannot lock %s: %s", run->lock_path,
-			strerror(errno));
+		if (ret != -EEXIST)
+			nh_logf(lg, LOG_ERR, "cannot lock %s: %s",
+				run->lock_path, strerror(-ret));
 		unlink(tmp);
 		if (run->lock_fd >= 0)
 			close(run->lock_fd);

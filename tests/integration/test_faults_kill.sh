@@ -19,8 +19,11 @@
 #   nethook goes on serving;
 # - after `nethook cleanup`: no process of the run, no cgroup under the
 #   test's, no pinned links, no lock, no relay or resolver socket.
-# Then a new nethook that gets a dead run's pid and is killed as it
-# starts: the dead run keeps its lock and pins, its command stays hooked.
+# Then a run killed with its supervisor, and what other nethooks on the
+# machine do meanwhile: a clean-up from another mount namespace (`ip
+# netns exec`), a new nethook that gets the dead run's pid and is killed
+# as it starts.  The dead run keeps its lock and pins, its command stays
+# hooked, until `nethook cleanup` ends it.
 # Bounded: NH_FAULT_ROUNDS rounds (20, NH_QUICK 8), each under 10 s.
 # Needs root.
 
@@ -98,9 +101,10 @@ pin_dirs() {
 }
 
 for ((r = 1; r <= rounds; r++)); do
+	# every mode with every victim once in 6 rounds; the moment at random
 	mode=relay flag=
-	((RANDOM % 2)) && mode=handoff flag=--handoff
-	case $((RANDOM % 3)) in
+	((r % 2)) || mode=handoff flag=--handoff
+	case $(((r - 1) % 3)) in
 	0) victim=nethook ;;
 	1) victim=supervisor ;;
 	2) victim=both ;;
@@ -168,8 +172,16 @@ for ((r = 1; r <= rounds; r++)); do
 	else
 		# a connection begun a moment before the kill may still end well
 		late=$(lines "$log" "$(awk -v t="$tk" 'BEGIN { printf "%.3f", t + 0.05 }')")
-		nh_is "$name: nothing connects after the kill" \
-			"$(grep -c ' ok ' <<<"$late")" 0
+		if ! grep -q ' ok ' <<<"$late"; then
+			nh_ok "$name: nothing connects after the kill"
+		else
+			nh_fail "$name: nothing connects after the kill" \
+				"killed at $tk: main $main, supervisor ${super:-none}" \
+				"$(grep ' ok ' <<<"$late" | head -n 3)" \
+				"cgroup: $(ls -d "$cg" 2>&1)" "pins: $(pin_dirs "$main")" \
+				"lock: $(ls /run/nethook/"$main"* 2>&1)" \
+				"nethook said: $(tail -n 3 "$NH_TMP/r$r.err")"
+		fi
 	fi
 	nh_is "$name: no connect() went out unhooked (ENETUNREACH)" \
 		"$(grep -c ' fail ENETUNREACH$' "$log")" 0
@@ -206,15 +218,10 @@ for ((r = 1; r <= rounds; r++)); do
 	[ -d "$cg" ] && echo "# $name: cgroup $cg still there"
 done
 
-# --- a new run that gets a dead run's pid, killed as it starts -----------
+# --- a dead run and what other nethooks do meanwhile -----------------------
 # nethook and its supervisor killed together leave the command hooked by
-# the run's pinned links until a clean-up, which holds the run's lock
-# while it kills the scope (here the test holds it, as test_sec_kill.sh
-# does).  Meanwhile a new nethook in another cgroup gets the dead run's
-# pid (pids come round: pid_max is 32768 here), and is killed as it
-# starts: its supervisor removes its own run.  It must not take the dead
-# run's lock, and so must not remove its pins with its own: the dead run's
-# command would then connect directly.
+# the run's pinned links until a clean-up ends it.  Other nethooks start
+# meanwhile, on a shared machine, and each start cleans up dead runs.
 lock_fd=
 release_lock() {
 	local rc=$?
@@ -223,37 +230,108 @@ release_lock() {
 	return "$rc"
 }
 trap 'release_lock; nh_cleanup' EXIT
-log=$NH_TMP/reuse.log
-: >"$log"
-nh_bg tpid timeout -k 5 60 nsenter "--net=/run/netns/$(nh_ns c)" -- \
-	"$NETHOOK" run --proxy "$socks" -- python3 "$prober" "$log" \
-	"$NHP_P4:8080" </dev/null >"$NH_TMP/reuse.out" 2>"$NH_TMP/reuse.err"
-disown "$tpid"
-for ((i = 0; i < 100; i++)); do
-	[ "$(grep -c ' ok ' "$log")" -ge 2 ] && break
-	sleep 0.05
-done
-dead=$(kids "$tpid")
-super=$(supervisor "$dead")
-cmd=$(awk '$1 == "pid" { print $2 }' "$log")
-if [ -z "$dead" ] || [ -z "$super" ] || [ -z "$cmd" ]; then
-	nh_bail "pid reuse: the run did not start"
-fi
-# (a stopped nethook does not see its supervisor die)
-kill -STOP "$dead"
-kill -KILL "$super"
-nh_wait_gone "$super" 5
-exec {lock_fd}<"/run/nethook/$dead.lock"
-timeout 10 flock -x "$lock_fd" &
-w=$!
-kill -KILL "$dead"
-nh_wait_gone "$dead" 5
-wait "$w" || nh_fail "pid reuse: the test took the dead run's lock"
-pins=$(pin_dirs "$dead")
-[ -n "$pins" ] || nh_bail "pid reuse: the dead run left no pins"
-# the new run, in a cgroup beside the test's own, with the dead pid
-mkdir -p "$NH_CG/other"
+mkdir -p "$NH_CG/other" # a cgroup beside the test's own runs
 ns=/run/netns/$(nh_ns c)
+# direct: requests the server on the proxy host had from the client
+direct() { grep -c "^$NHP_C4 " "$NH_TMP/nginx-near/access.log"; }
+
+# dead_run NAME [hold]: a run through the relay, its command connecting
+# to the server on the proxy host, killed with its supervisor; with
+# "hold" the test takes the dead run's lock first (as a clean-up under
+# way would hold it).  Sets dead (nethook's pid), cmd, log, pins, t.
+dead_run() {
+	local w
+	log=$NH_TMP/$1.log
+	: >"$log"
+	nh_bg tpid timeout -k 5 60 nsenter "--net=$ns" -- \
+		"$NETHOOK" run --proxy "$socks" -- python3 "$prober" "$log" \
+		"$NHP_P4:8080" </dev/null >"$NH_TMP/$1.out" 2>"$NH_TMP/$1.err"
+	disown "$tpid"
+	for ((i = 0; i < 100; i++)); do
+		[ "$(grep -c ' ok ' "$log")" -ge 2 ] && break
+		sleep 0.05
+	done
+	dead=$(kids "$tpid")
+	super=$(supervisor "$dead")
+	cmd=$(awk '$1 == "pid" { print $2 }' "$log")
+	if [ -z "$dead" ] || [ -z "$super" ] || [ -z "$cmd" ]; then
+		nh_bail "$1: the run did not start"
+	fi
+	# (a stopped nethook does not see its supervisor die)
+	kill -STOP "$dead"
+	kill -KILL "$super"
+	nh_wait_gone "$super" 5
+	if [ "${2:-}" = hold ]; then
+		exec {lock_fd}<"/run/nethook/$dead.lock"
+		timeout 10 flock -x "$lock_fd" &
+		w=$!
+	fi
+	kill -KILL "$dead"
+	nh_wait_gone "$dead" 5
+	if [ "${2:-}" = hold ]; then
+		wait "$w" || nh_fail "$1: the test took the dead run's lock"
+	fi
+	pins=$(pin_dirs "$dead")
+	[ -n "$pins" ] || nh_bail "$1: the dead run left no pins"
+	t=$(now)
+	direct0=$(direct)
+}
+
+# still_hooked NAME: the dead run kept its pins and lock, and its
+# command is refused
+still_hooked() {
+	nh_is "$1: the dead run's pins are still there" "$(pin_dirs "$dead")" "$pins"
+	nh_is "$1: so is its lock" "$(ls /run/nethook/"$dead".lock 2>&1)" \
+		"/run/nethook/$dead.lock"
+	nh_is "$1: its command connects still, and is refused" \
+		"$(lines "$log" "$t" | awk '{ print $3 $4 }' | sort -u)" failECONNREFUSED
+}
+
+# cleaned NAME: `nethook cleanup` (from the test's cgroup) ends it
+cleaned() {
+	release_lock
+	nh_nethook c cleanup >/dev/null 2>&1
+	nh_check "$1: nethook cleanup then ends the dead run's command" nh_wait_gone "$cmd" 5
+	nh_is "$1: and leaves nothing" \
+		"$(nh_leftover_cgroups)$(pin_dirs "$dead")$(pin_dirs "$dead-1")$(ls /run/nethook/"$dead".lock /run/nethook/"$dead"-1.lock 2>/dev/null)" ""
+}
+
+# A clean-up under `ip netns exec`, which remounts /sys: from there the
+# dead run's cgroup path is not seen.  It must not take the run for gone
+# and remove its pins while its command lives on.  From another cgroup,
+# as another user's nethook would be.  (The test holds the dead run's
+# lock until then: any nethook that starts on the machine cleans dead
+# runs up, as it should, and may still do so right after.)
+dead_run netns hold
+release_lock
+sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$NH_CG/other" \
+	ip netns exec "$(nh_ns c)" "$NETHOOK" cleanup </dev/null >"$NH_TMP/netns.clean" 2>&1
+sleep 1
+name="clean-up from another mount namespace"
+if grep -q "kept the dead run $dead: its cgroup .* is not seen from here" "$NH_TMP/netns.clean"; then
+	nh_ok "$name: it keeps the run, and says why"
+	if nh_alive "$cmd"; then
+		still_hooked "$name"
+	else
+		nh_skip "$name: the dead run stays hooked" \
+			"another nethook on the machine ended it meanwhile"
+	fi
+elif ! nh_alive "$cmd"; then
+	nh_skip "$name: it keeps the run, and says why" \
+		"another nethook on the machine ended the dead run first"
+else
+	nh_fail "$name: it keeps the run, and says why" "$(cat "$NH_TMP/netns.clean")"
+fi
+nh_is "$name: nothing reached the server directly" "$(direct)" "$direct0"
+nh_is "$name: nothing connected" \
+	"$(lines "$log" "$t" | awk '$3 == "ok"' | head -n 3)" ""
+cleaned "$name"
+
+# A new nethook that gets the dead run's pid (pids come round: pid_max is
+# 32768 here) while a clean-up holds the dead run's lock, killed as it
+# starts: its supervisor removes its own run.  It must not take the dead
+# run's lock, and so must not remove its pins with its own.
+dead_run reuse hold
 new=
 for ((i = 0; i < 20; i++)); do
 	echo $((dead - 1)) >/proc/sys/kernel/ns_last_pid
@@ -277,23 +355,12 @@ else
 		sleep 0.002
 	done
 	kill -KILL "$new"
-	t=$(now)
 	wait "$new" 2>/dev/null
 	sleep 1.5
-	nh_is "pid reuse: the dead run's pins are still there" \
-		"$(pin_dirs "$dead")" "$pins"
-	nh_is "pid reuse: so is its lock" "$(ls /run/nethook/"$dead".lock 2>&1)" \
-		"/run/nethook/$dead.lock"
-	nh_like "pid reuse: its command connects still, and is refused" \
-		"$(lines "$log" "$t" | awk '{ print $3 $4 }' | sort -u)" '^failECONNREFUSED$'
-	nh_is "pid reuse: nothing reached the server directly" \
-		"$(grep -c "^$NHP_C4 " "$NH_TMP/nginx-near/access.log")" 0
+	still_hooked "pid reuse"
+	nh_is "pid reuse: nothing reached the server directly" "$(direct)" "$direct0"
 fi
-release_lock
-out=$(nh_nethook c cleanup 2>&1)
-nh_check "pid reuse: nethook cleanup then ends the dead run's command" nh_wait_gone "$cmd" 5
-nh_is "pid reuse: and leaves nothing" \
-	"$(nh_leftover_cgroups)$(pin_dirs "$dead")$(pin_dirs "$dead-1")$(ls /run/nethook/"$dead".lock /run/nethook/"$dead"-1.lock 2>/dev/null)" ""
+cleaned "pid reuse"
 
 # the servers saw the proxy only
 nh_is "the web server saw requests from the proxy host only" \

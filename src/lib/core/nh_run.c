@@ -213,6 +213,16 @@ static int clean_lock(const struct nh_logger *lg, const char *path,
 			}
 			nh_logf(lg, LOG_INFO, "removed cgroup %s of a dead run",
 				cg);
+		} else if (nh_pin_attached(id)) {
+			/* not seen from here (another mount namespace: `ip
+			 * netns exec` remounts /sys), yet its links still
+			 * hook it, so it may hold the command: its pins and
+			 * lock are kept for a clean-up that sees it */
+			nh_logf(lg, LOG_WARNING,
+				"kept the dead run %s: its cgroup %s is not seen from here, and its hooks are still attached",
+				id, cg);
+			close(fd);
+			return 0;
 		}
 	}
 	nh_pin_remove(lg, id);
@@ -269,6 +279,11 @@ static int clean_orphan_cgroups(const struct nh_logger *lg)
 		if (!nh_cgroup_remove(p, 2000)) {
 			nh_logf(lg, LOG_INFO, "removed orphan cgroup %s", p);
 			nh_pin_remove(lg, id);
+			/* a dead run's lock naming it by another path (seen
+			 * from another mount namespace), kept by clean_lock() */
+			if (fd >= 0 && !unlink(lock))
+				nh_logf(lg, LOG_INFO, "removed stale lock %s",
+					lock);
 			n++;
 		}
 	}

@@ -12,6 +12,9 @@
 #endif
 
 #define NH_MAX_RULES 256
+/* Diverted connections the kernel holds for the relay at once, from the
+ * SYN until the relay takes them (the flows map) */
+#define NH_MAX_FLOWS 65536
 #define NH_COMM_LEN 16
 #define NH_PATH_LEN 256
 

@@ -102,9 +102,13 @@ struct {
 	__type(value, __u32);
 } relay_mark SEC(".maps");
 
+/* Not an LRU map: an entry pushed out by newer ones would be a diverted
+ * connection refused by the relay with nothing to tell its end.  A full
+ * map files nothing more, and the kernel tells those ends itself
+ * (flow_record(), flow_closed()). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NH_MAX_FLOWS);
 	__type(key, struct nh_flow_key);
 	__type(value, struct nh_flow_val);
 } flows SEC(".maps");
@@ -1163,7 +1167,10 @@ static __always_inline void flow_record(struct bpf_sock_ops *skops,
 	v.uid = si->uid;
 	v.family = si->family;
 	__builtin_memcpy(v.comm, si->comm, sizeof(v.comm));
-	bpf_map_update_elem(&flows, &k, &v, BPF_ANY);
+	/* the map full: the relay will find no entry and refuse the
+	 * connection; its end is told when the socket closes */
+	if (bpf_map_update_elem(&flows, &k, &v, BPF_ANY))
+		si->err = ENOBUFS;
 }
 
 /* The program's socket took the relay's SYN-ACK: only a SYN this socket
@@ -1209,6 +1216,14 @@ static __always_inline void flow_closed(struct bpf_sock_ops *skops,
 	flow_key(skops, si, &k);
 	if (skops->args[1] != BPF_TCP_CLOSE || !sk)
 		return;
+	if (si->err == ENOBUFS) {
+		/* never filed (flow_record()): nothing for the relay to
+		 * take, however it closed, and no tunnel ever opened */
+		si->dst = si->orig;
+		si->established = 0;
+		emit(NH_EV_END, si, bpf_get_socket_cookie(skops), 0, 0);
+		return;
+	}
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (tp && !tp->inet_conn.icsk_inet.sk.__sk_common.skc_nulls_node.pprev)
 		return;

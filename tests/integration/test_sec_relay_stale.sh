@@ -64,7 +64,7 @@ release() {
 }
 
 # flows_left PID: entries in the flows map of the nethook under PID
-# (found by the map fds it holds: LRU hash, 20-byte keys); "" if none
+# (found by the map fds it holds, by name); "" if none
 flows_left() {
 	local p q f id
 	for p in $(pgrep -x nethook); do
@@ -74,9 +74,9 @@ flows_left() {
 		done
 		[ "$q" = "$1" ] || continue
 		for f in /proc/"$p"/fdinfo/*; do
-			if grep -qE '^map_type:[[:space:]]+9$' "$f" 2>/dev/null &&
-				grep -qE '^key_size:[[:space:]]+20$' "$f"; then
-				id=$(awk '$1 == "map_id:" { print $2 }' "$f")
+			id=$(awk '$1 == "map_id:" { print $2 }' "$f" 2>/dev/null)
+			[ -n "$id" ] || continue
+			if [ "$(bpftool -j map show id "$id" 2>/dev/null | jq -r .name)" = flows ]; then
 				bpftool map dump id "$id" -j 2>/dev/null | jq length
 				return 0
 			fi

@@ -1286,6 +1286,7 @@ static void test_errno_names(void **state)
 	assert_string_equal(nh_errno_name(ETIMEDOUT), "ETIMEDOUT");
 	assert_string_equal(nh_errno_name(EACCES), "EACCES");
 	assert_string_equal(nh_errno_name(EPROTO), "EPROTO");
+	assert_string_equal(nh_errno_name(ENOBUFS), "ENOBUFS");
 	assert_string_equal(nh_errno_name(-1), "EUNKNOWN");
 }
 

@@ -107,7 +107,7 @@ static int scope_cgroup(struct nh_ctx *ctx, const char *want, bool global)
 	char mnt[PATH_MAX], self[PATH_MAX];
 	struct stat st;
 	unsigned int seq;
-	int err, n;
+	int err, n, tries;
 
 	if (want) {
 		err = nh_cgroup_mount(&ctx->lg, mnt, sizeof(mnt));
@@ -132,19 +132,30 @@ static int scope_cgroup(struct nh_ctx *ctx, const char *want, bool global)
 	err = nh_cgroup_self(&ctx->lg, self, sizeof(self));
 	if (err)
 		return err;
-	seq = atomic_fetch_add(&ctx_seq, 1);
-	if (seq == 0)
-		n = snprintf(ctx->cgroup, sizeof(ctx->cgroup),
-			     "%.3900s/nethook-%d", self, (int)getpid());
-	else
-		n = snprintf(ctx->cgroup, sizeof(ctx->cgroup),
-			     "%.3900s/nethook-%d-%u", self, (int)getpid(), seq);
-	if (n >= (int)sizeof(ctx->cgroup) || strlen(self) > 3900)
-		return -ENAMETOOLONG;
 	/* the run's lock first: another nethook's clean-up takes a
 	 * nethook-* cgroup with no live lock for a dead run's, and removes
-	 * it (the supervisor is forked before any BPF fd exists) */
-	err = nh_run_begin(&ctx->lg, ctx->cgroup, &ctx->run);
+	 * it (the supervisor is forked before any BPF fd exists).  A lock
+	 * of this id already there is a dead run's (nh_run_begin()): the
+	 * next id, nethook-PID-SEQ */
+	for (tries = 0;; tries++) {
+		seq = atomic_fetch_add(&ctx_seq, 1);
+		if (seq == 0)
+			n = snprintf(ctx->cgroup, sizeof(ctx->cgroup),
+				     "%.3900s/nethook-%d", self, (int)getpid());
+		else
+			n = snprintf(ctx->cgroup, sizeof(ctx->cgroup),
+				     "%.3900s/nethook-%d-%u", self,
+				     (int)getpid(), seq);
+		if (n >= (int)sizeof(ctx->cgroup) || strlen(self) > 3900)
+			return -ENAMETOOLONG;
+		err = nh_run_begin(&ctx->lg, ctx->cgroup, &ctx->run);
+		if (err != -EEXIST || tries == 100)
+			break;
+	}
+	if (err == -EEXIST)
+		nh_logf(&ctx->lg, LOG_ERR,
+			"cannot lock a run: %s and %d other ids are taken",
+			ctx->run.lock_path, tries);
 	if (err)
 		return err;
 	err = nh_cgroup_create(ctx->cgroup);

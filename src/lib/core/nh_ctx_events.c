@@ -103,6 +103,16 @@ int nh_ctx_on_record(void *user, void *data, size_t len)
 	    ev.err == ECONNABORTED)
 		ev.detail =
 			"the program closed its connection before the relay took it";
+	/* the kernel's table of connections waiting for the relay was full
+	 * (sock.bpf.c, flow_record()): refused by the relay, never relayed */
+	if (ev.type == NH_EVENT_END && ev.route == NH_ROUTE_DIVERT &&
+	    ev.err == ENOBUFS) {
+		snprintf(
+			detail, sizeof(detail),
+			"the kernel's table of connections waiting for the relay was full (%d): refused",
+			NH_MAX_FLOWS);
+		ev.detail = detail;
+	}
 	ev.dst_name = nh_ctx_name_of(ctx, (const void *)&ev.orig_dst, name,
 				     sizeof(name), &pool);
 	/* a pool address stands for its name: orig_dst is written so */

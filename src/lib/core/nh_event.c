@@ -60,6 +60,8 @@ const char *nh_errno_name(int err)
 		return "EHOSTDOWN";
 	case EPROTONOSUPPORT:
 		return "EPROTONOSUPPORT";
+	case ENOBUFS:
+		return "ENOBUFS";
 	default:
 		return "EUNKNOWN";
 	}

@@ -206,6 +206,23 @@ int nh_pin_remove(const struct nh_logger *lg, const char *run_id)
 	return n;
 }
 
+/* Does a link run_id pinned still hook a cgroup? */
+bool nh_pin_attached(const char *run_id)
+{
+	static const char *const roots[] = { NH_SYS_BPFFS, NH_PRIVATE_BPFFS };
+	char p[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		if (!is_bpffs(roots[i]))
+			continue;
+		snprintf(p, sizeof(p), "%s/nethook/%s", roots[i], run_id);
+		if (dir_attached(p))
+			return true;
+	}
+	return false;
+}
+
 static int clean_root(const struct nh_logger *lg, const char *root)
 {
 	char p[PATH_MAX], lock[PATH_MAX];

@@ -3,6 +3,7 @@
 #ifndef NH_PIN_H
 #define NH_PIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "nh_log.h"
 
@@ -11,6 +12,7 @@ int nh_pin_run_dir(const struct nh_logger *lg, const char *run_id, char *buf,
 		   size_t len);
 int nh_pin_dir_remove(const char *dir);
 int nh_pin_remove(const struct nh_logger *lg, const char *run_id);
+bool nh_pin_attached(const char *run_id);
 int nh_pin_clean_stale(const struct nh_logger *lg);
 
 #endif

@@ -75,15 +75,21 @@ int nh_run_begin(const struct nh_logger *lg, const char *cgroup,
 	snprintf(run->lock_path, sizeof(run->lock_path), NH_RUN_DIR "/%s.lock",
 		 run->id);
 	/* made under another name, locked and filled, then renamed into
-	 * place: a clean-up never finds it there unlocked or empty */
+	 * place: a clean-up never finds it there unlocked or empty.  Never
+	 * over another: a lock of this id is a dead run's whose pid we now
+	 * have, its clean-up under way or failed; taking its place would
+	 * take its pins with ours, and its command would run on unhooked
+	 * (-EEXIST: the caller tries another id) */
 	snprintf(tmp, sizeof(tmp), NH_RUN_DIR "/.%s.new", base + 9);
 	run->lock_fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (run->lock_fd < 0 || flock(run->lock_fd, LOCK_EX | LOCK_NB) ||
 	    write(run->lock_fd, cgroup, strlen(cgroup)) < 0 ||
-	    rename(tmp, run->lock_path)) {
+	    renameat2(AT_FDCWD, tmp, AT_FDCWD, run->lock_path,
+		      RENAME_NOREPLACE)) {
 		ret = -errno;
-		nh_logf(lg, LOG_ERR, "cannot lock %s: %s", run->lock_path,
-			strerror(errno));
+		if (ret != -EEXIST)
+			nh_logf(lg, LOG_ERR, "cannot lock %s: %s",
+				run->lock_path, strerror(-ret));
 		unlink(tmp);
 		if (run->lock_fd >= 0)
 			close(run->lock_fd);
@@ -207,6 +213,16 @@ static int clean_lock(const struct nh_logger *lg, const char *path,
 			}
 			nh_logf(lg, LOG_INFO, "removed cgroup %s of a dead run",
 				cg);
+		} else if (nh_pin_attached(id)) {
+			/* not seen from here (another mount namespace: `ip
+			 * netns exec` remounts /sys), yet its links still
+			 * hook it, so it may hold the command: its pins and
+			 * lock are kept for a clean-up that sees it */
+			nh_logf(lg, LOG_WARNING,
+				"kept the dead run %s: its cgroup %s is not seen from here, and its hooks are still attached",
+				id, cg);
+			close(fd);
+			return 0;
 		}
 	}
 	nh_pin_remove(lg, id);
@@ -263,6 +279,11 @@ static int clean_orphan_cgroups(const struct nh_logger *lg)
 		if (!nh_cgroup_remove(p, 2000)) {
 			nh_logf(lg, LOG_INFO, "removed orphan cgroup %s", p);
 			nh_pin_remove(lg, id);
+			/* a dead run's lock naming it by another path (seen
+			 * from another mount namespace), kept by clean_lock() */
+			if (fd >= 0 && !unlink(lock))
+				nh_logf(lg, LOG_INFO, "removed stale lock %s",
+					lock);
 			n++;
 		}
 	}

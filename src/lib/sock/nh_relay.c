@@ -175,8 +175,9 @@ static void refused_flush(struct nh_relay *r, bool force)
  * - Connections are accepted in the order they were made, one listener
  *   per 4-tuple (SO_REUSEPORT hashes it): a connection made after the
  *   program's is accepted after it, and finds the entry gone.
- * - The LRU map may evict an entry under pressure: the program's
- *   connection is then refused, never an outsider's accepted.
+ * - A full map files no entry: the program's connection is then refused
+ *   (the kernel ends it with ENOBUFS and says so), never an outsider's
+ *   accepted.
  * 0: admitted, id filled; 1: a diverted connection refused, its end
  * reported; -EPERM: not diverted.
  */

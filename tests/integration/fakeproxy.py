@@ -346,6 +346,11 @@ def serve_stepper(c, n):
     (port,) = struct.unpack("!H", d[used:used + 2])
     if len(d) > used + 2:
         log("%d dropped %d after the request" % (n, len(d) - used - 2))
+    s5_connect_relay(c, n, host, port)
+
+
+def s5_connect_relay(c, n, host, port):
+    """Connect to the target, answer the CONNECT (0x05 when refused), relay."""
     log("%d target %s:%d" % (n, host, port))
     try:
         up = socket.create_connection((host, port), timeout=min(5, left()))
@@ -365,13 +370,7 @@ def serve_pipe_close(c, n):
         return
     methods = d[2:] + c.recv_exact(2 + d[1] - len(d))
     host, port = s5_after_greeting(c, methods)
-    log("%d target %s:%d" % (n, host, port))
-    try:
-        up = socket.create_connection((host, port), timeout=min(5, left()))
-    except OSError:
-        return c.send(b"\x05\x05\x00\x01\0\0\0\0\0\0")
-    c.send(S5_OK)
-    relay(c, up)
+    s5_connect_relay(c, n, host, port)
 
 
 def serve_early(c, n):

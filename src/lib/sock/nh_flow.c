@@ -113,6 +113,14 @@ static void close_pipe(int p[2])
 	p[0] = p[1] = -1;
 }
 
+/* The hop walk is only while the tunnel opens: gone with what it took. */
+static void walk_drop(struct nh_flow *f)
+{
+	nh_chain_walk_fini(f->walk);
+	free(f->walk);
+	f->walk = NULL;
+}
+
 /* End the flow: err 0 is a clean close, else both sides are reset. */
 static void finish(struct nh_flow_list *l, struct nh_flow *f, int err,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -166,9 +174,7 @@ static void finish(struct nh_flow_list *l, struct nh_flow *f, int err,
 	}
 	close_pipe(f->p_out);
 	close_pipe(f->p_in);
-	nh_chain_walk_fini(f->walk);
-	free(f->walk);
-	f->walk = NULL;
+	walk_drop(f);
 	unlink_flow(l, f);
 	/* the same epoll batch may still hold an event for the other end:
 	 * freed only after it, by nh_flow_reap() */
@@ -410,10 +416,8 @@ static int enter_relay(struct nh_flow_list *l, struct nh_flow *f)
 		f->hs_ns = nh_now_ns() - f->up_ns;
 		/* the program's bytes that went with the request */
 		f->bytes_out += f->walk->early.off;
-		nh_chain_walk_fini(f->walk);
 	}
-	free(f->walk);
-	f->walk = NULL;
+	walk_drop(f);
 	if (f->so && f->so->data) {
 		f->pend = calloc(2, sizeof(*f->pend));
 		if (!f->pend) {
@@ -485,9 +489,7 @@ static int step_handshake(struct nh_flow_list *l, struct nh_flow *f)
 	r = nh_chain_walk_step(f->walk, f->ufd, why, sizeof(why));
 	if (r < 0 && nh_chain_walk_pipe_failed(f->walk, r, why)) {
 		/* none of the program's bytes went: again, stepwise */
-		nh_chain_walk_fini(f->walk);
-		free(f->walk);
-		f->walk = NULL;
+		walk_drop(f);
 		nh_flow_reset_fd(f->ufd);
 		f->ufd = -1;
 		f->stepwise = true;

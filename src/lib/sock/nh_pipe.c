@@ -237,68 +237,70 @@ static int judge(struct nh_pipe *p, int fd, struct nh_proxy_hs *hs, char first,
 	return S_OPT;
 }
 
+/* Connect fd to the first hop and walk it, stepwise, to hops[k]: 0, or
+ * -errno (-ECANCELED: stopped). */
+static int reach(struct nh_pipe *p, int fd, int k, uint64_t limit)
+{
+	const struct sockaddr_storage *to = &p->hops[0].addr;
+	struct nh_proxy_hs hs;
+	socklen_t el = sizeof(int);
+	int r, e = 0, i;
+
+	r = connect(fd, (const void *)to,
+		    to->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+						sizeof(struct sockaddr_in));
+	if (r && errno != EINPROGRESS)
+		return -errno;
+	if (r) {
+		r = wait_fd(p, fd, POLLOUT, limit);
+		if (r <= 0)
+			return r ? -ECANCELED : -ETIMEDOUT;
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el);
+		if (e)
+			return -e;
+	}
+	for (i = 0; i < k; i++) {
+		nh_proxy_hs_init_hop(&hs, &p->hops[i], &p->hops[i + 1]);
+		r = drive(p, fd, &hs, limit);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int probe(struct nh_pipe *p, int k, char *why, size_t len)
 {
 	const struct nh_proxy_hop *hop = &p->hops[k];
-	const struct sockaddr_storage *to = &p->hops[0].addr;
 	uint64_t t0 = nh_now_ns(), limit = t0 + p->timeout_ns, wait_ns;
 	uint8_t buf[2048];
 	struct nh_proxy_hs hs;
-	socklen_t el = sizeof(int);
 	char first = 0;
-	int fd, r, one = 1, e = 0, i;
+	int fd, r, one = 1;
 	size_t n;
 
-	fd = socket(to->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
+	fd = socket(p->hops[0].addr.ss_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(why, len, "socket: %s", strerror(errno));
 		return S_STEP;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	r = connect(fd, (const void *)to,
-		    to->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-						sizeof(struct sockaddr_in));
-	if (r && errno != EINPROGRESS) {
-		e = errno;
-	} else if (r) {
-		r = wait_fd(p, fd, POLLOUT, limit);
-		if (r < 0) {
-			close(fd);
-			return -ECANCELED;
+	r = reach(p, fd, k, limit);
+	if (r < 0) {
+		if (r != -ECANCELED) {
+			snprintf(why, len, "the probe could not reach it: %s",
+				 strerror(-r));
+			r = S_STEP;
 		}
-		if (!r)
-			e = ETIMEDOUT;
-		else
-			getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el);
-	}
-	for (i = 0; !e && i < k; i++) {
-		nh_proxy_hs_init_hop(&hs, &p->hops[i], &p->hops[i + 1]);
-		r = drive(p, fd, &hs, limit);
-		if (r == -ECANCELED) {
-			close(fd);
-			return r;
-		}
-		if (r < 0)
-			e = -r;
-	}
-	if (e) {
-		snprintf(why, len, "the probe could not reach it: %s",
-			 strerror(e));
-		close(fd);
-		return S_STEP;
+		goto cleanup;
 	}
 	/* the time to reach it is a round trip at least: a proxy that
 	 * takes the flight answers well within four */
 	wait_ns = 4 * (nh_now_ns() - t0) + NH_PIPE_GRACE_NS;
 	if (wait_ns > p->timeout_ns)
 		wait_ns = p->timeout_ns;
-	nh_proxy_hs_init(&hs, hop,
-			 hop->addr.ss_family != AF_UNSPEC ?
-				 (const struct sockaddr *)&hop->addr :
-				 NULL,
-			 hop->addr.ss_family != AF_UNSPEC ? NULL : hop->host,
-			 hop->port);
+	/* a tunnel to the hop itself */
+	nh_proxy_hs_init_hop(&hs, hop, hop);
 	nh_proxy_hs_pipeline(&hs);
 	n = flight(&hs, hop, buf, sizeof(buf), &first);
 	if (nh_proxy_hs_status(&hs) < 0) {

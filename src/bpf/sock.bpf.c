@@ -42,7 +42,9 @@
 #define EAFNOSUPPORT 97
 #define ENETUNREACH 101
 #define ECONNABORTED 103
+#define ECONNRESET 104
 #define ENOBUFS 105
+#define ETIMEDOUT 110
 #define ECONNREFUSED 111
 /* sk_shutdown bits (include/net/sock.h) */
 #define RCV_SHUTDOWN 1
@@ -1077,6 +1079,24 @@ int nh_dns_ingress(struct __sk_buff *skb)
 	return NH_PROCEED;
 }
 
+/*
+ * The kernel ended an established connection (a reset, a timeout) but its
+ * error is gone already: getsockopt(SO_ERROR) takes sk_err without the
+ * socket's lock, so a program asking just then -- curl does, right after
+ * connect() returns, which is when a proxy that resets as the tunnel
+ * opens does it -- may take it between the kernel setting it and this
+ * callback.  Only an abort goes from ESTABLISHED straight to CLOSE; one
+ * the program makes (connect(AF_UNSPEC), close() with unread data or
+ * SO_LINGER 0) runs under the socket's lock, while a reset or a timer
+ * handled in softirq finds the socket unowned.
+ */
+static __always_inline bool aborted_untold(const struct bpf_sock_ops *skops,
+					   struct tcp_sock *tp)
+{
+	return skops->args[0] == BPF_TCP_ESTABLISHED &&
+	       !tp->inet_conn.icsk_inet.sk.sk_lock.owned;
+}
+
 static __always_inline void sockops_state(struct bpf_sock_ops *skops,
 					  struct nh_sk_info *si)
 {
@@ -1098,6 +1118,12 @@ static __always_inline void sockops_state(struct bpf_sock_ops *skops,
 		 * changes, and not yet taken by the program */
 		if (si->established && !si->err && sk_err > 0)
 			si->err = sk_err;
+		else if (si->established && !si->err &&
+			 aborted_untold(skops, tp))
+			si->err = tp->inet_conn.icsk_retransmits ||
+						  tp->inet_conn.icsk_probes_out ?
+					  ETIMEDOUT :
+					  ECONNRESET;
 
 		if (out && si->established)
 			out--;

@@ -178,9 +178,17 @@ rm -f "$log"
 nh_nethook c run --log "$log" --handoff --proxy "socks5://$NHP_P4:1093" -- \
 	sh -c "i=0; while [ \$i -lt 20 ]; do curl -sS -m 5 http://$NHP_W4/who
 		i=\$((i + 1)); done" >/dev/null 2>&1
-nh_is "handoff, proxy resets as the tunnel opens: 20 end lines, each error=ECONNRESET" \
-	"$(nhp_log_end "$log" | awk 'NF { n++ } / result=error error=ECONNRESET/ { e++ }
-		END { print n + 0, e + 0 }')" "20 20"
+ends=$(nhp_log_end "$log")
+got=$(printf '%s\n' "$ends" | awk 'NF { n++ } / result=error error=ECONNRESET/ { e++ }
+	END { print n + 0, e + 0 }')
+# on failure, the lines that said something else: which end, and why
+if [ "$got" = "20 20" ]; then
+	nh_ok "handoff, proxy resets as the tunnel opens: 20 end lines, each error=ECONNRESET"
+else
+	nh_fail "handoff, proxy resets as the tunnel opens: 20 end lines, each error=ECONNRESET" \
+		"got:  $got" "want: 20 20" "end lines without error=ECONNRESET:" \
+		"$(printf '%s\n' "$ends" | grep -v ' result=error error=ECONNRESET')"
+fi
 
 # --- concurrency ---------------------------------------------------------
 n=200

@@ -38,6 +38,17 @@ extern "C" {
  * callbacks that run on a worker then cannot use descriptors the program
  * opens after the relay started (the first divert rule or filter). */
 #define NH_CTX_RELAY_OWN_FDS 0x2
+/* User mode: no BPF program, no cgroup, no privilege.  The context keeps
+ * its rules itself, and sees the program through nh_user_listen()'s
+ * listener, given to nh_ctx_add_handoff(): connect() of TCP goes through
+ * the proxy on the program's own socket, DNS to the context's resolver,
+ * and the rules redirect and block at connect() and at a send to an
+ * address.  nh_ctx_add_pid() has nothing to do (the listener follows the
+ * process and its children); socket filters, IP filters,
+ * nh_ctx_refuse_unhooked() and the kernel's per-connection events
+ * (create, connect, end) are not there (-EOPNOTSUPP).  It is not
+ * enforcement: a program can escape it (see nh_user_listen()). */
+#define NH_CTX_USER 0x4
 
 struct nh_ctx;
 struct nh_event;
@@ -245,6 +256,18 @@ int nh_ctx_refuse_unhooked(struct nh_ctx *ctx);
  * are close-on-exec: the listener does not leak into the program.
  */
 int nh_handoff_listen(void);
+/*
+ * User mode (NH_CTX_USER): like nh_handoff_listen(), but it catches what
+ * user mode needs, and needs no privilege (it sets no_new_privs):
+ * connect(), sendto() and recvfrom() with an address, sendmsg(),
+ * sendmmsg(), recvmsg() and getpeername().  io_uring_setup() fails with
+ * EPERM; a program of another ABI (32-bit) gets ENOSYS for every system
+ * call, and the log says why.  Convenience, not enforcement: a program
+ * can change its arguments between nethook's look and the kernel's (from
+ * another thread), and calls not caught (recvmmsg, for one) are left as
+ * they are.  Linux 5.19 or later.
+ */
+int nh_user_listen(void);
 int nh_ctx_add_handoff(struct nh_ctx *ctx, int listen_fd);
 
 /* Route a connection took, as in the log's "route". */

@@ -29,6 +29,13 @@ enum cli_dns {
 	CLI_DNS_OFF, /* as asked, neither logged nor watched */
 };
 
+/* --mode: kernel mode (BPF and cgroups, root) or user mode (seccomp) */
+enum cli_mode {
+	CLI_MODE_AUTO, /* kernel mode as root, user mode otherwise */
+	CLI_MODE_KERNEL,
+	CLI_MODE_USER,
+};
+
 struct run_opts {
 	bool attach; /* `nethook attach`: a cgroup, no COMMAND */
 	const char *cgroup;
@@ -43,6 +50,7 @@ struct run_opts {
 	unsigned int max_flows;
 	unsigned int threads; /* relay workers; 0: one per CPU, up to 4 */
 	bool handoff; /* connect() caught with seccomp: no relay hop */
+	enum cli_mode mode; /* settled by cli_session_open() */
 	enum cli_dns dns;
 	const char *redirect;
 	struct sockaddr_storage redirect_addr;
@@ -87,8 +95,9 @@ int cli_parse_events(const char *s, unsigned int *mask);
 
 /* --handoff: in the child, before exec (exits on failure); in nethook,
  * after fork: -1 with a line on stderr */
-void cli_handoff_child(int sock);
-int cli_handoff_take(int sock, struct nh_ctx *ctx);
+void cli_handoff_child(int sock, bool user_mode);
+int cli_handoff_take(int sock, pid_t child, struct nh_ctx *ctx,
+		     bool user_mode);
 
 int cmd_run(int argc, char **argv);
 int cmd_attach(int argc, char **argv);

@@ -103,9 +103,10 @@ static int resolve_user(const char *spec, struct creds *c)
 
 /* What the child needs on its way to COMMAND. */
 struct run_child {
-	int hf[2]; /* --handoff: the listener goes up hf[1] */
+	int hf[2]; /* --handoff, user mode: the listener goes up hf[1] */
 	const struct creds *creds;
 	bool refuse_unhooked;
+	bool user_mode;
 };
 
 /* Before it waits: the handoff's listener, made in the child so that it
@@ -117,7 +118,7 @@ static void child_early(void *arg)
 	if (c->hf[0] >= 0)
 		close(c->hf[0]);
 	if (c->hf[1] >= 0)
-		cli_handoff_child(c->hf[1]);
+		cli_handoff_child(c->hf[1], c->user_mode);
 }
 
 /* In the scope: the seccomp filter, then the user COMMAND runs as. */
@@ -224,6 +225,45 @@ static int refuse_unhooked(struct cli_session *s, const struct run_opts *o)
 	return 0;
 }
 
+/* What user mode cannot do, said before anything starts. */
+static int user_mode_check(const struct run_opts *o)
+{
+	const char *why = NULL;
+
+	if (o->user && geteuid() != 0)
+		why = "--user needs root (it changes COMMAND's user)";
+	else if (o->events & (NH_EVENT_MASK(NH_EVENT_CREATE) |
+			      NH_EVENT_MASK(NH_EVENT_CONNECT)))
+		why = "--events create and connect come from the kernel's hooks: kernel mode only";
+	if (!why)
+		return 0;
+	fprintf(stderr, "nethook: user mode: %s\n", why);
+	return -1;
+}
+
+/* The log's first line in user mode: what it has, and what it has not
+ * (the kernel's per-connection events). */
+static void log_start(struct event_out *out, const struct run_opts *o)
+{
+	struct timespec now;
+	char ts[64];
+	struct tm tm;
+
+	(void)o;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, now.tv_nsec / 1000);
+	if (out->json)
+		fprintf(out->f,
+			"{\"ts\":\"%s\",\"event\":\"start\",\"mode\":\"user\"}\n",
+			ts);
+	else
+		fprintf(out->f, "%s start mode=user\n", ts);
+	fflush(out->f);
+}
+
 /* What run and attach share: the checks, the log, the context, the rules. */
 int cli_session_open(struct run_opts *o, struct cli_session *s)
 {
@@ -236,14 +276,23 @@ int cli_session_open(struct run_opts *o, struct cli_session *s)
 	/* credentials stay with nethook, not with the program */
 	unsetenv("NETHOOK_PROXY");
 	cli_verbose = o->verbose;
-	if (geteuid() != 0) {
+	if (o->mode == CLI_MODE_AUTO)
+		o->mode = geteuid() == 0 || o->attach ? CLI_MODE_KERNEL :
+							CLI_MODE_USER;
+	if (o->mode == CLI_MODE_KERNEL && geteuid() != 0) {
 		fprintf(stderr,
-			"nethook: needs root (it loads BPF programs and makes cgroups)%s\n",
-			o->attach ?
-				"" :
-				"; use --user to run COMMAND as another user");
+			"nethook: kernel mode needs root (it loads BPF programs and makes cgroups)%s\n",
+			o->attach ? "" :
+				    "; without root, --mode user catches COMMAND's system calls instead");
 		return -1;
 	}
+	if (o->mode == CLI_MODE_USER && user_mode_check(o))
+		return -1;
+	if (o->verbose)
+		fprintf(stderr, "nethook: %s\n",
+			o->mode == CLI_MODE_USER ?
+				"user mode: COMMAND's system calls are caught with seccomp (no BPF, no cgroup, no root); convenience, not enforcement" :
+				"kernel mode: BPF hooks on COMMAND's own cgroup");
 	cli_run_notices(o, stderr);
 	if (o->log) {
 		s->out.json = o->json;
@@ -254,6 +303,8 @@ int cli_session_open(struct run_opts *o, struct cli_session *s)
 			return -1;
 		}
 		s->out.mask = o->events;
+		if (o->mode == CLI_MODE_USER)
+			log_start(&s->out, o);
 	}
 	/* the relay's and the handoff's failures come as end and block
 	 * events: asked for even with no --log (the kernel then reports
@@ -269,6 +320,8 @@ int cli_session_open(struct run_opts *o, struct cli_session *s)
 		opts.event_user = &s->out;
 	}
 	opts.log = cli_log;
+	if (o->mode == CLI_MODE_USER)
+		opts.flags |= NH_CTX_USER;
 	/* the relay's data path on one worker per core: the command has no
 	 * filter of its own that would need them on one thread */
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -287,7 +340,8 @@ int cli_session_open(struct run_opts *o, struct cli_session *s)
 		opts.dns = NH_DNS_PROXY;
 	/* the answers name connections in the log, and nowhere else: no
 	 * log, no program on the scope's every incoming datagram */
-	else if (o->dns == CLI_DNS_DIRECT && s->out.f)
+	else if (o->dns == CLI_DNS_DIRECT && s->out.f &&
+		 o->mode != CLI_MODE_USER)
 		opts.dns = NH_DNS_WATCH;
 	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
@@ -329,7 +383,7 @@ int cmd_run(int argc, char **argv)
 	int status = NH_EXIT_ERROR;
 	struct creds creds = { 0 };
 	struct cli_session sess = { 0 };
-	struct run_child rc = { { -1, -1 }, &creds, false };
+	struct run_child rc = { { -1, -1 }, &creds, false, false };
 	struct cli_child ch = { NULL, child_early, child_late, &rc };
 	struct cli_watch w;
 	struct cli_spawn sp = CLI_SPAWN_INIT;
@@ -349,7 +403,8 @@ int cmd_run(int argc, char **argv)
 		goto cleanup;
 	if (cli_session_open(&o, &sess))
 		goto cleanup;
-	if (o.handoff &&
+	rc.user_mode = o.mode == CLI_MODE_USER;
+	if ((o.handoff || rc.user_mode) &&
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rc.hf)) {
 		fprintf(stderr, "nethook: socketpair: %s\n", strerror(errno));
 		goto cleanup;
@@ -361,7 +416,7 @@ int cmd_run(int argc, char **argv)
 	if (rc.hf[1] >= 0) {
 		close(rc.hf[1]);
 		rc.hf[1] = -1;
-		if (cli_handoff_take(rc.hf[0], sess.ctx))
+		if (cli_handoff_take(rc.hf[0], sp.pid, sess.ctx, rc.user_mode))
 			goto cleanup;
 	}
 	if (cli_spawn_release(&sp, sess.ctx))

@@ -26,6 +26,7 @@ enum {
 	OPT_THREADS,
 	OPT_HANDOFF,
 	OPT_DNS,
+	OPT_MODE,
 };
 
 static const struct option run_options[] = {
@@ -48,6 +49,7 @@ static const struct option run_options[] = {
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "handoff", no_argument, NULL, OPT_HANDOFF },
 	{ "dns", required_argument, NULL, OPT_DNS },
+	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -281,6 +283,22 @@ static int parse(int argc, char **argv, struct run_opts *o, FILE *err,
 			} else {
 				fprintf(err,
 					"nethook: --dns: '%s' is not proxy, direct, block or off\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case OPT_MODE:
+			if (!strcmp(optarg, "kernel")) {
+				o->mode = CLI_MODE_KERNEL;
+			} else if (!strcmp(optarg, "user") && !attach) {
+				o->mode = CLI_MODE_USER;
+			} else if (!strcmp(optarg, "user")) {
+				fprintf(err,
+					"nethook attach: --mode user is for run: attaching to a cgroup is kernel mode (BPF, as root)\n");
+				return -1;
+			} else {
+				fprintf(err,
+					"nethook: --mode: '%s' is not kernel or user\n",
 					optarg);
 				return -1;
 			}

@@ -223,6 +223,8 @@ NH_API int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **out)
 	err = chain_take(ctx, opts);
 	if (err)
 		goto cleanup;
+	if (nh_ctx_user(ctx))
+		goto loop;
 	err = nh_features_check(&ctx->lg, false);
 	if (err)
 		goto cleanup;
@@ -236,12 +238,6 @@ NH_API int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **out)
 		err = -errno;
 		goto cleanup;
 	}
-	ctx->exe = nh_exe_table_new();
-	if (!ctx->exe) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	ctx->mono_to_real = nh_ctx_mono_to_real();
 	err = nh_bpf_open(&ctx->lg, ctx->cgroup_fd, mask,
 			  ctx->event ? nh_ctx_on_record : NULL, ctx, &ctx->bpf);
 	if (err)
@@ -259,6 +255,13 @@ NH_API int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **out)
 	err = nh_ctx_names_watch(ctx);
 	if (err)
 		goto cleanup;
+loop:
+	ctx->exe = nh_exe_table_new();
+	if (!ctx->exe) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	ctx->mono_to_real = nh_ctx_mono_to_real();
 	ctx->epfd = epoll_create1(EPOLL_CLOEXEC);
 	ctx->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (ctx->epfd < 0 || ctx->stop_fd < 0) {
@@ -268,7 +271,7 @@ NH_API int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **out)
 	err = nh_ctx_watch(ctx, ctx->stop_fd, &ctx->ev_stop, on_stop);
 	if (err)
 		goto cleanup;
-	if (nh_bpf_fd(ctx->bpf) >= 0) {
+	if (ctx->bpf && nh_bpf_fd(ctx->bpf) >= 0) {
 		struct itimerspec its = { { 0, NH_TICK_NS },
 					  { 0, NH_TICK_NS } };
 
@@ -293,7 +296,11 @@ NH_API int nh_ctx_open(const struct nh_ctx_opts *opts, struct nh_ctx **out)
 				   on_reports);
 	if (err)
 		goto cleanup;
-	nh_logf(&ctx->lg, LOG_DEBUG, "scope: cgroup %s", ctx->cgroup);
+	if (nh_ctx_user(ctx))
+		nh_logf(&ctx->lg, LOG_DEBUG,
+			"user mode: no BPF, no cgroup; the program's system calls are caught with seccomp");
+	else
+		nh_logf(&ctx->lg, LOG_DEBUG, "scope: cgroup %s", ctx->cgroup);
 	*out = ctx;
 	return 0;
 cleanup:
@@ -366,6 +373,7 @@ NH_API void nh_ctx_close(struct nh_ctx *ctx)
 	pthread_mutex_destroy(&ctx->exe_lock);
 	explicit_bzero(&ctx->chain, sizeof(ctx->chain)); /* credentials */
 	nh_exe_table_free(ctx->exe);
+	free(ctx->urules);
 	free(ctx->netns);
 	free(ctx);
 }
@@ -410,6 +418,9 @@ NH_API int nh_ctx_add_pid(struct nh_ctx *ctx, pid_t pid)
 
 	if (!ctx || pid <= 0)
 		return nh_err(-EINVAL);
+	/* user mode: the listener follows the process already */
+	if (nh_ctx_user(ctx))
+		return 0;
 	err = nh_cgroup_add_pid(ctx->cgroup, pid);
 	if (err)
 		nh_logf(&ctx->lg, LOG_ERR, "cannot move pid %d into %s: %s",
@@ -457,6 +468,9 @@ NH_API int nh_ctx_refuse_unhooked(struct nh_ctx *ctx)
 
 	if (!ctx)
 		return nh_err(-EINVAL);
+	/* user mode: the caller's seccomp filter is all there is */
+	if (nh_ctx_user(ctx))
+		return 0;
 	if (lsm_usable(ctx)) {
 		err = nh_bpf_attach_lsm(ctx->bpf, ctx->cgroup_fd);
 		if (!err)

@@ -87,7 +87,16 @@ struct nh_ctx {
 	bool cgroup_given;
 	int lsm; /* BPF LSM runs our programs: -1 not asked yet, 0, 1 */
 	bool ping_guarded;
+	/* NH_CTX_USER: the rules, kept here for the handoff's thread */
+	struct nh_bpf_rule *urules;
+	int nurules;
+	char route[NH_CHAIN_MAX_HOPS * 80]; /* the log's, with no relay */
 };
+
+static inline bool nh_ctx_user(const struct nh_ctx *ctx)
+{
+	return ctx->flags & NH_CTX_USER;
+}
 
 /* nh_ctx_loop.c: fd joins the epoll set; fn runs (with ev, one of the
  * context's own) when it is readable */

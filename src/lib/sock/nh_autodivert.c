@@ -90,6 +90,11 @@ NH_API int nh_sflt_register(struct nh_ctx *ctx,
 
 	if (!ctx || !filter)
 		return nh_err(-EINVAL);
+	if (nh_ctx_user(ctx)) {
+		nh_logf(&ctx->lg, LOG_ERR,
+			"socket filter: not in user mode (NH_CTX_USER): they run on the relay, which needs the kernel's hooks");
+		return nh_err(-EOPNOTSUPP);
+	}
 	if (filter->sz < sizeof(*filter)) {
 		nh_logf(&ctx->lg, LOG_ERR,
 			"socket filter: sz is %zu, sizeof(struct nh_sflt_filter) is %zu (set .sz)",

@@ -2,6 +2,7 @@
 /* The context's rules, and its relay: started by the first rule that
  * diverts (or the first socket filter, or the handoff). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -116,6 +117,34 @@ static int ping_guard(struct nh_ctx *ctx, const struct nh_bpf_rule *r)
 	return 0;
 }
 
+/* User mode: the rule stays here, for the handoff's thread, which takes
+ * a copy when it starts. */
+static int user_rule(struct nh_ctx *ctx, const struct nh_rule *rule,
+		     const struct nh_bpf_rule *r)
+{
+	struct nh_bpf_rule *n;
+	int err = 0;
+
+	if (ctx->handoff) {
+		nh_logf(&ctx->lg, LOG_ERR,
+			"user mode: rules are added before the listener (nh_ctx_add_handoff)");
+		return nh_err(-EBUSY);
+	}
+	if (rule->action == NH_RULE_DNS) {
+		err = nh_reports_start(&ctx->reps);
+		if (!err)
+			err = nh_ctx_resolver_ensure(ctx);
+		if (err)
+			return nh_err(err);
+	}
+	n = realloc(ctx->urules, (size_t)(ctx->nurules + 1) * sizeof(*n));
+	if (!n)
+		return nh_err(-ENOMEM);
+	n[ctx->nurules++] = *r;
+	ctx->urules = n;
+	return 0;
+}
+
 NH_API int nh_ctx_add_rule(struct nh_ctx *ctx, const struct nh_rule *rule)
 {
 	struct nh_bpf_rule r;
@@ -124,6 +153,8 @@ NH_API int nh_ctx_add_rule(struct nh_ctx *ctx, const struct nh_rule *rule)
 	if (!ctx || !rule)
 		return nh_err(-EINVAL);
 	err = nh_rule_compile(rule, &r);
+	if (!err && nh_ctx_user(ctx))
+		return user_rule(ctx, rule, &r);
 	if (!err && rule->action == NH_RULE_DIVERT) {
 		err = nh_ctx_relay_ensure(ctx);
 		ctx->user_divert = true;

@@ -50,13 +50,12 @@
 #include "nh_handoff.h"
 #include "nh_log.h"
 #include "nh_names.h"
+#include "nh_notif.h"
 #include "nh_spec.h"
 #include "nh_thread.h"
 #include "nh_time.h"
+#include "nh_umode.h"
 
-#ifndef PIDFD_THREAD
-#define PIDFD_THREAD O_EXCL
-#endif
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
 #endif
@@ -65,14 +64,6 @@
 #endif
 #ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
 #define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
-#endif
-
-#if defined(__x86_64__)
-#define NH_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define NH_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#elif defined(__i386__)
-#define NH_AUDIT_ARCH AUDIT_ARCH_I386
 #endif
 
 /* Connects waiting at once; past this they go the relay's way. */
@@ -89,6 +80,11 @@ struct hf_job {
 	uint64_t deadline;
 	uint64_t t0; /* the connect to the first hop began */
 	int fd; /* our copy of the program's socket */
+	int fdnum; /* the program's number for it */
+	int nhops; /* the hops it goes through: the chain, or those before
+		    * a proxy of it the program asked for (user mode) */
+	bool plain; /* user mode: a connect to a target, no tunnel */
+	struct sockaddr_storage to; /* that target */
 	int fl; /* its file status flags, given back before the answer */
 	bool connecting;
 	socklen_t dlen;
@@ -100,23 +96,45 @@ struct hf_job {
 
 struct nh_handoff {
 	struct nh_handoff_opts o;
-	int lfd, ep, stop_fd, tick_fd;
+	int ep, stop_fd, tick_fd;
+	struct nh_notif_ans ans; /* the listener, and the answer's buffer */
 	/* their handlers in ep (nh_ev.h); a job's socket has its own */
 	struct nh_ev ev_lis, ev_stop, ev_tick;
 	bool tick_due; /* the tick fired in this batch: run after it */
 	pthread_t th;
 	bool th_ok;
 	struct seccomp_notif *req;
-	struct seccomp_notif_resp *resp;
-	size_t req_sz, resp_sz;
+	size_t req_sz;
 	struct hf_job *jobs;
 	unsigned int njobs;
+	struct nh_umode *um; /* user mode: the rules, DNS, peers */
 };
 
-static int seccomp_(unsigned int op, unsigned int flags, void *arg)
+static void answer(struct nh_handoff *h, uint64_t id, int error, bool go_on)
 {
-	return (int)syscall(SYS_seccomp, op, flags, arg);
+	nh_notif_answer(&h->ans, id, 0, error, go_on);
 }
+
+#ifdef NH_AUDIT_ARCH
+static int listen_install(struct sock_filter *f, unsigned short n)
+{
+	struct sock_fprog prog = { n, f };
+	int fd;
+
+	/* killable only: a signal must not cut a connect() short while we
+	 * talk on its socket, or the program could send before the tunnel
+	 * is open (Go retries an interrupted connect by polling) */
+	fd = nh_notif_seccomp(SECCOMP_SET_MODE_FILTER,
+			      SECCOMP_FILTER_FLAG_NEW_LISTENER |
+				      SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+			      &prog);
+	if (fd < 0 && errno == EINVAL)
+		return nh_err(-EOPNOTSUPP);
+	if (fd < 0)
+		return nh_err(-errno);
+	return fd;
+}
+#endif
 
 NH_API int nh_handoff_listen(void)
 {
@@ -133,61 +151,67 @@ NH_API int nh_handoff_listen(void)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
-	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
-	int fd;
 
-	/* killable only: a signal must not cut a connect() short while we
-	 * talk on its socket, or the program could send before the tunnel
-	 * is open (Go retries an interrupted connect by polling) */
-	fd = seccomp_(SECCOMP_SET_MODE_FILTER,
-		      SECCOMP_FILTER_FLAG_NEW_LISTENER |
-			      SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
-		      &prog);
-	if (fd < 0 && errno == EINVAL)
-		return nh_err(-EOPNOTSUPP);
-	if (fd < 0)
-		return nh_err(-errno);
-	return fd;
+	return listen_install(f, sizeof(f) / sizeof(f[0]));
 #else
 	return nh_err(-EOPNOTSUPP);
 #endif
 }
 
-static int pidfd_of(pid_t tid)
-{
-	char path[64], line[128];
-	pid_t tgid = 0;
-	FILE *f;
-	int fd;
+/* offset of the low and high words of argument n */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ARG_LO(n) (offsetof(struct seccomp_data, args) + 8 * (n))
+#define ARG_HI(n) (offsetof(struct seccomp_data, args) + 8 * (n) + 4)
+#else
+#define ARG_LO(n) (offsetof(struct seccomp_data, args) + 8 * (n) + 4)
+#define ARG_HI(n) (offsetof(struct seccomp_data, args) + 8 * (n))
+#endif
 
-	fd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
-	if (fd >= 0 || errno != EINVAL)
-		return fd;
-	fd = (int)syscall(SYS_pidfd_open, tid, 0);
-	if (fd >= 0 || errno != EINVAL)
-		return fd;
-	/* before Linux 6.9, only a thread-group leader has a pidfd */
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid > 0 ? (int)syscall(SYS_pidfd_open, tgid, 0) : -1;
-}
-
-/* The answer: val 0 and error 0 for success, error -errno, or on with
- * the program's own connect(). */
-static void answer(struct nh_handoff *h, uint64_t id, int error, bool go_on)
+NH_API int nh_user_listen(void)
 {
-	memset(h->resp, 0, h->resp_sz);
-	h->resp->id = id;
-	h->resp->error = error;
-	h->resp->flags = go_on ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;
-	/* ENOENT: the program was killed meanwhile */
-	ioctl(h->lfd, SECCOMP_IOCTL_NOTIF_SEND, h->resp);
+#ifdef NH_AUDIT_ARCH
+	/* jump offsets count from the next instruction: NOTIFY is at 18,
+	 * EPERM at 19 */
+	struct sock_filter f[] = {
+		/* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+				 offsetof(struct seccomp_data, arch)),
+		/* 1: another ABI is not followed: told and refused */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NH_AUDIT_ARCH, 0, 16),
+		/* 2 */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		/* 3: x32 */
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x40000000, 14, 0),
+		/* 4: io_uring sends where no filter looks */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 14, 0),
+		/* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_connect, 12, 0),
+		/* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmsg, 11, 0),
+		/* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmmsg, 10, 0),
+		/* 8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_recvmsg, 9, 0),
+		/* 9 */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getpeername, 8, 0),
+		/* 10, 11: with an address only (argument 4) */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendto, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_recvfrom, 1, 0),
+		/* 12 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		/* 13 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(4)),
+		/* 14 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3),
+		/* 15 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_HI(4)),
+		/* 16 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
+		/* 17 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		/* 18 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		/* 19 */
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & 0xffff)),
+	};
+
+	/* what an unprivileged process needs to install a filter; a
+	 * set-user-ID program under it runs without its privileges */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return nh_err(-errno);
+	return listen_install(f, sizeof(f) / sizeof(f[0]));
+#else
+	return nh_err(-EOPNOTSUPP);
+#endif
 }
 
 static void job_free(struct nh_handoff *h, struct hf_job *j)
@@ -213,7 +237,8 @@ static void job_report_fill(const struct nh_handoff *h, const struct hf_job *j,
 	struct nh_sk_info si = j->si;
 	socklen_t len = sizeof(rep->id.cookie);
 
-	bpf_map_lookup_elem(h->o.sk_info_fd, &j->fd, &si); /* start_ns */
+	if (!h->um)
+		bpf_map_lookup_elem(h->o.sk_info_fd, &j->fd, &si); /* start_ns */
 	rep->id.orig = si.orig;
 	getsockopt(j->fd, SOL_SOCKET, SO_COOKIE, &rep->id.cookie, &len);
 	rep->id.cgroup_id = si.cgroup_id;
@@ -262,7 +287,15 @@ static void job_done(struct nh_handoff *h, struct hf_job *j)
 	bool died = false;
 	char hop[128];
 
-	if (!bpf_map_lookup_elem(h->o.sk_info_fd, &j->fd, &si)) {
+	if (h->um) {
+		/* getpeername() says where the program asked to go */
+		struct sockaddr_storage via;
+		socklen_t vl = sizeof(via);
+
+		getpeername(j->fd, (void *)&via, &vl);
+		nh_umode_peer_set(h->um, j->fdnum, nh_sock_cookie(j->fd),
+				  NH_UPEER_TUNNEL, &j->dst, &via);
+	} else if (!bpf_map_lookup_elem(h->o.sk_info_fd, &j->fd, &si)) {
 		si.hs_out = (uint32_t)j->walk.io.out;
 		si.hs_in = (uint32_t)j->walk.io.in;
 		si.hs_mode = (__u8)j->walk.mode;
@@ -332,16 +365,31 @@ static int job_name(const struct nh_handoff *h, struct hf_job *j)
 /* A program that talks to a proxy of the chain itself: through the whole
  * chain the last proxy would be asked to connect to itself.  The relay
  * takes such a connection through the proxies before it. */
-static bool chain_hop(const struct nh_handoff *h,
-		      const struct sockaddr_storage *dst)
+static int chain_hop(const struct nh_handoff *h,
+		     const struct sockaddr_storage *dst)
 {
 	int k;
 
 	for (k = 0; k < h->o.nhops; k++)
 		if (nh_sockaddr_same((const void *)dst,
 				     (const void *)&h->o.hops[k].addr))
-			return true;
-	return false;
+			return k;
+	return -1;
+}
+
+/* The connect to the first hop (or the target) failed with e. */
+static void job_connect_failed(struct nh_handoff *h, struct hf_job *j, int e)
+{
+	char why[400], to[128];
+
+	if (j->plain) {
+		nh_sockaddr_format((void *)&j->to, to, sizeof(to));
+		job_fail(h, j, e, "connect to %s: %s", to, strerror(e));
+		return;
+	}
+	nh_chain_connect_failed(h->o.hops, j->nhops, &j->dst, e, why,
+				sizeof(why));
+	job_fail(h, j, e, "%s", why);
 }
 
 /* Move a job on as far as its socket allows. */
@@ -357,17 +405,19 @@ static void job_step(struct nh_handoff *h, struct hf_job *j)
 	if (j->connecting) {
 		getsockopt(j->fd, SOL_SOCKET, SO_ERROR, &e, &len);
 		if (e) {
-			nh_chain_connect_failed(h->o.hops, h->o.nhops, &j->dst,
-						e, why, sizeof(why));
-			job_fail(h, j, e, "%s", why);
+			job_connect_failed(h, j, e);
 			return;
 		}
 		j->connecting = false;
+		if (j->plain) {
+			job_done(h, j);
+			return;
+		}
 		nh_chain_walk_init(
-			&j->walk, h->o.hops, h->o.nhops, &j->dst, j->name,
+			&j->walk, h->o.hops, j->nhops, &j->dst, j->name,
 			ntohs(j->dst.ss_family == AF_INET6 ? s6->sin6_port :
 							     s4->sin_port),
-			h->o.pipe, -1);
+			j->nhops == h->o.nhops ? h->o.pipe : NULL, -1);
 	}
 	r = nh_chain_walk_step(&j->walk, j->fd, why, sizeof(why));
 	if (r < 0) {
@@ -394,64 +444,6 @@ static int on_job(struct nh_ev *ev, uint32_t events)
 	(void)events;
 	job_step(j->h, j);
 	return 0;
-}
-
-/* What the program passed to connect(), read from its memory. */
-static int read_dst(pid_t pid, uint64_t ptr, uint64_t len,
-		    struct sockaddr_storage *ss, socklen_t *ssl)
-{
-	struct iovec local = { ss, sizeof(*ss) }, remote;
-	ssize_t n;
-
-	if (len < sizeof(struct sockaddr_in) || len > sizeof(*ss))
-		return -1;
-	remote.iov_base = (void *)(uintptr_t)ptr;
-	remote.iov_len = (size_t)len;
-	local.iov_len = (size_t)len;
-	memset(ss, 0, sizeof(*ss));
-	n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-	if (n != (ssize_t)len)
-		return -1;
-	if (ss->ss_family == AF_INET6 && len < sizeof(struct sockaddr_in6))
-		return -1;
-	if (ss->ss_family != AF_INET && ss->ss_family != AF_INET6)
-		return -1;
-	*ssl = (socklen_t)len;
-	return 0;
-}
-
-/* Who holds a socket the scope did not make, for the block line: from
- * /proc, since the kernel has no record of it. */
-static int proc_identity(pid_t tid, struct nh_sk_info *si)
-{
-	char path[64], line[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "Name:\t", 6)) {
-			line[strcspn(line, "\n")] = '\0';
-			memcpy(si->comm, line + 6,
-			       strnlen(line + 6, sizeof(si->comm) - 1));
-		}
-		if (!strncmp(line, "Tgid:", 5))
-			sscanf(line + 5, "%u", &si->pid);
-		else if (!strncmp(line, "Uid:", 4))
-			sscanf(line + 4, "%u", &si->uid);
-	}
-	fclose(f);
-	return si->pid ? 0 : -ESRCH;
-}
-
-static int sock_type(int fd)
-{
-	int type = 0;
-	socklen_t l = sizeof(int);
-
-	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) ? -1 : type;
 }
 
 static bool is_tcp(int fd, int type)
@@ -490,7 +482,8 @@ static void refuse_foreign(struct nh_handoff *h, const struct seccomp_notif *q,
 
 	memset(&rep, 0, sizeof(rep));
 	memset(&si, 0, sizeof(si));
-	proc_identity((pid_t)q->pid, &si);
+	nh_notif_identity((pid_t)q->pid, &si.pid, &si.uid, si.comm,
+			  sizeof(si.comm));
 	rep.id.pid = si.pid ? si.pid : q->pid;
 	rep.id.uid = si.uid;
 	memcpy(rep.id.comm, si.comm, sizeof(rep.id.comm));
@@ -600,82 +593,107 @@ static bool v6only_to_v4(const struct nh_handoff *h, int fd,
 	return !getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &only, &l) && only;
 }
 
-/* One connect(): ours to open, or on as if we had not looked. */
-static void on_notify(struct nh_handoff *h)
+/* A job for the program's connect() on our copy fd of its socket: it
+ * waits for us now.  NULL when out of memory. */
+static struct hf_job *job_new(struct nh_handoff *h,
+			      const struct seccomp_notif *q, int fd,
+			      const struct sockaddr_storage *dst,
+			      const struct nh_sk_info *si)
 {
-	struct seccomp_notif *q = h->req;
+	struct hf_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->fd = fd;
+	j->fdnum = (int)q->data.args[0];
+	j->dst = *dst;
+	j->si = *si;
+	j->nhops = h->o.nhops;
+	j->id = q->id;
+	j->fl = fcntl(fd, F_GETFL);
+	/* the program's file: non-blocking while we hold it */
+	if (j->fl < 0 ||
+	    (!(j->fl & O_NONBLOCK) && fcntl(fd, F_SETFL, j->fl | O_NONBLOCK))) {
+		free(j);
+		return NULL;
+	}
+	j->t0 = nh_now_ns();
+	j->deadline = j->t0 + (uint64_t)h->o.timeout_ms * 1000000ull;
+	j->ev.fn = on_job;
+	j->h = h;
+	return j;
+}
+
+/* The job waits for its connect, which began with error e (0 or
+ * EINPROGRESS: under way). */
+static void job_begin(struct nh_handoff *h, struct hf_job *j, int e)
+{
+	j->connecting = true;
+	j->next = h->jobs;
+	if (h->jobs)
+		h->jobs->prev = j;
+	h->jobs = j;
+	h->njobs++;
+	if (!e && !j->plain && job_name(h, j)) {
+		job_fail(
+			h, j, EHOSTUNREACH,
+			"no name for this address of nethook's resolver any more (forgotten after its TTL, or the table was full)");
+		return;
+	}
+	if (e)
+		job_connect_failed(h, j, e);
+	else if (nh_ev_add(h->ep, j->fd, EPOLLOUT, &j->ev)) {
+		job_fail(h, j, ENOMEM, "epoll: %s", strerror(errno));
+	}
+}
+
+/* One connect() in kernel mode: ours to open, or on as if we had not
+ * looked (the kernel's rules then meet it). */
+static void kernel_connect(struct nh_handoff *h, const struct seccomp_notif *q)
+{
 	struct sockaddr_storage dst;
 	struct hf_job *j = NULL;
 	struct nh_sk_info si;
 	const char *why = NULL;
 	socklen_t dlen = 0;
-	int pfd = -1, fd = -1, e = 0, type;
+	int fd = -1, e = 0, type;
 
-	memset(q, 0, h->req_sz);
-	if (ioctl(h->lfd, SECCOMP_IOCTL_NOTIF_RECV, q))
-		return; /* the caller is gone already */
 	if (h->njobs >= HF_MAX_JOBS) {
 		why = "too many at once";
 		goto go_on;
 	}
 	/* not IP (a unix socket, say): on at once.  What is read here is
-	 * trusted only once the id check below has passed: the caller was
-	 * alive all along, so the pid was not reused */
-	if (read_dst((pid_t)q->pid, q->data.args[1], q->data.args[2], &dst,
-		     &dlen))
+	 * trusted only once the id check in nh_notif_getfd() has passed:
+	 * the caller was alive all along, so the pid was not reused */
+	if (nh_notif_read_addr((pid_t)q->pid, q->data.args[1],
+			       q->data.args[2], &dst, &dlen))
 		goto go_on;
-	/* the pidfd first, then the id check: the descriptor taken below is
-	 * the caller's */
-	pfd = pidfd_of((pid_t)q->pid);
-	if (pfd < 0 || ioctl(h->lfd, SECCOMP_IOCTL_NOTIF_ID_VALID, &q->id)) {
-		why = "pidfd_open";
-		e = errno;
-		goto go_on;
-	}
-	fd = (int)syscall(SYS_pidfd_getfd, pfd, (int)q->data.args[0], 0);
+	fd = nh_notif_getfd(h->ans.lfd, q, (int)q->data.args[0]);
 	if (fd < 0) {
 		why = "pidfd_getfd";
-		e = errno;
+		e = -fd;
 		goto go_on;
 	}
 	/* the kernel's record, looked up once: who made the socket, and
 	 * that it was made in the scope */
-	type = sock_type(fd);
+	type = nh_sock_type(fd);
 	if ((type == SOCK_STREAM || type == SOCK_DGRAM) &&
 	    bpf_map_lookup_elem(h->o.sk_info_fd, &fd, &si)) {
 		refuse_foreign(h, q, fd, type, &dst);
 		close(fd);
-		close(pfd);
 		return;
 	}
 	if (!is_tcp(fd, type) || v6only_to_v4(h, fd, &dst))
 		goto go_on;
-	if (chain_hop(h, &dst)) {
+	if (chain_hop(h, &dst) >= 0) {
 		why = "to a proxy of the chain itself: the relay takes it";
 		goto go_on;
 	}
-	j = calloc(1, sizeof(*j));
+	j = job_new(h, q, fd, &dst, &si);
 	if (!j) {
 		why = "out of memory";
 		goto go_on;
 	}
-	j->fd = fd;
-	j->dst = dst;
-	j->si = si;
-	j->fl = fcntl(fd, F_GETFL);
-	if (j->fl < 0) {
-		why = "fcntl";
-		e = errno;
-		goto go_on;
-	}
-	/* the program's file: non-blocking while we hold it */
-	if (!(j->fl & O_NONBLOCK) && fcntl(fd, F_SETFL, j->fl | O_NONBLOCK)) {
-		why = "fcntl";
-		e = errno;
-		goto go_on;
-	}
-	/* before the connect to the first proxy, which handoff_ask makes */
-	j->t0 = nh_now_ns();
 	if (handoff_ask(h, j, &e)) {
 		/* not diverted, or not a new connection: the program's
 		 * own connect() goes on and meets the rules */
@@ -683,33 +701,7 @@ static void on_notify(struct nh_handoff *h)
 		e = 0;
 		goto go_on;
 	}
-	close(pfd);
-	j->id = q->id;
-	j->dlen = dlen;
-	j->connecting = true;
-	j->deadline = j->t0 + (uint64_t)h->o.timeout_ms * 1000000ull;
-	j->ev.fn = on_job;
-	j->h = h;
-	j->next = h->jobs;
-	if (h->jobs)
-		h->jobs->prev = j;
-	h->jobs = j;
-	h->njobs++;
-	if (!e && job_name(h, j)) {
-		job_fail(
-			h, j, EHOSTUNREACH,
-			"no name for this address of nethook's resolver any more (forgotten after its TTL, or the table was full)");
-		return;
-	}
-	if (e) {
-		char why[400];
-
-		nh_chain_connect_failed(h->o.hops, h->o.nhops, &j->dst, e, why,
-					sizeof(why));
-		job_fail(h, j, e, "%s", why);
-	} else if (nh_ev_add(h->ep, fd, EPOLLOUT, &j->ev)) {
-		job_fail(h, j, ENOMEM, "epoll: %s", strerror(errno));
-	}
+	job_begin(h, j, e);
 	return;
 go_on:
 	if (why)
@@ -719,9 +711,167 @@ go_on:
 	free(j);
 	if (fd >= 0)
 		close(fd);
-	if (pfd >= 0)
-		close(pfd);
 	answer(h, q->id, 0, true);
+}
+
+/* User mode: a diverted connect() goes through the chain (or the part of
+ * it before a proxy the program asks for itself). */
+static void user_divert(struct nh_handoff *h, const struct seccomp_notif *q,
+			struct hf_job *j, int fam)
+{
+	struct sockaddr_storage to;
+	socklen_t tolen;
+	int k = chain_hop(h, &j->dst);
+
+	if (k == 0) {
+		/* to the first proxy itself: that is where it goes anyway */
+		fcntl(j->fd, F_SETFL, j->fl);
+		answer(h, q->id, 0, true);
+		close(j->fd);
+		free(j);
+		return;
+	}
+	if (k > 0)
+		j->nhops = k;
+	if (v6only_to_v4(h, j->fd, &j->dst) || proxy_addr(h, fam, &to, &tolen)) {
+		job_begin(h, j, ENETUNREACH);
+		return;
+	}
+	job_begin(h, j,
+		  connect(j->fd, (void *)&to, tolen) && errno != EINPROGRESS ?
+			  errno :
+			  0);
+}
+
+/* User mode: one connect(), against the rules kept here. */
+static void user_connect(struct nh_handoff *h, const struct seccomp_notif *q)
+{
+	struct sockaddr_storage dst, to;
+	const struct nh_bpf_rule *r;
+	struct nh_sk_info si;
+	struct hf_job *j;
+	socklen_t dlen, tolen, l = sizeof(int);
+	int fd, type, proto, fam = AF_INET, e, np;
+	char comm[NH_COMM_LEN] = "";
+
+	if (nh_notif_read_addr((pid_t)q->pid, q->data.args[1],
+			       q->data.args[2], &dst, &dlen))
+		return answer(h, q->id, 0, true); /* not IP */
+	fd = nh_notif_getfd(h->ans.lfd, q, (int)q->data.args[0]);
+	if (fd < 0)
+		return answer(h, q->id, 0, true); /* the kernel says why */
+	type = nh_sock_type(fd);
+	proto = nh_sock_protocol(fd);
+	getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &fam, &l);
+	np = type == SOCK_DGRAM ? NH_PROTO_UDP : NH_PROTO_TCP;
+	if (type == SOCK_DGRAM &&
+	    (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6))
+		((struct sockaddr_in *)&dst)->sin_port = 0; /* as UDP port 0 */
+	r = nh_umode_rule(h->um, &dst, fam, np);
+	if (!r || r->action == NH_ACT_PASS) {
+		/* a socket connected elsewhere before is itself again */
+		nh_umode_peer_set(h->um, (int)q->data.args[0],
+				  nh_sock_cookie(fd), 0, NULL, NULL);
+		answer(h, q->id, 0, true);
+		goto cleanup;
+	}
+	if (r->action == NH_ACT_BLOCK || (type != SOCK_STREAM &&
+					  type != SOCK_DGRAM) ||
+	    (type == SOCK_STREAM && proto != IPPROTO_TCP &&
+	     proto != IPPROTO_MPTCP) ||
+	    (type == SOCK_DGRAM && r->action == NH_ACT_DIVERT)) {
+		e = r->action == NH_ACT_BLOCK ?
+			    (r->err ? r->err : ECONNREFUSED) :
+			    EPERM;
+		nh_umode_refused(h->um, q, fd,
+				 type == SOCK_DGRAM ? (proto == IPPROTO_UDP ?
+							       IPPROTO_UDP :
+							       proto) :
+						      IPPROTO_TCP,
+				 &dst, e,
+				 r->action == NH_ACT_BLOCK ?
+					 "refused by a rule" :
+				 type == SOCK_DGRAM ?
+					 "a proxy carries no datagrams: UDP is refused (--allow-udp lets it go direct)" :
+					 "a socket the proxy cannot carry (not TCP or UDP)");
+		answer(h, q->id, -e, false);
+		goto cleanup;
+	}
+	if (nh_umode_target(h->um, r, fam, &to, &tolen) &&
+	    r->action != NH_ACT_DIVERT) {
+		answer(h, q->id, -EAFNOSUPPORT, false);
+		goto cleanup;
+	}
+	if (type == SOCK_DGRAM) {
+		/* to the resolver or the target: at once, as UDP connects */
+		e = connect(fd, (void *)&to, tolen) ? -errno : 0;
+		if (!e)
+			nh_umode_peer_set(h->um, (int)q->data.args[0],
+					  nh_sock_cookie(fd), NH_UPEER_DGRAM,
+					  &dst, &to);
+		answer(h, q->id, 0, e);
+		goto cleanup;
+	}
+	if (h->njobs >= HF_MAX_JOBS) {
+		nh_umode_refused(h->um, q, fd, IPPROTO_TCP, &dst, ENOBUFS,
+				 "too many connects waiting at once");
+		answer(h, q->id, -ENOBUFS, false);
+		goto cleanup;
+	}
+	memset(&si, 0, sizeof(si));
+	nh_notif_identity((pid_t)q->pid, &si.pid, &si.uid, comm, sizeof(comm));
+	memcpy(si.comm, comm, sizeof(si.comm));
+	si.start_ns = nh_now_ns();
+	si.cgroup_id = h->o.cgroup_id;
+	nh_addr_from_sockaddr((const void *)&dst, &si.orig);
+	if (!is_closed(fd)) {
+		/* connected or connecting: the kernel's EISCONN, EALREADY */
+		answer(h, q->id, 0, true);
+		goto cleanup;
+	}
+	j = job_new(h, q, fd, &dst, &si);
+	if (!j) {
+		answer(h, q->id, -ENOMEM, false);
+		goto cleanup;
+	}
+	if (r->action == NH_ACT_DIVERT &&
+	    (!h->o.nhops || h->o.hops[0].scheme == NH_PROXY_DIRECT)) {
+		/* direct://: the connection goes where it asked */
+		fcntl(fd, F_SETFL, j->fl);
+		free(j);
+		answer(h, q->id, 0, true);
+		goto cleanup;
+	}
+	if (r->action != NH_ACT_DIVERT) {
+		j->plain = true;
+		j->to = to;
+		job_begin(h, j,
+			  connect(fd, (void *)&to, tolen) &&
+					  errno != EINPROGRESS ?
+				  errno :
+				  0);
+		return;
+	}
+	user_divert(h, q, j, fam);
+	return;
+cleanup:
+	close(fd);
+}
+
+static void on_notify(struct nh_handoff *h)
+{
+	struct seccomp_notif *q = h->req;
+
+	memset(q, 0, h->req_sz);
+	if (ioctl(h->ans.lfd, SECCOMP_IOCTL_NOTIF_RECV, q))
+		return; /* the caller is gone already */
+	if (!h->um)
+		return kernel_connect(h, q);
+#ifdef NH_AUDIT_ARCH
+	if (q->data.arch == NH_AUDIT_ARCH && q->data.nr == __NR_connect)
+		return user_connect(h, q);
+#endif
+	nh_umode_notify(h->um, q);
 }
 
 /* Jobs past their deadline fail. */
@@ -738,9 +888,13 @@ static void jobs_expire(struct nh_handoff *h)
 		next = j->next;
 		if (now <= j->deadline)
 			continue;
-		nh_chain_timed_out(h->o.hops, h->o.nhops, j->walk.hop, &j->dst,
-				   j->connecting, h->o.timeout_ms, why,
-				   sizeof(why));
+		if (j->plain)
+			snprintf(why, sizeof(why), "connect timed out after %u ms",
+				 h->o.timeout_ms);
+		else
+			nh_chain_timed_out(h->o.hops, j->nhops, j->walk.hop,
+					   &j->dst, j->connecting,
+					   h->o.timeout_ms, why, sizeof(why));
 		job_fail(h, j, ETIMEDOUT, "%s", why);
 	}
 }
@@ -782,8 +936,11 @@ static void *loop(void *arg)
 		for (i = 0; i < n; i++)
 			if (nh_ev_run(&evs[i]) < 0)
 				return NULL;
-		if (h->tick_due)
+		if (h->tick_due) {
 			jobs_expire(h);
+			if (h->um)
+				nh_umode_expire(h->um);
+		}
 	}
 	return NULL;
 }
@@ -798,7 +955,6 @@ int nh_handoff_start(const struct nh_handoff_opts *o, int lfd,
 		     struct nh_handoff **out)
 {
 	struct itimerspec it = { { 0, 100000000L }, { 0, 100000000L } };
-	struct seccomp_notif_sizes sz;
 	struct nh_handoff *h;
 	int err;
 
@@ -809,25 +965,20 @@ int nh_handoff_start(const struct nh_handoff_opts *o, int lfd,
 		return -ENOMEM;
 	}
 	h->o = *o;
-	h->lfd = lfd;
+	h->ans.lfd = lfd;
 	h->ep = h->stop_fd = h->tick_fd = -1;
 	err = -EINVAL;
-	if (o->nhops < 1 || o->hops[0].scheme == NH_PROXY_DIRECT)
+	/* user mode may have no proxy: its rules redirect and block */
+	if (!o->umode &&
+	    (o->nhops < 1 || o->hops[0].scheme == NH_PROXY_DIRECT))
 		goto cleanup;
-	if (seccomp_(SECCOMP_GET_NOTIF_SIZES, 0, &sz)) {
-		err = -errno;
+	err = nh_notif_sizes(&h->req_sz, &h->ans.resp_sz);
+	if (err)
 		goto cleanup;
-	}
-	/* the kernel's structs may be larger than ours */
-	h->req_sz = sz.seccomp_notif > sizeof(*h->req) ? sz.seccomp_notif :
-							 sizeof(*h->req);
-	h->resp_sz = sz.seccomp_notif_resp > sizeof(*h->resp) ?
-			     sz.seccomp_notif_resp :
-			     sizeof(*h->resp);
 	err = -ENOMEM;
 	h->req = calloc(1, h->req_sz);
-	h->resp = calloc(1, h->resp_sz);
-	if (!h->req || !h->resp)
+	h->ans.resp = calloc(1, h->ans.resp_sz);
+	if (!h->req || !h->ans.resp)
 		goto cleanup;
 	h->ep = epoll_create1(EPOLL_CLOEXEC);
 	h->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -844,6 +995,18 @@ int nh_handoff_start(const struct nh_handoff_opts *o, int lfd,
 		  SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP))
 		nh_logf(o->lg, LOG_DEBUG, "handoff: no synchronous wake-up: %s",
 			strerror(errno));
+	if (o->umode) {
+		struct nh_umode_opts uo = *o->umode;
+
+		uo.ep = h->ep;
+		uo.ans = &h->ans;
+		uo.lg = o->lg;
+		uo.report = o->report;
+		uo.user = o->user;
+		err = nh_umode_new(&uo, &h->um);
+		if (err)
+			goto cleanup;
+	}
 	err = watch(h->ep, lfd, &h->ev_lis, on_listener);
 	if (!err)
 		err = watch(h->ep, h->stop_fd, &h->ev_stop, nh_ev_end);
@@ -876,8 +1039,9 @@ void nh_handoff_stop(struct nh_handoff *h)
 	}
 	while (h->jobs)
 		job_fail(h, h->jobs, ENETUNREACH, "nethook is stopping");
-	if (h->lfd >= 0)
-		close(h->lfd);
+	nh_umode_free(h->um);
+	if (h->ans.lfd >= 0)
+		close(h->ans.lfd);
 	if (h->ep >= 0)
 		close(h->ep);
 	if (h->stop_fd >= 0)
@@ -885,6 +1049,6 @@ void nh_handoff_stop(struct nh_handoff *h)
 	if (h->tick_fd >= 0)
 		close(h->tick_fd);
 	free(h->req);
-	free(h->resp);
+	free(h->ans.resp);
 	free(h);
 }

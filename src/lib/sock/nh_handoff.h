@@ -14,6 +14,7 @@
 #include "nh_report.h"
 
 struct nh_names;
+struct nh_umode_opts;
 
 struct nh_handoff_opts {
 	const struct nh_proxy_hop *hops; /* the chain; hops[0] is reached
@@ -29,6 +30,9 @@ struct nh_handoff_opts {
 	void *user;
 	struct nh_names *names; /* the resolver's, or NULL */
 	struct nh_pipe *pipe; /* how each hop takes it; NULL: stepwise */
+	/* user mode (nh_user_listen()): the rules and the resolver, kept
+	 * with no BPF; sk_info_fd is -1.  NULL: kernel mode */
+	const struct nh_umode_opts *umode;
 };
 
 struct nh_handoff;

@@ -9,8 +9,56 @@
 #include "nh_ctx_int.h"
 #include "nh_handoff.h"
 #include "nh_log.h"
+#include "nh_pipe.h"
 #include "nh_relay.h"
+#include "nh_resolver.h"
+#include "nh_umode.h"
 #include "nh_spec.h"
+
+/* User mode: the listener is all there is; the rules and the resolver
+ * go to its thread. */
+static int user_handoff(struct nh_ctx *ctx, int lfd)
+{
+	struct nh_handoff_opts ho = { 0 };
+	struct nh_umode_opts uo = { 0 };
+	int err;
+
+	err = nh_reports_start(&ctx->reps);
+	if (err) {
+		close(lfd);
+		return nh_err(err);
+	}
+	if (!ctx->pipe && ctx->chain.nhops)
+		ctx->pipe = nh_pipe_new(ctx->chain.hops, ctx->chain.nhops,
+					ctx->connect_timeout_ms, &ctx->lg);
+	nh_proxy_route_format(ctx->chain.hops, ctx->chain.nhops, ctx->route,
+			      sizeof(ctx->route));
+	uo.rules = ctx->urules;
+	uo.nrules = ctx->nurules;
+	if (ctx->resolver)
+		nh_resolver_addrs(ctx->resolver, &uo.dns4, &uo.dns6);
+	ho.hops = ctx->chain.hops;
+	ho.nhops = ctx->chain.nhops;
+	ho.timeout_ms = ctx->connect_timeout_ms ? ctx->connect_timeout_ms :
+						  10000;
+	ho.sk_info_fd = -1;
+	ho.lg = &ctx->lg;
+	ho.report = nh_ctx_on_report;
+	ho.user = ctx;
+	ho.names = ctx->names;
+	ho.pipe = ctx->pipe;
+	ho.umode = &uo;
+	err = nh_handoff_start(&ho, lfd, &ctx->handoff);
+	if (err) {
+		nh_logf(&ctx->lg, LOG_ERR, "user mode: %s", strerror(-err));
+		return nh_err(err);
+	}
+	nh_logf(&ctx->lg, LOG_DEBUG,
+		"user mode: %d rules; connect() %s", ctx->nurules,
+		ctx->chain.nhops ? "through the proxy on the program's socket" :
+				   "redirected or refused by the rules");
+	return 0;
+}
 
 NH_API int nh_ctx_add_handoff(struct nh_ctx *ctx, int lfd)
 {
@@ -25,6 +73,8 @@ NH_API int nh_ctx_add_handoff(struct nh_ctx *ctx, int lfd)
 			close(lfd);
 		return nh_err(-EINVAL);
 	}
+	if (nh_ctx_user(ctx) && !ctx->handoff)
+		return user_handoff(ctx, lfd);
 	err = -EINVAL;
 	if (ctx->handoff) {
 		why = "there is one already";

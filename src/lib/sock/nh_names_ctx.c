@@ -94,7 +94,7 @@ int nh_ctx_resolver_ensure(struct nh_ctx *ctx)
 	ro.names = ctx->names;
 	ro.ttl_s = ctx->dns_ttl_s;
 	ro.lg = &ctx->lg;
-	ro.listening = resolver_listening;
+	ro.listening = ctx->bpf ? resolver_listening : NULL;
 	ro.report = nh_ctx_on_report;
 	ro.reports = ctx->event_mask & NH_EVENT_MASK(NH_EVENT_DNS);
 	ro.user = ctx;
@@ -102,7 +102,9 @@ int nh_ctx_resolver_ensure(struct nh_ctx *ctx)
 	if (err)
 		return err;
 	nh_resolver_addrs(ctx->resolver, &a4, &a6);
-	err = nh_bpf_attach_dns(ctx->bpf, ctx->cgroup_fd, &a4, &a6);
+	/* user mode: the handoff's thread sends DNS there */
+	err = ctx->bpf ? nh_bpf_attach_dns(ctx->bpf, ctx->cgroup_fd, &a4, &a6) :
+			 0;
 	if (err)
 		return err;
 	nh_logf(&ctx->lg, LOG_DEBUG,

@@ -168,6 +168,25 @@ static const char *hop_str(const struct nh_proxy_hop *hop, char *buf,
 	return buf;
 }
 
+void nh_proxy_route_format(const struct nh_proxy_hop *hops, int nhops,
+			   char *buf, size_t len)
+{
+	size_t n = 0;
+	int i;
+
+	if (!nhops) {
+		snprintf(buf, len, "direct");
+		return;
+	}
+	buf[0] = '\0';
+	for (i = 0; i < nhops && n + 1 < len; i++) {
+		if (i)
+			buf[n++] = ',';
+		nh_proxy_hop_format(&hops[i], buf + n, len - n);
+		n += strlen(buf + n);
+	}
+}
+
 int nh_proxy_hop_format(const struct nh_proxy_hop *hop, char *buf, size_t len)
 {
 	char hs[HOPSTR_MAX];

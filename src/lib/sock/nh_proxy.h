@@ -89,6 +89,10 @@ const char *nh_proxy_scheme_name(enum nh_proxy_scheme s);
  * still terminated).
  */
 int nh_proxy_hop_format(const struct nh_proxy_hop *hop, char *buf, size_t len);
+/* A chain as the log's route says it: "socks5://a:1080,http://b:3128", or
+ * "direct" with no hop. */
+void nh_proxy_route_format(const struct nh_proxy_hop *hops, int nhops,
+			   char *buf, size_t len);
 
 /* One hop's handshake. Opaque; in the header so it embeds without malloc. */
 #define NH_PROXY_HS_DONE 0xff /* state once the tunnel is open */

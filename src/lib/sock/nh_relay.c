@@ -487,20 +487,7 @@ static int worker_init(struct nh_relay *r, struct nh_worker *w)
 
 static void route_format(struct nh_relay *r)
 {
-	size_t n = 0;
-	int i;
-
-	if (!r->o.nhops) {
-		snprintf(r->route, sizeof(r->route), "direct");
-		return;
-	}
-	for (i = 0; i < r->o.nhops && n < sizeof(r->route); i++) {
-		if (i)
-			r->route[n++] = ',';
-		nh_proxy_hop_format(&r->hops[i], r->route + n,
-				    sizeof(r->route) - n);
-		n += strlen(r->route + n);
-	}
+	nh_proxy_route_format(r->hops, r->o.nhops, r->route, sizeof(r->route));
 }
 
 int nh_relay_start(const struct nh_relay_opts *o, struct nh_relay **out)

@@ -36,7 +36,9 @@ static void report_event(struct nh_ctx *ctx, const struct nh_relay_report *r)
 	nh_addr_to_sockaddr(&r->id.orig, &ev.orig_dst);
 	ev.new_dst = r->to.ss_family ? r->to : ev.orig_dst;
 	ev.route = r->blocked ? NH_ROUTE_BLOCK : NH_ROUTE_DIVERT;
-	ev.route_desc = r->blocked ? NULL : nh_relay_route(ctx->relay);
+	ev.route_desc = r->blocked    ? NULL :
+			ctx->relay    ? nh_relay_route(ctx->relay) :
+					ctx->route;
 	ev.bytes_out = r->bytes_out;
 	ev.bytes_in = r->bytes_in;
 	ev.duration_ns = r->id.start_ns && r->end_ns > r->id.start_ns ?

@@ -354,6 +354,12 @@ int nh_event_format(const struct nh_event *ev, unsigned int flags, char *buf,
  * one at LOG_INFO.  0 when all is there, else -ENOTSUP / -EPERM. */
 int nh_check_features(void (*log)(int level, const char *msg, void *user),
 		      void *user);
+/* What user mode (NH_CTX_USER, nh_user_listen()) needs, tried in a
+ * child: seccomp user notification with no_new_privs (Linux 5.19+),
+ * pidfd_getfd() and process_vm_readv() on it (Yama ptrace_scope 0 or
+ * 1).  Logged as nh_check_features() does; 0, -ENOTSUP or -EPERM. */
+int nh_check_user_mode(void (*log)(int level, const char *msg, void *user),
+		       void *user);
 
 /* Remove what dead runs left: their cgroups and locks.  Returns how
  * many runs were cleaned. */

@@ -64,7 +64,7 @@ int cmd_cleanup(int argc, char **argv)
 
 int cmd_check(int argc, char **argv)
 {
-	int err;
+	int err, uerr;
 
 	(void)argv;
 	if (argc > 1) {
@@ -73,9 +73,17 @@ int cmd_check(int argc, char **argv)
 	}
 	cli_verbose = 1;
 	err = nh_check_features(cli_log, NULL);
-	printf("nethook: %s\n", err ? "some features are missing" :
-				      "every feature nethook needs is here");
-	return err ? NH_EXIT_ERROR : 0;
+	printf("nethook: kernel mode (root): %s\n",
+	       err ? "some features are missing" :
+		     "every feature it needs is here");
+	uerr = nh_check_user_mode(cli_log, NULL);
+	printf("nethook: user mode (no root): %s\n",
+	       uerr ? "some features are missing" :
+		      "every feature it needs is here");
+	/* the mode `nethook run` takes here by default */
+	if (geteuid() == 0)
+		return err ? NH_EXIT_ERROR : 0;
+	return uerr ? NH_EXIT_ERROR : 0;
 }
 
 int main(int argc, char **argv)

@@ -743,6 +743,9 @@ static void user_divert(struct nh_handoff *h, const struct seccomp_notif *q,
 			  0);
 }
 
+/* where user mode sends what goes to the resolver */
+static const struct nh_bpf_rule dns_rule = { .action = NH_ACT_DNS };
+
 /* User mode: one connect(), against the rules kept here. */
 static void user_connect(struct nh_handoff *h, const struct seccomp_notif *q)
 {
@@ -775,6 +778,19 @@ static void user_connect(struct nh_handoff *h, const struct seccomp_notif *q)
 		answer(h, q->id, 0, true);
 		goto cleanup;
 	}
+	if (r->action == NH_ACT_BLOCK && type == SOCK_DGRAM &&
+	    nh_names_in_pool((const void *)&dst) &&
+	    !nh_umode_target(h->um, &dns_rule, fam, &to, &tolen)) {
+		/* getaddrinfo() connects a UDP socket to each answer to sort
+		 * them, and sends nothing: that connect() goes on, quietly,
+		 * to the resolver, where a datagram would go no further */
+		if (!connect(fd, (void *)&to, tolen))
+			nh_umode_peer_set(h->um, (int)q->data.args[0],
+					  nh_sock_cookie(fd), NH_UPEER_DGRAM,
+					  &dst, &to);
+		answer(h, q->id, 0, false);
+		goto cleanup;
+	}
 	if (r->action == NH_ACT_BLOCK || (type != SOCK_STREAM &&
 					  type != SOCK_DGRAM) ||
 	    (type == SOCK_STREAM && proto != IPPROTO_TCP &&
@@ -789,8 +805,7 @@ static void user_connect(struct nh_handoff *h, const struct seccomp_notif *q)
 							       proto) :
 						      IPPROTO_TCP,
 				 &dst, e,
-				 r->action == NH_ACT_BLOCK ?
-					 "refused by a rule" :
+				 r->action == NH_ACT_BLOCK ? NULL :
 				 type == SOCK_DGRAM ?
 					 "a proxy carries no datagrams: UDP is refused (--allow-udp lets it go direct)" :
 					 "a socket the proxy cannot carry (not TCP or UDP)");

@@ -298,7 +298,9 @@ void nh_umode_refused(struct nh_umode *u, const struct seccomp_notif *q,
 	rep.err = err;
 	rep.blocked = true;
 	rep.handoff = true;
-	snprintf(rep.detail, sizeof(rep.detail), "%s", detail);
+	/* a rule's block says nothing more, as in kernel mode */
+	if (detail)
+		snprintf(rep.detail, sizeof(rep.detail), "%s", detail);
 	if (u->o.report)
 		u->o.report(u->o.user, &rep);
 }
@@ -355,7 +357,7 @@ static const struct nh_bpf_rule *dgram_rule(struct nh_umode *u,
 		return r;
 	err = r->action == NH_ACT_BLOCK && r->err ? r->err : EPERM;
 	why = r->action == NH_ACT_BLOCK ?
-		      "datagram refused by a rule" :
+		      NULL :
 		      "a proxy carries no datagrams: UDP is refused (--allow-udp lets it go direct)";
 	if (peer_find(u, (int)q->data.args[0], cookie) < 0) {
 		nh_umode_refused(u, q, fd,

@@ -58,7 +58,8 @@ void nh_umode_peer_set(struct nh_umode *u, int fdnum, uint64_t cookie,
 		       enum nh_upeer_kind kind,
 		       const struct sockaddr_storage *orig,
 		       const struct sockaddr_storage *via);
-/* A refusal, as a block event (fd may be -1). */
+/* A refusal, as a block event (fd may be -1); detail NULL for a rule's
+ * own block, which says nothing more. */
 void nh_umode_refused(struct nh_umode *u, const struct seccomp_notif *q,
 		      int fd, int proto, const struct sockaddr_storage *dst,
 		      int err, const char *detail);

@@ -333,6 +333,11 @@ struct nh_event {
 	 * tunnel was open. */
 	const char *handshake;
 	uint64_t handshake_ns;
+	/* NH_EVENT_END in user mode (NH_CTX_USER): the bytes went between
+	 * the program and the proxy with nothing of nethook's on their way,
+	 * and were not counted: bytes_out and bytes_in are 0 and mean
+	 * nothing (the log writes null, or leaves them out) */
+	int bytes_unknown;
 };
 
 /* One address and one port, "192.0.2.1:80" or "[2001:db8::1]:443" (what

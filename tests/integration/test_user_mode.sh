@@ -125,6 +125,32 @@ fetched "curl by name via dante (stdout)" "$?" "$got"
 nh_is "a good fetch by name: nothing on stderr" "$(cat "$err")" ""
 nh_is "getaddrinfo's UDP probes of the pool answers: no block line" \
 	"$(nh_tevents "$log" block | grep -c ' proto=udp ')" 0
+line=$(nh_tevents "$log" end)
+nh_is "one end line for the fetch, by name, through dante, ok" \
+	"$(printf '%s\n' "$line" | grep -c .) $(nh_tfield "$line" orig_dst) $(nh_tfield "$line" route) $(nh_tfield "$line" result)" \
+	"1 web.example:80 $s5 ok"
+nh_is "... with no byte counts (they pass outside nethook in user mode)" \
+	"$(nh_tfield "$line" bytes_out)/$(nh_tfield "$line" bytes_in)" "/"
+rm -f "$log"
+nhu remote run --json --log "$log" --proxy "$s5" -- curl -sS -m 8 -o /dev/null http://web.example/who 2>/dev/null
+nh_is "JSON end line: bytes null, handshake told" \
+	"$(jq -r 'select(.event == "end") | "\(.bytes_out) \(.bytes_in) \(.result) \(.handshake != null)"' "$log" 2>/dev/null)" \
+	"null null ok true"
+# --redirect in user mode: told at connect and at the end, as in kernel
+# mode (to tinyproxy, the one HTTP server the client reaches: it answers
+# a plain GET with an error page of its own)
+rm -f "$log"
+got=$(nhu remote run --log "$log" --redirect "$NHP_P4:8888" -- curl -sS -m 8 -o /dev/null -w '%{http_code}' "http://$NH_FAR4/who" 2>"$err")
+nh_like "--redirect as nobody: $NH_FAR4:80 reaches tinyproxy, which answers" \
+	"$? $got" '^0 [1-5][0-9][0-9]$'
+nh_is "--redirect: a redirect line and an end line, both route=redirect to $NHP_P4:8888" \
+	"$(nh_tevents "$log" redirect | grep -c " orig_dst=$NH_FAR4:80 new_dst=$NHP_P4:8888 route=redirect") $(nh_tevents "$log" end | grep -c " orig_dst=$NH_FAR4:80 new_dst=$NHP_P4:8888 route=redirect ")" \
+	"1 1"
+nhu remote run --block "$NHP_W4" -- curl -sS -m 8 -o /dev/null "http://$NHP_W4/who" 2>/dev/null
+nh_is "--block as nobody: curl cannot connect (exit 7)" "$?" 7
+nh_is "nethook check as nobody: user mode has what it needs, exit 0" \
+	"$(nhu remote check 2>/dev/null | grep -c '^nethook: user mode (no root): every feature it needs is here$') $(nhu remote check >/dev/null 2>&1; echo $?)" \
+	"1 0"
 nhu remote run --mode kernel --proxy "$s5" -- true 2>"$err"
 nh_like "--mode kernel as nobody: exit 125, says kernel mode needs root" \
 	"$? $(cat "$err")" '^125 nethook: kernel mode needs root.*--mode user'

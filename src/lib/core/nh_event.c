@@ -572,8 +572,10 @@ NH_API int nh_event_format(const struct nh_event *ev, unsigned int flags,
 		ev->type == NH_EVENT_CREATE  ? NULL :
 		NH_OPT(ev, route_desc, NULL) ? ev->route_desc :
 					       route_name(ev->route));
-	put_u64(&o, json, "bytes_out", end, ev->bytes_out);
-	put_u64(&o, json, "bytes_in", end, ev->bytes_in);
+	put_u64(&o, json, "bytes_out", end && !NH_OPT(ev, bytes_unknown, 0),
+		ev->bytes_out);
+	put_u64(&o, json, "bytes_in", end && !NH_OPT(ev, bytes_unknown, 0),
+		ev->bytes_in);
 	if (json)
 		end ? put(&o, ",\"duration_ms\":%.3f",
 			  (double)ev->duration_ns / 1e6) :

@@ -54,6 +54,7 @@
 #include "nh_spec.h"
 #include "nh_thread.h"
 #include "nh_time.h"
+#include "nh_udiag.h"
 #include "nh_umode.h"
 
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
@@ -108,6 +109,8 @@ struct nh_handoff {
 	struct hf_job *jobs;
 	unsigned int njobs;
 	struct nh_umode *um; /* user mode: the rules, DNS, peers */
+	struct nh_udiag *ud; /* user mode: open connections, to their end */
+	unsigned int ticks;
 };
 
 static void answer(struct nh_handoff *h, uint64_t id, int error, bool go_on)
@@ -276,6 +279,44 @@ static bool died_untold(const struct nh_handoff *h, int fd, struct tcp_info *ti)
 	       si.handoff != NH_HANDOFF_ENDED;
 }
 
+/* User mode: the program's getpeername() says where it asked to go,
+ * and the connection is watched to its end (nh_udiag.c). */
+static void user_opened(struct nh_handoff *h, struct hf_job *j)
+{
+	struct sockaddr_storage via;
+	struct nh_relay_report rep;
+	socklen_t vl = sizeof(via);
+	uint64_t cookie = nh_sock_cookie(j->fd);
+	int fam = AF_INET;
+	socklen_t l = sizeof(fam);
+
+	getpeername(j->fd, (void *)&via, &vl);
+	nh_umode_peer_set(h->um, j->fdnum, cookie, NH_UPEER_TUNNEL, &j->dst,
+			  &via);
+	if (!h->ud)
+		return;
+	memset(&rep, 0, sizeof(rep));
+	job_report_fill(h, j, 0, &rep);
+	rep.established = true;
+	rep.handoff = false; /* its end is no failure of connect() */
+	rep.bytes_unknown = true;
+	if (j->plain) {
+		rep.redirect = true;
+		rep.to = j->to;
+		rep.hs_mode = 0;
+		rep.hs_ns = 0;
+	}
+	getsockopt(j->fd, SOL_SOCKET, SO_DOMAIN, &fam, &l);
+	if (j->plain && h->o.report) {
+		/* the redirect itself, as kernel mode tells it at connect */
+		struct nh_relay_report at = rep;
+
+		at.kind = NH_REPORT_OPEN;
+		h->o.report(h->o.user, &at);
+	}
+	nh_udiag_add(h->ud, cookie, fam, &rep);
+}
+
 /* The tunnel is open: the program's connect() succeeds.  The kernel's
  * record learns what the handshake took, so its end event counts only
  * the program's bytes. */
@@ -288,13 +329,7 @@ static void job_done(struct nh_handoff *h, struct hf_job *j)
 	char hop[128];
 
 	if (h->um) {
-		/* getpeername() says where the program asked to go */
-		struct sockaddr_storage via;
-		socklen_t vl = sizeof(via);
-
-		getpeername(j->fd, (void *)&via, &vl);
-		nh_umode_peer_set(h->um, j->fdnum, nh_sock_cookie(j->fd),
-				  NH_UPEER_TUNNEL, &j->dst, &via);
+		user_opened(h, j);
 	} else if (!bpf_map_lookup_elem(h->o.sk_info_fd, &j->fd, &si)) {
 		si.hs_out = (uint32_t)j->walk.io.out;
 		si.hs_in = (uint32_t)j->walk.io.in;
@@ -955,6 +990,9 @@ static void *loop(void *arg)
 			jobs_expire(h);
 			if (h->um)
 				nh_umode_expire(h->um);
+			/* once a second: ends within a second of the close */
+			if (h->ud && ++h->ticks % 10 == 0)
+				nh_udiag_poll(h->ud);
 		}
 	}
 	return NULL;
@@ -1021,6 +1059,12 @@ int nh_handoff_start(const struct nh_handoff_opts *o, int lfd,
 		err = nh_umode_new(&uo, &h->um);
 		if (err)
 			goto cleanup;
+		err = nh_udiag_new(o->report, o->user, &h->ud);
+		if (err)
+			nh_logf(o->lg, LOG_NOTICE,
+				"user mode: no sock_diag (%s): no end line for connections that opened",
+				strerror(-err));
+		err = 0;
 	}
 	err = watch(h->ep, lfd, &h->ev_lis, on_listener);
 	if (!err)
@@ -1055,6 +1099,7 @@ void nh_handoff_stop(struct nh_handoff *h)
 	while (h->jobs)
 		job_fail(h, h->jobs, ENETUNREACH, "nethook is stopping");
 	nh_umode_free(h->um);
+	nh_udiag_free(h->ud); /* the ends of what is left, told */
 	if (h->ans.lfd >= 0)
 		close(h->ans.lfd);
 	if (h->ep >= 0)

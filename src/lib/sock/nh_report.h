@@ -12,6 +12,9 @@
 enum nh_report_kind {
 	NH_REPORT_END = 0, /* a connection ended (or was refused) */
 	NH_REPORT_DNS = 1, /* the resolver answered a query */
+	/* user mode: a connection redirected, at its connect (kernel mode
+	 * tells it from the kernel) */
+	NH_REPORT_OPEN = 2,
 };
 
 #define NH_REPORT_NAME 256
@@ -38,6 +41,8 @@ struct nh_relay_report {
 	uint8_t hs_mode; /* NH_HS_*: how the handshake went; 0: none */
 	uint64_t hs_ns; /* its time, from the connect to the first hop */
 	int proto; /* IPPROTO_*; 0: TCP */
+	bool redirect; /* to `to` by a rule, not through the proxy */
+	bool bytes_unknown; /* user mode: not counted */
 };
 
 #endif

@@ -26,7 +26,9 @@ static void report_event(struct nh_ctx *ctx, const struct nh_relay_report *r)
 
 	memset(&ev, 0, sizeof(ev));
 	ev.sz = sizeof(ev);
-	ev.type = r->blocked ? NH_EVENT_BLOCK : NH_EVENT_END;
+	ev.type = r->blocked			 ? NH_EVENT_BLOCK :
+		  r->kind == NH_REPORT_OPEN ? NH_EVENT_REDIRECT :
+					      NH_EVENT_END;
 	ev.ts_ns = (uint64_t)((int64_t)r->end_ns + ctx->mono_to_real);
 	ev.pid = (pid_t)r->id.pid;
 	ev.uid = r->id.uid;
@@ -35,12 +37,15 @@ static void report_event(struct nh_ctx *ctx, const struct nh_relay_report *r)
 	ev.proto = r->proto ? r->proto : IPPROTO_TCP;
 	nh_addr_to_sockaddr(&r->id.orig, &ev.orig_dst);
 	ev.new_dst = r->to.ss_family ? r->to : ev.orig_dst;
-	ev.route = r->blocked ? NH_ROUTE_BLOCK : NH_ROUTE_DIVERT;
-	ev.route_desc = r->blocked    ? NULL :
+	ev.route = r->blocked  ? NH_ROUTE_BLOCK :
+		   r->redirect ? NH_ROUTE_REDIRECT :
+				 NH_ROUTE_DIVERT;
+	ev.route_desc = r->blocked || r->redirect ? NULL :
 			ctx->relay    ? nh_relay_route(ctx->relay) :
 					ctx->route;
 	ev.bytes_out = r->bytes_out;
 	ev.bytes_in = r->bytes_in;
+	ev.bytes_unknown = r->bytes_unknown;
 	ev.duration_ns = r->id.start_ns && r->end_ns > r->id.start_ns ?
 				 r->end_ns - r->id.start_ns :
 				 0;
@@ -131,7 +136,9 @@ int nh_ctx_reports_dispatch(struct nh_ctx *ctx)
 		if (r.err && r.detail[0])
 			report_log(ctx, &r);
 		if (ctx->event &&
-		    (NH_EVENT_MASK(r.blocked ? NH_EVENT_BLOCK : NH_EVENT_END) &
+		    (NH_EVENT_MASK(r.blocked		    ? NH_EVENT_BLOCK :
+				   r.kind == NH_REPORT_OPEN ? NH_EVENT_REDIRECT :
+							      NH_EVENT_END) &
 		     ctx->event_mask))
 			report_event(ctx, &r);
 	}

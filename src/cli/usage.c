@@ -44,7 +44,11 @@ const char cli_run_options[] =
 	"                             1: on nethook's main thread)\n"
 	"      --handoff              with --proxy: open the tunnel on CMD's own\n"
 	"                             socket, then step out (no relay hop)\n"
-	"      --user USER[:GROUP]    run CMD as that user\n"
+	"      --mode kernel|user     kernel: BPF hooks on a cgroup (root, the\n"
+	"                             default as root); user: CMD's system calls\n"
+	"                             caught with seccomp (no root; the default\n"
+	"                             without it; convenience, not enforcement)\n"
+	"      --user USER[:GROUP]    run CMD as that user (root)\n"
 	"      -v, --verbose          say more (twice: debug)\n"
 	"      -q, --quiet            no line per failed proxied connection, no\n"
 	"                             warning of a proxy that cannot carry names\n";
@@ -63,7 +67,8 @@ const char cli_run_notes[] =
 void cli_usage_run(FILE *f)
 {
 	fprintf(f, "usage: nethook run [OPTIONS] -- COMMAND [ARGS...]\n"
-		   "Run COMMAND in a cgroup of its own, its connections hooked.\n"
+		   "Run COMMAND with its connections hooked: in a cgroup of its own\n"
+		   "(kernel mode, as root), or through seccomp (user mode).\n"
 		   "\n%s\n%s",
 		cli_run_options, cli_run_notes);
 }

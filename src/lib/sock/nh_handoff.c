@@ -118,105 +118,6 @@ static void answer(struct nh_handoff *h, uint64_t id, int error, bool go_on)
 	nh_notif_answer(&h->ans, id, 0, error, go_on);
 }
 
-#ifdef NH_AUDIT_ARCH
-static int listen_install(struct sock_filter *f, unsigned short n)
-{
-	struct sock_fprog prog = { n, f };
-	int fd;
-
-	/* killable only: a signal must not cut a connect() short while we
-	 * talk on its socket, or the program could send before the tunnel
-	 * is open (Go retries an interrupted connect by polling) */
-	fd = nh_notif_seccomp(SECCOMP_SET_MODE_FILTER,
-			      SECCOMP_FILTER_FLAG_NEW_LISTENER |
-				      SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
-			      &prog);
-	if (fd < 0 && errno == EINVAL)
-		return nh_err(-EOPNOTSUPP);
-	if (fd < 0)
-		return nh_err(-errno);
-	return fd;
-}
-#endif
-
-NH_API int nh_handoff_listen(void)
-{
-#ifdef NH_AUDIT_ARCH
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, arch)),
-		/* another ABI (a 32-bit program): its connects reach the
-		 * relay, through the cgroup hook */
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NH_AUDIT_ARCH, 0, 3),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_connect, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-
-	return listen_install(f, sizeof(f) / sizeof(f[0]));
-#else
-	return nh_err(-EOPNOTSUPP);
-#endif
-}
-
-/* offset of the low and high words of argument n */
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define ARG_LO(n) (offsetof(struct seccomp_data, args) + 8 * (n))
-#define ARG_HI(n) (offsetof(struct seccomp_data, args) + 8 * (n) + 4)
-#else
-#define ARG_LO(n) (offsetof(struct seccomp_data, args) + 8 * (n) + 4)
-#define ARG_HI(n) (offsetof(struct seccomp_data, args) + 8 * (n))
-#endif
-
-NH_API int nh_user_listen(void)
-{
-#ifdef NH_AUDIT_ARCH
-	/* jump offsets count from the next instruction: NOTIFY is at 18,
-	 * EPERM at 19 */
-	struct sock_filter f[] = {
-		/* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-				 offsetof(struct seccomp_data, arch)),
-		/* 1: another ABI is not followed: told and refused */
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NH_AUDIT_ARCH, 0, 16),
-		/* 2 */
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
-		/* 3: x32 */
-		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x40000000, 14, 0),
-		/* 4: io_uring sends where no filter looks */
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 14, 0),
-		/* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_connect, 12, 0),
-		/* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmsg, 11, 0),
-		/* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmmsg, 10, 0),
-		/* 8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_recvmsg, 9, 0),
-		/* 9 */
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getpeername, 8, 0),
-		/* 10, 11: with an address only (argument 4) */
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendto, 2, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_recvfrom, 1, 0),
-		/* 12 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		/* 13 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(4)),
-		/* 14 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3),
-		/* 15 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_HI(4)),
-		/* 16 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
-		/* 17 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		/* 18 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
-		/* 19 */
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & 0xffff)),
-	};
-
-	/* what an unprivileged process needs to install a filter; a
-	 * set-user-ID program under it runs without its privileges */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		return nh_err(-errno);
-	return listen_install(f, sizeof(f) / sizeof(f[0]));
-#else
-	return nh_err(-EOPNOTSUPP);
-#endif
-}
-
 static void job_free(struct nh_handoff *h, struct hf_job *j)
 {
 	if (j->prev)
@@ -821,7 +722,7 @@ static void user_connect(struct nh_handoff *h, const struct seccomp_notif *q)
 		 * to the resolver, where a datagram would go no further */
 		if (!connect(fd, (void *)&to, tolen))
 			nh_umode_peer_set(h->um, (int)q->data.args[0],
-					  nh_sock_cookie(fd), NH_UPEER_DGRAM,
+					  nh_sock_cookie(fd), NH_UPEER_DCONN,
 					  &dst, &to);
 		answer(h, q->id, 0, false);
 		goto cleanup;
@@ -857,7 +758,7 @@ static void user_connect(struct nh_handoff *h, const struct seccomp_notif *q)
 		e = connect(fd, (void *)&to, tolen) ? -errno : 0;
 		if (!e)
 			nh_umode_peer_set(h->um, (int)q->data.args[0],
-					  nh_sock_cookie(fd), NH_UPEER_DGRAM,
+					  nh_sock_cookie(fd), NH_UPEER_DCONN,
 					  &dst, &to);
 		answer(h, q->id, 0, e);
 		goto cleanup;

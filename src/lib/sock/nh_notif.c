@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* A seccomp listener's caller: its memory, its descriptors, who it is,
- * and the answer it waits for. */
+/* A seccomp listener: the filters that make one (the handoff's and user
+ * mode's), and its caller: its memory, its descriptors, who it is, and
+ * the answer it waits for. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -13,7 +14,16 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <linux/filter.h>
+#include "nethook/nethook.h"
+#include "nh_base.h"
 #include "nh_notif.h"
+
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
 
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
@@ -204,4 +214,103 @@ uint64_t nh_sock_cookie(int fd)
 
 	getsockopt(fd, SOL_SOCKET, SO_COOKIE, &c, &l);
 	return c;
+}
+
+#ifdef NH_AUDIT_ARCH
+static int listen_install(struct sock_filter *f, unsigned short n)
+{
+	struct sock_fprog prog = { n, f };
+	int fd;
+
+	/* killable only: a signal must not cut a connect() short while we
+	 * talk on its socket, or the program could send before the tunnel
+	 * is open (Go retries an interrupted connect by polling) */
+	fd = nh_notif_seccomp(SECCOMP_SET_MODE_FILTER,
+			      SECCOMP_FILTER_FLAG_NEW_LISTENER |
+				      SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+			      &prog);
+	if (fd < 0 && errno == EINVAL)
+		return nh_err(-EOPNOTSUPP);
+	if (fd < 0)
+		return nh_err(-errno);
+	return fd;
+}
+#endif
+
+NH_API int nh_handoff_listen(void)
+{
+#ifdef NH_AUDIT_ARCH
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, arch)),
+		/* another ABI (a 32-bit program): its connects reach the
+		 * relay, through the cgroup hook */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NH_AUDIT_ARCH, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_connect, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+
+	return listen_install(f, sizeof(f) / sizeof(f[0]));
+#else
+	return nh_err(-EOPNOTSUPP);
+#endif
+}
+
+/* offset of the low and high words of argument n */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ARG_LO(n) (offsetof(struct seccomp_data, args) + 8 * (n))
+#define ARG_HI(n) (offsetof(struct seccomp_data, args) + 8 * (n) + 4)
+#else
+#define ARG_LO(n) (offsetof(struct seccomp_data, args) + 8 * (n) + 4)
+#define ARG_HI(n) (offsetof(struct seccomp_data, args) + 8 * (n))
+#endif
+
+NH_API int nh_user_listen(void)
+{
+#ifdef NH_AUDIT_ARCH
+	/* jump offsets count from the next instruction: NOTIFY is at 18,
+	 * EPERM at 19 */
+	struct sock_filter f[] = {
+		/* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+				 offsetof(struct seccomp_data, arch)),
+		/* 1: another ABI is not followed: told and refused */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NH_AUDIT_ARCH, 0, 16),
+		/* 2 */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		/* 3: x32 */
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x40000000, 14, 0),
+		/* 4: io_uring sends where no filter looks */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 14, 0),
+		/* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_connect, 12, 0),
+		/* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmsg, 11, 0),
+		/* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmmsg, 10, 0),
+		/* 8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_recvmsg, 9, 0),
+		/* 9 */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getpeername, 8, 0),
+		/* 10, 11: with an address only (argument 4) */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendto, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_recvfrom, 1, 0),
+		/* 12 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		/* 13 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(4)),
+		/* 14 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3),
+		/* 15 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_HI(4)),
+		/* 16 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
+		/* 17 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		/* 18 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		/* 19 */
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & 0xffff)),
+	};
+
+	/* what an unprivileged process needs to install a filter; a
+	 * set-user-ID program under it runs without its privileges */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return nh_err(-errno);
+	return listen_install(f, sizeof(f) / sizeof(f[0]));
+#else
+	return nh_err(-EOPNOTSUPP);
+#endif
 }

@@ -47,7 +47,6 @@
 #define __X32_SYSCALL_BIT 0x40000000
 #endif
 
-enum { UM_SAID = 3 }; /* a refusal told: once per socket */
 
 union um_addr {
 	struct sockaddr sa;
@@ -59,6 +58,7 @@ struct um_peer {
 	uint64_t cookie; /* 0: a free slot */
 	int fd; /* the program's number for it */
 	int kind;
+	bool said; /* a refusal of it was told: once per socket */
 	int32_t next; /* in its bucket; -1 ends */
 	union um_addr orig, via;
 };
@@ -267,12 +267,37 @@ void nh_umode_peer_set(struct nh_umode *u, int fdnum, uint64_t cookie,
 		u->bucket[bucket_of(fdnum)] = k;
 	}
 	e = &u->peer[k];
+	/* a send to an address from a connected socket leaves it so */
+	if (e->cookie == cookie && e->kind == NH_UPEER_DCONN &&
+	    kind == NH_UPEER_DGRAM)
+		return;
+	if (e->cookie != cookie)
+		e->said = false;
 	e->cookie = cookie;
 	e->kind = (int)kind;
 	if (orig)
 		addr_from(&e->orig, orig);
 	if (via)
 		addr_from(&e->via, via);
+}
+
+/* Was a refusal of this socket told?  From now on it was. */
+static bool peer_said(struct nh_umode *u, int fd, uint64_t cookie,
+		      const struct sockaddr_storage *dst)
+{
+	int32_t k = peer_find(u, fd, cookie);
+	bool said;
+
+	if (k < 0) {
+		/* an entry of no kind: only that it was told */
+		nh_umode_peer_set(u, fd, cookie, NH_UPEER_SAID, dst, dst);
+		k = peer_find(u, fd, cookie);
+		if (k < 0)
+			return false;
+	}
+	said = u->peer[k].said;
+	u->peer[k].said = true;
+	return said;
 }
 
 void nh_umode_refused(struct nh_umode *u, const struct seccomp_notif *q,
@@ -359,15 +384,12 @@ static const struct nh_bpf_rule *dgram_rule(struct nh_umode *u,
 	why = r->action == NH_ACT_BLOCK ?
 		      NULL :
 		      "a proxy carries no datagrams: UDP is refused (--allow-udp lets it go direct)";
-	if (peer_find(u, (int)q->data.args[0], cookie) < 0) {
+	if (!peer_said(u, (int)q->data.args[0], cookie, dst))
 		nh_umode_refused(u, q, fd,
 				 proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6 ?
 					 proto :
 					 IPPROTO_UDP,
 				 dst, err, why);
-		nh_umode_peer_set(u, (int)q->data.args[0], cookie,
-				  (enum nh_upeer_kind)UM_SAID, dst, dst);
-	}
 	nh_notif_answer(u->o.ans, q->id, 0, -err, false);
 	return r;
 }
@@ -627,7 +649,7 @@ static void on_recv(struct nh_umode *u, const struct seccomp_notif *q)
 	int fd;
 
 	e = recv_peer(u, q, &fd);
-	if (!e || e->kind != NH_UPEER_DGRAM) {
+	if (!e || (e->kind != NH_UPEER_DGRAM && e->kind != NH_UPEER_DCONN)) {
 		if (fd >= 0)
 			close(fd);
 		return go_on(u, q);
@@ -669,7 +691,7 @@ static void on_getpeername(struct nh_umode *u, const struct seccomp_notif *q)
 	int fd, err;
 
 	e = recv_peer(u, q, &fd);
-	if (!e || e->kind == UM_SAID) {
+	if (!e || (e->kind != NH_UPEER_TUNNEL && e->kind != NH_UPEER_DCONN)) {
 		if (fd >= 0)
 			close(fd);
 		return go_on(u, q);

@@ -36,6 +36,8 @@ struct nh_umode;
 enum nh_upeer_kind {
 	NH_UPEER_TUNNEL = 1, /* connected elsewhere: getpeername() only */
 	NH_UPEER_DGRAM = 2, /* datagrams from via are said to come from orig */
+	NH_UPEER_DCONN = 3, /* the same, and connected to via for orig */
+	NH_UPEER_SAID = 4, /* nothing but that a refusal of it was told */
 };
 
 int nh_umode_new(const struct nh_umode_opts *o, struct nh_umode **out);

@@ -82,12 +82,16 @@ log to a missing directory|run --log /nonexistent/dir/log -- touch $mark
 EOF2
 nh_is "bad usage: the command never ran" "$(ls "$mark" 2>/dev/null)" ""
 
-# Not root: 125, and a message saying why.
+# Not root: kernel mode is 125, and a message saying why; without
+# --mode, user mode runs the command and its status is nethook's.
 out=$(nsenter "--net=/run/netns/$(nh_ns c)" -- setpriv --reuid=65534 \
-	--regid=65534 --clear-groups -- timeout 20 "$NETHOOK" run -- true 2>&1)
+	--regid=65534 --clear-groups -- timeout 20 "$NETHOOK" run --mode kernel -- true 2>&1)
 rc=$?
-nh_is "not root: exit status 125" "$rc" 125
-nh_is "not root: one-line message" "$(printf '%s\n' "$out" | grep -c .)" 1
+nh_is "not root, --mode kernel: exit status 125" "$rc" 125
+nh_is "not root, --mode kernel: one-line message" "$(printf '%s\n' "$out" | grep -c .)" 1
+nsenter "--net=/run/netns/$(nh_ns c)" -- setpriv --reuid=65534 \
+	--regid=65534 --clear-groups -- timeout 20 "$NETHOOK" run --log /dev/null -- sh -c 'exit 7'
+nh_is "not root: user mode runs the command, its exit status (7)" "$?" 7
 
 # Standard streams reach the command.
 nh_is "stdin and stdout pass through" \

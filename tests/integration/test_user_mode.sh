@@ -146,6 +146,13 @@ nh_like "--redirect as nobody: $NH_FAR4:80 reaches tinyproxy, which answers" \
 nh_is "--redirect: a redirect line and an end line, both route=redirect to $NHP_P4:8888" \
 	"$(nh_tevents "$log" redirect | grep -c " orig_dst=$NH_FAR4:80 new_dst=$NHP_P4:8888 route=redirect") $(nh_tevents "$log" end | grep -c " orig_dst=$NH_FAR4:80 new_dst=$NHP_P4:8888 route=redirect ")" \
 	"1 1"
+# monitor (no --proxy, --redirect, --block): each TCP connection's end,
+# as kernel mode logs it, with route=direct
+rm -f "$log"
+nhu remote run --log "$log" -- sh -c "curl -s -m 8 -o /dev/null http://$NHP_P4:8888/; curl -s -m 8 -o /dev/null http://127.0.0.1:9/" 2>/dev/null
+nh_is "monitor as nobody: an end line per connection, route=direct, ok and ECONNREFUSED" \
+	"$(nh_tevents "$log" end | grep -c " orig_dst=$NHP_P4:8888 .*route=direct .*result=ok") $(nh_tevents "$log" end | grep -c " orig_dst=127\.0\.0\.1:9 .*route=direct .*result=error error=ECONNREFUSED")" \
+	"1 1"
 nhu remote run --block "$NHP_W4" -- curl -sS -m 8 -o /dev/null "http://$NHP_W4/who" 2>/dev/null
 nh_is "--block as nobody: curl cannot connect (exit 7)" "$?" 7
 nh_is "nethook check as nobody: user mode has what it needs, exit 0" \

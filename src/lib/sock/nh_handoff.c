@@ -85,6 +85,7 @@ struct hf_job {
 	int nhops; /* the hops it goes through: the chain, or those before
 		    * a proxy of it the program asked for (user mode) */
 	bool plain; /* user mode: a connect to a target, no tunnel */
+	bool direct; /* ... and that target is where it asked (a pass) */
 	struct sockaddr_storage to; /* that target */
 	int fl; /* its file status flags, given back before the answer */
 	bool connecting;
@@ -110,6 +111,7 @@ struct nh_handoff {
 	unsigned int njobs;
 	struct nh_umode *um; /* user mode: the rules, DNS, peers */
 	struct nh_udiag *ud; /* user mode: open connections, to their end */
+	bool watch_direct; /* user mode: TCP connects let go are told too */
 	unsigned int ticks;
 };
 
@@ -156,6 +158,13 @@ static void job_report_fill(const struct nh_handoff *h, const struct hf_job *j,
 	rep->handoff = true;
 	memcpy(&rep->to, &j->dst, sizeof(j->dst));
 	memcpy(rep->name, j->name, sizeof(rep->name));
+	if (j->plain) {
+		/* user mode: redirected, or let go where it asked */
+		rep->to = j->to;
+		rep->redirect = !j->direct;
+		rep->direct = j->direct;
+		return;
+	}
 	/* a handshake under way when it failed: how, and for how long */
 	if (!j->connecting) {
 		rep->hs_mode = (uint8_t)j->walk.mode;
@@ -201,14 +210,8 @@ static void user_opened(struct nh_handoff *h, struct hf_job *j)
 	rep.established = true;
 	rep.handoff = false; /* its end is no failure of connect() */
 	rep.bytes_unknown = true;
-	if (j->plain) {
-		rep.redirect = true;
-		rep.to = j->to;
-		rep.hs_mode = 0;
-		rep.hs_ns = 0;
-	}
 	getsockopt(j->fd, SOL_SOCKET, SO_DOMAIN, &fam, &l);
-	if (j->plain && h->o.report) {
+	if (j->plain && !j->direct && h->o.report) {
 		/* the redirect itself, as kernel mode tells it at connect */
 		struct nh_relay_report at = rep;
 
@@ -318,6 +321,11 @@ static void job_connect_failed(struct nh_handoff *h, struct hf_job *j, int e)
 {
 	char why[400], to[128];
 
+	if (j->direct) {
+		/* as the kernel's own end line: the error says it all */
+		job_fail(h, j, e, "%s", "");
+		return;
+	}
 	if (j->plain) {
 		nh_sockaddr_format((void *)&j->to, to, sizeof(to));
 		job_fail(h, j, e, "connect to %s: %s", to, strerror(e));
@@ -681,6 +689,8 @@ static void user_divert(struct nh_handoff *h, const struct seccomp_notif *q,
 
 /* where user mode sends what goes to the resolver */
 static const struct nh_bpf_rule dns_rule = { .action = NH_ACT_DNS };
+/* a TCP connect let go where it asked, made by nethook to see its end */
+static const struct nh_bpf_rule pass_rule = { .action = NH_ACT_PASS };
 
 /* User mode: one connect(), against the rules kept here. */
 static void user_connect(struct nh_handoff *h, const struct seccomp_notif *q)
@@ -707,7 +717,11 @@ static void user_connect(struct nh_handoff *h, const struct seccomp_notif *q)
 	    (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6))
 		((struct sockaddr_in *)&dst)->sin_port = 0; /* as UDP port 0 */
 	r = nh_umode_rule(h->um, &dst, fam, np);
-	if (!r || r->action == NH_ACT_PASS) {
+	if ((!r || r->action == NH_ACT_PASS) && type == SOCK_STREAM &&
+	    h->watch_direct && is_closed(fd)) {
+		/* made here, to be told at its end as kernel mode tells it */
+		r = &pass_rule;
+	} else if (!r || r->action == NH_ACT_PASS) {
 		/* a socket connected elsewhere before is itself again */
 		nh_umode_peer_set(h->um, (int)q->data.args[0],
 				  nh_sock_cookie(fd), 0, NULL, NULL);
@@ -748,8 +762,11 @@ static void user_connect(struct nh_handoff *h, const struct seccomp_notif *q)
 		answer(h, q->id, -e, false);
 		goto cleanup;
 	}
-	if (nh_umode_target(h->um, r, fam, &to, &tolen) &&
-	    r->action != NH_ACT_DIVERT) {
+	if (r == &pass_rule) {
+		to = dst;
+		tolen = dlen;
+	} else if (nh_umode_target(h->um, r, fam, &to, &tolen) &&
+		   r->action != NH_ACT_DIVERT) {
 		answer(h, q->id, -EAFNOSUPPORT, false);
 		goto cleanup;
 	}
@@ -774,6 +791,7 @@ static void user_connect(struct nh_handoff *h, const struct seccomp_notif *q)
 	memcpy(si.comm, comm, sizeof(si.comm));
 	si.start_ns = nh_now_ns();
 	si.cgroup_id = h->o.cgroup_id;
+	si.family = fam == AF_INET6 ? 6 : 4;
 	nh_addr_from_sockaddr((const void *)&dst, &si.orig);
 	if (!is_closed(fd)) {
 		/* connected or connecting: the kernel's EISCONN, EALREADY */
@@ -795,6 +813,7 @@ static void user_connect(struct nh_handoff *h, const struct seccomp_notif *q)
 	}
 	if (r->action != NH_ACT_DIVERT) {
 		j->plain = true;
+		j->direct = r == &pass_rule;
 		j->to = to;
 		job_begin(h, j,
 			  connect(fd, (void *)&to, tolen) &&
@@ -960,6 +979,7 @@ int nh_handoff_start(const struct nh_handoff_opts *o, int lfd,
 		err = nh_umode_new(&uo, &h->um);
 		if (err)
 			goto cleanup;
+		h->watch_direct = o->umode->watch_direct;
 		err = nh_udiag_new(o->report, o->user, &h->ud);
 		if (err)
 			nh_logf(o->lg, LOG_NOTICE,

@@ -34,6 +34,8 @@ static int user_handoff(struct nh_ctx *ctx, int lfd)
 	nh_proxy_route_format(ctx->chain.hops, ctx->chain.nhops, ctx->route,
 			      sizeof(ctx->route));
 	uo.rules = ctx->urules;
+	uo.watch_direct = ctx->event &&
+			  (ctx->event_mask & NH_EVENT_MASK(NH_EVENT_END));
 	uo.nrules = ctx->nurules;
 	if (ctx->resolver)
 		nh_resolver_addrs(ctx->resolver, &uo.dns4, &uo.dns6);

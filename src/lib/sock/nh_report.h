@@ -42,6 +42,7 @@ struct nh_relay_report {
 	uint64_t hs_ns; /* its time, from the connect to the first hop */
 	int proto; /* IPPROTO_*; 0: TCP */
 	bool redirect; /* to `to` by a rule, not through the proxy */
+	bool direct; /* user mode: where it asked, no rule took it */
 	bool bytes_unknown; /* user mode: not counted */
 };
 

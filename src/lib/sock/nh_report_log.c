@@ -39,8 +39,9 @@ static void report_event(struct nh_ctx *ctx, const struct nh_relay_report *r)
 	ev.new_dst = r->to.ss_family ? r->to : ev.orig_dst;
 	ev.route = r->blocked  ? NH_ROUTE_BLOCK :
 		   r->redirect ? NH_ROUTE_REDIRECT :
+		   r->direct   ? NH_ROUTE_DIRECT :
 				 NH_ROUTE_DIVERT;
-	ev.route_desc = r->blocked || r->redirect ? NULL :
+	ev.route_desc = r->blocked || r->redirect || r->direct ? NULL :
 			ctx->relay    ? nh_relay_route(ctx->relay) :
 					ctx->route;
 	ev.bytes_out = r->bytes_out;

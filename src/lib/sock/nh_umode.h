@@ -25,6 +25,9 @@ struct nh_umode_opts {
 	int ep; /* the loop's epoll set: receives that wait, wait there */
 	const struct nh_notif_ans *ans; /* the listener's, on its thread */
 	uint64_t run_id; /* the reports' cgroup_id: none in user mode */
+	/* TCP connects no rule takes are made by nethook, and told at
+	 * their end (the end events are asked for) */
+	bool watch_direct;
 	const struct nh_logger *lg;
 	void (*report)(void *user, const struct nh_relay_report *r);
 	void *user;

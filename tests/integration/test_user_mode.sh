@@ -439,6 +439,59 @@ nh_is "the datagram let go arrived, the refused one did not" \
 nhp_kill_peer "$udp_pid"
 nhn_leaks_zero
 
+# --- what user mode cannot follow, said ------------------------------------------
+# io_uring sends where no filter looks: its setup fails with EPERM; a
+# 32-bit program's system calls are not caught: each fails with ENOSYS
+# (it may still exit) and the log says why
+mkdir -p "$NH_TMP/cc"
+cat >"$NH_TMP/cc/uring.c" <<'EOC'
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void)
+{
+	char params[120];
+
+	memset(params, 0, sizeof(params));
+	if (syscall(__NR_io_uring_setup, 4, params) < 0) {
+		printf("%s\n", errno == EPERM ? "EPERM" : strerror(errno));
+		return 0;
+	}
+	printf("set up\n");
+	return 0;
+}
+EOC
+cat >"$NH_TMP/cc/abi32.c" <<'EOC'
+void _start(void)
+{
+	long r;
+
+	__asm__ volatile("int $0x80" : "=a"(r) : "a"(4), "b"(1), "c"("hi\n"), "d"(3) : "memory");
+	__asm__ volatile("int $0x80" : : "a"(1), "b"(r < 0 ? -r : 0));
+	for (;;)
+		;
+}
+EOC
+chmod 755 "$NH_TMP/cc"
+if cc -O1 -o "$NH_TMP/cc/uring" "$NH_TMP/cc/uring.c" 2>/dev/null; then
+	got=$(nhu remote run --proxy "$s5" -- "$NH_TMP/cc/uring" 2>&1)
+	nh_is "io_uring_setup() in user mode: EPERM" "$got" EPERM
+else
+	nh_skip "io_uring_setup() in user mode" "no C compiler"
+fi
+if cc -m32 -nostdlib -static -fno-pie -no-pie -O1 -o "$NH_TMP/cc/abi32" \
+	"$NH_TMP/cc/abi32.c" 2>/dev/null; then
+	got=$(nhu remote run --proxy "$s5" -- "$NH_TMP/cc/abi32" 2>"$err")
+	nh_is "a 32-bit program in user mode: its write() fails with ENOSYS (exit 38), it exits" \
+		"$? $got" "38 "
+	nh_like "... and nethook says why, once" "$(grep -c 'another ABI' "$err") $(cat "$err")" \
+		'^1 nethook: user mode: pid [0-9]+ runs another ABI \(a 32-bit program\): its system calls fail with ENOSYS'
+else
+	nh_skip "a 32-bit program in user mode" "cc -m32 cannot build a static i386 program here"
+fi
+
 # --- 10,000 connect()s: no growth in nethook ----------------------------------------
 n=10000
 loopdir=$U/loop

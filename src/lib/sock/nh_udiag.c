@@ -18,7 +18,6 @@
 /* include/net/tcp_states.h: not in the uapi headers */
 enum {
 	UD_ESTABLISHED = 1,
-	UD_LISTEN = 10,
 	UD_CLOSE_WAIT = 8,
 };
 
@@ -136,7 +135,9 @@ static int dump(struct nh_udiag *d, int family)
 	q.h.nlmsg_seq = ++d->seq;
 	q.r.sdiag_family = (__u8)family;
 	q.r.sdiag_protocol = IPPROTO_TCP;
-	q.r.idiag_states = ~(1u << UD_LISTEN);
+	/* only the states that are still the program's: what is missing
+	 * has ended (a dump of TIME_WAIT sockets would be most of it) */
+	q.r.idiag_states = 1u << UD_ESTABLISHED | 1u << UD_CLOSE_WAIT;
 	if (sendto(d->nl, &q, sizeof(q), 0, (void *)&k, sizeof(k)) < 0)
 		return -errno;
 	for (;;) {

@@ -703,11 +703,29 @@ static void on_getpeername(struct nh_umode *u, const struct seccomp_notif *q)
 	nh_notif_answer(u->o.ans, q->id, 0, err, false);
 }
 
+/* exit() or exit_group() of another ABI: i386's 1 and 252, x32's 60
+ * and 231 */
+static bool foreign_exit(const struct seccomp_data *d)
+{
+#if defined(__x86_64__)
+	if (d->arch == AUDIT_ARCH_I386)
+		return d->nr == 1 || d->nr == 252;
+	if (d->nr & __X32_SYSCALL_BIT)
+		return (d->nr & ~__X32_SYSCALL_BIT) == 60 ||
+		       (d->nr & ~__X32_SYSCALL_BIT) == 231;
+#endif
+	(void)d;
+	return false;
+}
+
 void nh_umode_notify(struct nh_umode *u, const struct seccomp_notif *q)
 {
 #ifdef NH_AUDIT_ARCH
 	if (q->data.arch != NH_AUDIT_ARCH ||
 	    (q->data.nr & __X32_SYSCALL_BIT)) {
+		/* it may still leave: exit and exit_group go on */
+		if (foreign_exit(&q->data))
+			return go_on(u, q);
 		if (!u->said_abi)
 			nh_logf(u->o.lg, LOG_ERR,
 				"user mode: pid %u runs another ABI (a 32-bit program): its system calls fail with ENOSYS; kernel mode (as root) follows it",

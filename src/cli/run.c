@@ -207,6 +207,14 @@ static int refuse_unhooked(struct cli_session *s, const struct run_opts *o)
 	}
 	if (!cli_refuse_unhooked(o))
 		return 0;
+	if (o->mode == CLI_MODE_USER) {
+		/* no kernel hook sees sockets made: the filter in COMMAND */
+		s->refuse_in_child = true;
+		if (o->verbose)
+			fprintf(stderr,
+				"nethook: a seccomp filter refuses COMMAND's packet sockets, families but unix, inet, netlink and alg, and io_uring (EPERM, not logged)\n");
+		return 0;
+	}
 	r = nh_ctx_refuse_unhooked(s->ctx);
 	if (r < 0)
 		return -1;

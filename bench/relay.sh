@@ -3,7 +3,7 @@
 #
 # bench/relay.sh: nethook's relay against the direct path and its peers.
 #
-# In one run, with the same target and the same SOCKS5 server, six ways
+# In one run, with the same target and the same SOCKS5 server, seven ways
 # for a client to reach the target:
 #   direct      the client connects to the target itself
 #   nethook     nethook run --proxy socks5://SOCKS -- CMD
@@ -12,6 +12,10 @@
 #   nh-direct   nethook run --proxy direct:// -- CMD (the relay alone)
 #   nh-handoff  nethook run --handoff --proxy socks5://SOCKS -- CMD (the
 #               tunnel opened on CMD's own socket: no relay hop)
+#   nh-user     nethook run --proxy socks5://SOCKS -- CMD as user nobody
+#               (user mode, issue 14: seccomp user notification, the
+#               tunnel on CMD's own socket; no BPF, no cgroup, no relay),
+#               run with setpriv after nsenter, PATH and environment clean
 # Figures, as medians over REPS repetitions (within a repetition every
 # variant runs once per figure, the order rotated each repetition):
 #   iperf3 -t T (1 stream) and -P 4; wrk -c 8 -t 2 --latency on kept-alive
@@ -31,10 +35,11 @@
 #   --socks   dante (default) or microsocks (1.0.3 copies through a 1 KiB
 #             buffer and slows down badly past a few hundred idle clients)
 #
-# Needs root.  Creates network namespaces nhb<PID>c and nhb<PID>s (a veth
-# pair, documentation addresses only, no route out), a cgroup nhb<PID>socks
-# for the SOCKS server, and removes them, and every process it started, on
-# every exit path.  iptables rules only inside nhb<PID>c.
+# Needs root, and a user nobody for nh-user.  Creates network namespaces
+# nhb<PID>c and nhb<PID>s (a veth pair, documentation addresses only, no
+# route out), a cgroup nhb<PID>socks for the SOCKS server, and removes
+# them, and every process it started, on every exit path.  iptables rules
+# only inside nhb<PID>c.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -56,7 +61,7 @@ while [ $# -gt 0 ]; do
 	--idle) IDLE_SET=${2:-}; shift ;;
 	--socks) SOCKS=${2:-}; shift ;;
 	--nethook) NETHOOK=${2:-}; shift ;;
-	-h|--help) sed -n '4,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '4,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "relay.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -66,6 +71,8 @@ if [ "$QUICK" = 1 ]; then
 	SECS=1
 	TTFB_N=50
 fi
+# nh-user runs it as nobody, from this directory: a path from /
+case $NETHOOK in /*) ;; *) NETHOOK=$PWD/$NETHOOK ;; esac
 REPS=${REPS_SET:-$REPS}
 SECS=${SECS_SET:-$SECS}
 IDLE=${IDLE_SET:-$IDLE}
@@ -92,6 +99,7 @@ command -v redsocks >/dev/null || need+=(redsocks)
 command -v iptables >/dev/null || need+=(iptables)
 command -v microsocks >/dev/null || need+=(microsocks)
 command -v danted >/dev/null || need+=(dante-server)
+command -v setpriv >/dev/null || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "relay.sh: installing ${need[*]}" >&2
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >&2
@@ -101,6 +109,8 @@ if [ ! -x "$NETHOOK" ]; then
 	[ -d "$TOP/build" ] || meson setup "$TOP/build" "$TOP" >&2
 	ninja -C "$TOP/build" src/cli/nethook >&2
 fi
+id nobody >/dev/null 2>&1 || { echo "relay.sh: no user nobody (for nh-user)" >&2; exit 1; }
+NOGROUP=$(id -gn nobody)
 CG_ROOT=
 for d in /sys/fs/cgroup/unified /sys/fs/cgroup; do
 	[ -f "$d/cgroup.procs" ] && [ -f "$d/cgroup.controllers" ] && { CG_ROOT=$d; break; }
@@ -168,6 +178,13 @@ trap 'exit 129' HUP
 
 cc -O2 -Wall -Wextra -o "$TMP/relayc" "$HERE/relayc.c"
 RC=$TMP/relayc
+# nh-user runs as nobody: it may reach relayc and the meter by name (no
+# listing), and writes only in $TMP/u (its HOME and the meter's output)
+chmod 711 "$TMP"
+chmod 755 "$RC"
+mkdir "$TMP/u"
+chown "nobody:$NOGROUP" "$TMP/u"
+MOUT=$TMP/u/meter.out
 
 ip netns add "$NSC"
 ip netns add "$NSS"
@@ -309,9 +326,15 @@ done
 NH_SOCKS=("$NETHOOK" run --proxy socks5://$SOCKSADDR:$SOCKSPORT --)
 NH_DIRECT=("$NETHOOK" run --proxy direct:// --)
 NH_HANDOFF=("$NETHOOK" run --handoff --proxy socks5://$SOCKSADDR:$SOCKSPORT --)
+# user mode: nethook and the command as nobody, no capabilities, a clean
+# environment (the meter's two variables passed on)
+ASNOBODY=(setpriv --reuid=nobody --regid="$NOGROUP" --clear-groups --
+	env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$TMP/u" LANG=C
+	RS_PID="$RS_PID" SOCKS_CG="$CG")
+NH_USER=("${ASNOBODY[@]}" "$NETHOOK" run --proxy socks5://$SOCKSADDR:$SOCKSPORT --)
 PC=(proxychains4 -q -f "$TMP/proxychains.conf")
-VARIANTS=(direct nethook nh-handoff proxychains redsocks nh-direct)
-IDLE_ORDER=(nethook nh-handoff nh-direct redsocks proxychains direct)
+VARIANTS=(direct nethook nh-handoff nh-user proxychains redsocks nh-direct)
+IDLE_ORDER=(nethook nh-handoff nh-user nh-direct redsocks proxychains direct)
 prefix() {  # sets PRE for variant $1
 	case $1 in
 	direct|redsocks) PRE=() ;;
@@ -319,6 +342,7 @@ prefix() {  # sets PRE for variant $1
 	proxychains) PRE=("${PC[@]}") ;;
 	nh-direct) PRE=("${NH_DIRECT[@]}") ;;
 	nh-handoff) PRE=("${NH_HANDOFF[@]}") ;;
+	nh-user) PRE=("${NH_USER[@]}") ;;
 	esac
 }
 
@@ -343,8 +367,18 @@ s1=$(snap)
 echo "$s0 $s1" >"$out"
 exit $rc
 EOF
-chmod +x "$TMP/meter"
+chmod 755 "$TMP/meter"
 export RS_PID SOCKS_CG=$CG
+
+# what nobody must reach: nethook (and its library), the clients
+for x in "$NETHOOK" "$(command -v wrk)" "$(command -v iperf3)" "$RC" "$TMP/meter"; do
+	"${NSCX[@]}" "${ASNOBODY[@]}" test -x "$x" || {
+		echo "relay.sh: user nobody cannot run $x (nh-user runs as nobody: its directories must be world-searchable)" >&2
+		exit 1
+	}
+done
+"${NSCX[@]}" "${ASNOBODY[@]}" "$NETHOOK" --version >/dev/null 2>&1 ||
+	{ echo "relay.sh: $NETHOOK does not start as nobody (its library?)" >&2; exit 1; }
 HZ=$(getconf CLK_TCK)
 
 # ---- one sample ----
@@ -357,11 +391,11 @@ sample() {
 	local name=$1 v=$2 kind=$3 rc=0 val limit=$((SECS + 25)) nh=0
 	shift 3
 	prefix "$v"
-	case $v in nethook|nh-direct|nh-handoff) nh=1 ;; esac
+	case $v in nethook|nh-direct|nh-handoff|nh-user) nh=1 ;; esac
 	[ "$kind" = ttfb ] && limit=$((TTFB_N / 5 + 25))
 	[ "$v" = redsocks ] && rs_on
-	rm -f "$TMP/meter.out"
-	timeout -k 3 "$limit" "${NSCX[@]}" "${PRE[@]}" "$TMP/meter" "$TMP/meter.out" "$nh" \
+	rm -f "$MOUT"
+	timeout -k 3 "$limit" "${NSCX[@]}" "${PRE[@]}" "$TMP/meter" "$MOUT" "$nh" \
 		"$@" >"$TMP/out" 2>"$TMP/err" &
 	CUR=$!
 	wait "$CUR" || rc=$?
@@ -394,10 +428,10 @@ sample() {
 		return 0
 	fi
 	echo "$REP $val" >>"$TMP/v/$name.$v"
-	if [ "$kind" = tput ] && [ "$name" = tput1 ] && [ -s "$TMP/meter.out" ]; then
+	if [ "$kind" = tput ] && [ "$name" = tput1 ] && [ -s "$MOUT" ]; then
 		# CPU seconds per GB moved: relay (nethook or redsocks), SOCKS server
 		# shellcheck disable=SC2086
-		set -- $val $(cat "$TMP/meter.out")
+		set -- $val $(cat "$MOUT")
 		awk -v rep="$REP" -v v="$v" -v hz="$HZ" -v bytes="$2" \
 			-v a0="$3" -v b0="$4" -v c0="$5" -v a1="$6" -v b1="$7" -v c1="$8" 'BEGIN {
 			gb = bytes / 1e9
@@ -462,7 +496,7 @@ idle() {
 	if wait_line "$TMP/hold.out" '^ready pid=' 20; then
 		hpid=$(sed -n 's/^ready pid=//p' "$TMP/hold.out")
 		case $v in
-		nethook|nh-direct|nh-handoff) rpid=$(pgrep -P "$CUR" | head -1) ;;
+		nethook|nh-direct|nh-handoff|nh-user) rpid=$(pgrep -P "$CUR" | head -1) ;;
 		redsocks) rpid=$RS_PID ;;
 		esac
 		sleep 0.3
@@ -585,7 +619,7 @@ idle_rows() {
 			NR == 1 { r0 = $2; s0 = $3; f0 = $5; next }
 			{ n[NR] = $1; r[NR] = $2; s[NR] = $3; t[NR] = $4; f[NR] = $5; last = NR }
 			END {
-				hasrel = (l ~ /nethook|nh-direct|nh-handoff|redsocks/)
+				hasrel = (l ~ /nethook|nh-direct|nh-handoff|nh-user|redsocks/)
 				for (i = 2; i <= last; i++) {
 					rss = "-"; rel = "-"; marg = "-"; so = "-"; fd = "-"
 					if (hasrel && n[i] > 0) {

@@ -787,7 +787,7 @@ static void user_connect(struct nh_handoff *h, const struct seccomp_notif *q)
 		goto cleanup;
 	}
 	memset(&si, 0, sizeof(si));
-	nh_notif_identity((pid_t)q->pid, &si.pid, &si.uid, comm, sizeof(comm));
+	nh_umode_identity(h->um, (pid_t)q->pid, &si.pid, &si.uid, comm);
 	memcpy(si.comm, comm, sizeof(si.comm));
 	si.start_ns = nh_now_ns();
 	si.cgroup_id = h->o.cgroup_id;

@@ -36,9 +36,13 @@
 #include "nh_time.h"
 #include "nh_umode.h"
 
-/* sockets remembered: the oldest entry goes first */
-#define UM_PEERS 8192
-#define UM_BUCKETS 2048
+/* sockets remembered: the oldest entry goes first (memory is taken as
+ * they come: calloc'd pages are touched only when used) */
+#define UM_PEERS 65536
+#define UM_BUCKETS 16384
+/* who a thread is: remembered a second, by thread id */
+#define UM_WHO 1024
+#define UM_WHO_NS 1000000000ull
 /* the largest datagram read or sent for a program */
 #define UM_DGRAM 65536
 /* receives that wait at once */
@@ -84,6 +88,14 @@ struct nh_umode {
 	struct um_wait *waits;
 	unsigned int nwaits;
 	bool said_abi;
+	/* a /proc read costs 12 us a connect: a thread's last answer is
+	 * taken again within a second (a thread id reused, or an exec,
+	 * within that second may name the one before) */
+	struct um_who {
+		uint64_t at;
+		uint32_t tid, pid, uid;
+		char comm[NH_COMM_LEN];
+	} who[UM_WHO];
 };
 
 static void ss_from(struct sockaddr_storage *ss, const union um_addr *a)
@@ -230,16 +242,42 @@ static int32_t peer_find(const struct nh_umode *u, int fd, uint64_t cookie)
 	return -1;
 }
 
-/* Any entry under this descriptor number: only then is the descriptor
- * taken and its cookie read. */
-static bool peer_any(const struct nh_umode *u, int fd)
+/* Any entry of these kinds (a bit each) under this descriptor number:
+ * only then is the descriptor taken and its cookie read. */
+static bool peer_any(const struct nh_umode *u, int fd, unsigned int kinds)
 {
 	int32_t k;
 
 	for (k = u->bucket[bucket_of(fd)]; k >= 0; k = u->peer[k].next)
-		if (u->peer[k].fd == fd)
+		if (u->peer[k].fd == fd && (kinds & 1u << u->peer[k].kind))
 			return true;
 	return false;
+}
+
+int nh_umode_identity(struct nh_umode *u, pid_t tid, uint32_t *pid,
+		      uint32_t *uid, char comm[NH_COMM_LEN])
+{
+	struct um_who *w = &u->who[(uint32_t)tid % UM_WHO];
+	uint64_t now = nh_now_ns();
+	int err;
+
+	if (w->tid == (uint32_t)tid && w->at && now - w->at < UM_WHO_NS) {
+		*pid = w->pid;
+		*uid = w->uid;
+		memcpy(comm, w->comm, NH_COMM_LEN);
+		return 0;
+	}
+	*pid = *uid = 0;
+	memset(comm, 0, NH_COMM_LEN);
+	err = nh_notif_identity(tid, pid, uid, comm, NH_COMM_LEN);
+	if (err)
+		return err;
+	w->tid = (uint32_t)tid;
+	w->pid = *pid;
+	w->uid = *uid;
+	memcpy(w->comm, comm, NH_COMM_LEN);
+	w->at = now;
+	return 0;
 }
 
 void nh_umode_peer_set(struct nh_umode *u, int fdnum, uint64_t cookie,
@@ -308,8 +346,7 @@ void nh_umode_refused(struct nh_umode *u, const struct seccomp_notif *q,
 	char comm[NH_COMM_LEN] = "";
 
 	memset(&rep, 0, sizeof(rep));
-	nh_notif_identity((pid_t)q->pid, &rep.id.pid, &rep.id.uid, comm,
-			  sizeof(comm));
+	nh_umode_identity(u, (pid_t)q->pid, &rep.id.pid, &rep.id.uid, comm);
 	memcpy(rep.id.comm, comm, sizeof(rep.id.comm));
 	if (!rep.id.pid)
 		rep.id.pid = q->pid;
@@ -520,13 +557,14 @@ done:
 /* Our copy of a receiving socket with an entry, and the entry: NULL when
  * the receive goes on as made. */
 static struct um_peer *recv_peer(struct nh_umode *u,
-				 const struct seccomp_notif *q, int *fd)
+				 const struct seccomp_notif *q, unsigned int kinds,
+				 int *fd)
 {
 	int fdnum = (int)q->data.args[0];
 	int32_t k;
 
 	*fd = -1;
-	if (q->data.args[0] > INT32_MAX || !peer_any(u, fdnum))
+	if (q->data.args[0] > INT32_MAX || !peer_any(u, fdnum, kinds))
 		return NULL;
 	*fd = nh_notif_getfd(u->o.ans->lfd, q, fdnum);
 	if (*fd < 0)
@@ -648,7 +686,8 @@ static void on_recv(struct nh_umode *u, const struct seccomp_notif *q)
 	struct um_wait *w;
 	int fd;
 
-	e = recv_peer(u, q, &fd);
+	/* a tunnel's receives are the program's own: not even looked at */
+	e = recv_peer(u, q, 1u << NH_UPEER_DGRAM | 1u << NH_UPEER_DCONN, &fd);
 	if (!e || (e->kind != NH_UPEER_DGRAM && e->kind != NH_UPEER_DCONN)) {
 		if (fd >= 0)
 			close(fd);
@@ -690,7 +729,7 @@ static void on_getpeername(struct nh_umode *u, const struct seccomp_notif *q)
 	struct um_peer *e;
 	int fd, err;
 
-	e = recv_peer(u, q, &fd);
+	e = recv_peer(u, q, 1u << NH_UPEER_TUNNEL | 1u << NH_UPEER_DCONN, &fd);
 	if (!e || (e->kind != NH_UPEER_TUNNEL && e->kind != NH_UPEER_DCONN)) {
 		if (fd >= 0)
 			close(fd);

@@ -63,6 +63,9 @@ void nh_umode_peer_set(struct nh_umode *u, int fdnum, uint64_t cookie,
 		       enum nh_upeer_kind kind,
 		       const struct sockaddr_storage *orig,
 		       const struct sockaddr_storage *via);
+/* Who thread tid is (as nh_notif_identity()), remembered a second. */
+int nh_umode_identity(struct nh_umode *u, pid_t tid, uint32_t *pid,
+		      uint32_t *uid, char comm[NH_COMM_LEN]);
 /* A refusal, as a block event (fd may be -1); detail NULL for a rule's
  * own block, which says nothing more. */
 void nh_umode_refused(struct nh_umode *u, const struct seccomp_notif *q,

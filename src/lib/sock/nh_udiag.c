@@ -2,6 +2,7 @@
 /* User mode's connections and their ends, from sock_diag. */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,12 +22,20 @@ enum {
 	UD_CLOSE_WAIT = 8,
 };
 
+/* What an open connection's end line needs, kept small: an idle tunnel
+ * costs this much (the report itself is 800 bytes, most of it a name
+ * and a detail an open connection has no use for). */
 struct ud_conn {
 	struct ud_conn *next;
 	uint64_t cookie;
 	int family;
 	bool seen, open; /* in this look; still the program's */
-	struct nh_relay_report rep;
+	bool redirect, direct;
+	uint8_t hs_mode;
+	uint64_t hs_ns;
+	struct nh_flow_val id;
+	struct sockaddr_in6 to; /* an AF_INET one fits */
+	char *name; /* NULL: none */
 };
 
 struct nh_udiag {
@@ -75,9 +84,21 @@ int nh_udiag_add(struct nh_udiag *d, uint64_t cookie, int family,
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	if (rep->name[0]) {
+		c->name = strdup(rep->name);
+		if (!c->name) {
+			free(c);
+			return -ENOMEM;
+		}
+	}
 	c->cookie = cookie;
 	c->family = family;
-	c->rep = *rep;
+	c->redirect = rep->redirect;
+	c->direct = rep->direct;
+	c->hs_mode = rep->hs_mode;
+	c->hs_ns = rep->hs_ns;
+	c->id = rep->id;
+	memcpy(&c->to, &rep->to, sizeof(c->to));
 	c->next = d->b[k];
 	d->b[k] = c;
 	d->n++;
@@ -166,9 +187,20 @@ static int dump(struct nh_udiag *d, int family)
 /* The end of c, told; c is freed by the caller. */
 static void tell(struct nh_udiag *d, struct ud_conn *c)
 {
-	struct nh_relay_report r = c->rep;
+	struct nh_relay_report r;
 
+	memset(&r, 0, sizeof(r));
+	r.id = c->id;
 	r.end_ns = nh_now_ns();
+	r.established = true;
+	r.bytes_unknown = true;
+	r.redirect = c->redirect;
+	r.direct = c->direct;
+	r.hs_mode = c->hs_mode;
+	r.hs_ns = c->hs_ns;
+	memcpy(&r.to, &c->to, sizeof(c->to));
+	if (c->name)
+		snprintf(r.name, sizeof(r.name), "%s", c->name);
 	d->report(d->user, &r);
 }
 
@@ -189,6 +221,7 @@ static void sweep(struct nh_udiag *d, bool all)
 			tell(d, c);
 			d->n--;
 			d->nfam[c->family == AF_INET6]--;
+			free(c->name);
 			free(c);
 		}
 	}

@@ -23,7 +23,8 @@ int nh_udiag_new(nh_udiag_report_fn report, void *user, struct nh_udiag **out);
  * (the command has ended, or nethook is stopping); NULL is fine. */
 void nh_udiag_free(struct nh_udiag *d);
 /* Watch the socket with this cookie (family AF_INET or AF_INET6), whose
- * end is rep. */
+ * end is rep: who, where, its name and handshake are kept (an end has
+ * no error: a reset is not seen). */
 int nh_udiag_add(struct nh_udiag *d, uint64_t cookie, int family,
 		 const struct nh_relay_report *rep);
 /* Look: the connections that ended are told.  Every call looks; the

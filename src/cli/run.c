@@ -290,8 +290,9 @@ int cli_session_open(struct run_opts *o, struct cli_session *s)
 	if (o->mode == CLI_MODE_KERNEL && geteuid() != 0) {
 		fprintf(stderr,
 			"nethook: kernel mode needs root (it loads BPF programs and makes cgroups)%s\n",
-			o->attach ? "" :
-				    "; without root, --mode user catches COMMAND's system calls instead");
+			o->attach ?
+				"" :
+				"; without root, --mode user catches COMMAND's system calls instead");
 		return -1;
 	}
 	if (o->mode == CLI_MODE_USER && user_mode_check(o))

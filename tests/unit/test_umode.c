@@ -106,8 +106,8 @@ static void program(int up, int res, uint16_t pass_port)
 	n += snprintf(out + n, sizeof(out) - (size_t)n, "sendto=%zd", r);
 	memset(buf, 0, sizeof(buf));
 	r = recvfrom(s, buf, sizeof(buf), 0, (void *)&from, &fl);
-	n += snprintf(out + n, sizeof(out) - (size_t)n, " recvfrom=%zd:%s:%s", r,
-		      buf, str(&from, a, sizeof(a)));
+	n += snprintf(out + n, sizeof(out) - (size_t)n, " recvfrom=%zd:%s:%s",
+		      r, buf, str(&from, a, sizeof(a)));
 	r = sendto(s, "x", 1, 0, (void *)&far, sizeof(far));
 	n += snprintf(out + n, sizeof(out) - (size_t)n, " blocked=%s",
 		      r < 0 ? strerrorname_np(errno) : "sent");
@@ -144,10 +144,13 @@ static void program(int up, int res, uint16_t pass_port)
 
 static void test_sends_and_receives(void **state)
 {
-	struct nh_rule rb = { .sz = sizeof(rb), .action = NH_RULE_BLOCK,
-			      .match = "203.0.113.0/24", .err = EPERM,
+	struct nh_rule rb = { .sz = sizeof(rb),
+			      .action = NH_RULE_BLOCK,
+			      .match = "203.0.113.0/24",
+			      .err = EPERM,
 			      .protos = NH_RULE_UDP };
-	struct nh_rule rd = { .sz = sizeof(rd), .action = NH_RULE_DNS,
+	struct nh_rule rd = { .sz = sizeof(rd),
+			      .action = NH_RULE_DNS,
 			      .match = "[::/0]:53" };
 	struct nh_bpf_rule rules[2];
 	struct nh_umode_opts o = { 0 };
@@ -222,7 +225,8 @@ static void test_sends_and_receives(void **state)
 				got_q++;
 				from_port = ntohs(from.sin_port);
 				buf[0] = 'a';
-				sendto(rfd, buf, (size_t)n, 0, (void *)&from, fl);
+				sendto(rfd, buf, (size_t)n, 0, (void *)&from,
+				       fl);
 			}
 		}
 		if ((pf[2].revents & POLLIN) && epoll_wait(ep, &ev, 1, 0) == 1)

@@ -144,7 +144,8 @@ static void job_report_fill(const struct nh_handoff *h, const struct hf_job *j,
 	socklen_t len = sizeof(rep->id.cookie);
 
 	if (!h->um)
-		bpf_map_lookup_elem(h->o.sk_info_fd, &j->fd, &si); /* start_ns */
+		bpf_map_lookup_elem(h->o.sk_info_fd, &j->fd,
+				    &si); /* start_ns */
 	rep->id.orig = si.orig;
 	getsockopt(j->fd, SOL_SOCKET, SO_COOKIE, &rep->id.cookie, &len);
 	rep->id.cgroup_id = si.cgroup_id;
@@ -609,8 +610,8 @@ static void kernel_connect(struct nh_handoff *h, const struct seccomp_notif *q)
 	/* not IP (a unix socket, say): on at once.  What is read here is
 	 * trusted only once the id check in nh_notif_getfd() has passed:
 	 * the caller was alive all along, so the pid was not reused */
-	if (nh_notif_read_addr((pid_t)q->pid, q->data.args[1],
-			       q->data.args[2], &dst, &dlen))
+	if (nh_notif_read_addr((pid_t)q->pid, q->data.args[1], q->data.args[2],
+			       &dst, &dlen))
 		goto go_on;
 	fd = nh_notif_getfd(h->ans.lfd, q, (int)q->data.args[0]);
 	if (fd < 0) {
@@ -677,7 +678,8 @@ static void user_divert(struct nh_handoff *h, const struct seccomp_notif *q,
 	}
 	if (k > 0)
 		j->nhops = k;
-	if (v6only_to_v4(h, j->fd, &j->dst) || proxy_addr(h, fam, &to, &tolen)) {
+	if (v6only_to_v4(h, j->fd, &j->dst) ||
+	    proxy_addr(h, fam, &to, &tolen)) {
 		job_begin(h, j, ENETUNREACH);
 		return;
 	}
@@ -703,8 +705,8 @@ static void user_connect(struct nh_handoff *h, const struct seccomp_notif *q)
 	int fd, type, proto, fam = AF_INET, e, np;
 	char comm[NH_COMM_LEN] = "";
 
-	if (nh_notif_read_addr((pid_t)q->pid, q->data.args[1],
-			       q->data.args[2], &dst, &dlen))
+	if (nh_notif_read_addr((pid_t)q->pid, q->data.args[1], q->data.args[2],
+			       &dst, &dlen))
 		return answer(h, q->id, 0, true); /* not IP */
 	fd = nh_notif_getfd(h->ans.lfd, q, (int)q->data.args[0]);
 	if (fd < 0)
@@ -741,24 +743,25 @@ static void user_connect(struct nh_handoff *h, const struct seccomp_notif *q)
 		answer(h, q->id, 0, false);
 		goto cleanup;
 	}
-	if (r->action == NH_ACT_BLOCK || (type != SOCK_STREAM &&
-					  type != SOCK_DGRAM) ||
+	if (r->action == NH_ACT_BLOCK ||
+	    (type != SOCK_STREAM && type != SOCK_DGRAM) ||
 	    (type == SOCK_STREAM && proto != IPPROTO_TCP &&
 	     proto != IPPROTO_MPTCP) ||
 	    (type == SOCK_DGRAM && r->action == NH_ACT_DIVERT)) {
 		e = r->action == NH_ACT_BLOCK ?
 			    (r->err ? r->err : ECONNREFUSED) :
 			    EPERM;
-		nh_umode_refused(h->um, q, fd,
-				 type == SOCK_DGRAM ? (proto == IPPROTO_UDP ?
-							       IPPROTO_UDP :
-							       proto) :
-						      IPPROTO_TCP,
-				 &dst, e,
-				 r->action == NH_ACT_BLOCK ? NULL :
-				 type == SOCK_DGRAM ?
-					 "a proxy carries no datagrams: UDP is refused (--allow-udp lets it go direct)" :
-					 "a socket the proxy cannot carry (not TCP or UDP)");
+		nh_umode_refused(
+			h->um, q, fd,
+			type == SOCK_DGRAM ?
+				(proto == IPPROTO_UDP ? IPPROTO_UDP : proto) :
+				IPPROTO_TCP,
+			&dst, e,
+			r->action == NH_ACT_BLOCK ?
+				NULL :
+			type == SOCK_DGRAM ?
+				"a proxy carries no datagrams: UDP is refused (--allow-udp lets it go direct)" :
+				"a socket the proxy cannot carry (not TCP or UDP)");
 		answer(h, q->id, -e, false);
 		goto cleanup;
 	}
@@ -859,7 +862,8 @@ static void jobs_expire(struct nh_handoff *h)
 		if (now <= j->deadline)
 			continue;
 		if (j->plain)
-			snprintf(why, sizeof(why), "connect timed out after %u ms",
+			snprintf(why, sizeof(why),
+				 "connect timed out after %u ms",
 				 h->o.timeout_ms);
 		else
 			nh_chain_timed_out(h->o.hops, j->nhops, j->walk.hop,
@@ -942,8 +946,7 @@ int nh_handoff_start(const struct nh_handoff_opts *o, int lfd,
 	h->ep = h->stop_fd = h->tick_fd = -1;
 	err = -EINVAL;
 	/* user mode may have no proxy: its rules redirect and block */
-	if (!o->umode &&
-	    (o->nhops < 1 || o->hops[0].scheme == NH_PROXY_DIRECT))
+	if (!o->umode && (o->nhops < 1 || o->hops[0].scheme == NH_PROXY_DIRECT))
 		goto cleanup;
 	err = nh_notif_sizes(&h->req_sz, &h->ans.resp_sz);
 	if (err)

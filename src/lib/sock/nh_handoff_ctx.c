@@ -55,8 +55,8 @@ static int user_handoff(struct nh_ctx *ctx, int lfd)
 		nh_logf(&ctx->lg, LOG_ERR, "user mode: %s", strerror(-err));
 		return nh_err(err);
 	}
-	nh_logf(&ctx->lg, LOG_DEBUG,
-		"user mode: %d rules; connect() %s", ctx->nurules,
+	nh_logf(&ctx->lg, LOG_DEBUG, "user mode: %d rules; connect() %s",
+		ctx->nurules,
 		ctx->chain.nhops ? "through the proxy on the program's socket" :
 				   "redirected or refused by the rules");
 	return 0;

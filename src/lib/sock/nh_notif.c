@@ -203,8 +203,7 @@ int nh_sock_protocol(int fd)
 	int proto = 0;
 	socklen_t l = sizeof(int);
 
-	return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) ? -1 :
-								       proto;
+	return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) ? -1 : proto;
 }
 
 uint64_t nh_sock_cookie(int fd)

@@ -26,7 +26,7 @@ static void report_event(struct nh_ctx *ctx, const struct nh_relay_report *r)
 
 	memset(&ev, 0, sizeof(ev));
 	ev.sz = sizeof(ev);
-	ev.type = r->blocked			 ? NH_EVENT_BLOCK :
+	ev.type = r->blocked		    ? NH_EVENT_BLOCK :
 		  r->kind == NH_REPORT_OPEN ? NH_EVENT_REDIRECT :
 					      NH_EVENT_END;
 	ev.ts_ns = (uint64_t)((int64_t)r->end_ns + ctx->mono_to_real);
@@ -42,8 +42,8 @@ static void report_event(struct nh_ctx *ctx, const struct nh_relay_report *r)
 		   r->direct   ? NH_ROUTE_DIRECT :
 				 NH_ROUTE_DIVERT;
 	ev.route_desc = r->blocked || r->redirect || r->direct ? NULL :
-			ctx->relay    ? nh_relay_route(ctx->relay) :
-					ctx->route;
+			ctx->relay ? nh_relay_route(ctx->relay) :
+				     ctx->route;
 	ev.bytes_out = r->bytes_out;
 	ev.bytes_in = r->bytes_in;
 	ev.bytes_unknown = r->bytes_unknown;
@@ -136,11 +136,11 @@ int nh_ctx_reports_dispatch(struct nh_ctx *ctx)
 		}
 		if (r.err && r.detail[0])
 			report_log(ctx, &r);
-		if (ctx->event &&
-		    (NH_EVENT_MASK(r.blocked		    ? NH_EVENT_BLOCK :
-				   r.kind == NH_REPORT_OPEN ? NH_EVENT_REDIRECT :
-							      NH_EVENT_END) &
-		     ctx->event_mask))
+		if (ctx->event && (NH_EVENT_MASK(r.blocked ? NH_EVENT_BLOCK :
+						 r.kind == NH_REPORT_OPEN ?
+							     NH_EVENT_REDIRECT :
+							     NH_EVENT_END) &
+				   ctx->event_mask))
 			report_event(ctx, &r);
 	}
 	return 0;

@@ -56,7 +56,8 @@ int nh_udiag_new(nh_udiag_report_fn report, void *user, struct nh_udiag **out)
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	d->nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	d->nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC,
+		       NETLINK_SOCK_DIAG);
 	if (d->nl < 0) {
 		free(d);
 		return -errno;
@@ -177,8 +178,8 @@ static int dump(struct nh_udiag *d, int family)
 			if (h->nlmsg_type == NLMSG_ERROR)
 				return -EIO;
 			if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY &&
-			    h->nlmsg_len >= NLMSG_LENGTH(sizeof(
-						    struct inet_diag_msg)))
+			    h->nlmsg_len >=
+				    NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
 				seen(d, NLMSG_DATA(h));
 		}
 	}

@@ -51,7 +51,6 @@
 #define __X32_SYSCALL_BIT 0x40000000
 #endif
 
-
 union um_addr {
 	struct sockaddr sa;
 	struct sockaddr_in v4;
@@ -101,15 +100,15 @@ struct nh_umode {
 static void ss_from(struct sockaddr_storage *ss, const union um_addr *a)
 {
 	memset(ss, 0, sizeof(*ss));
-	memcpy(ss, a, a->sa.sa_family == AF_INET6 ? sizeof(a->v6) :
-						    sizeof(a->v4));
+	memcpy(ss, a,
+	       a->sa.sa_family == AF_INET6 ? sizeof(a->v6) : sizeof(a->v4));
 }
 
 static void addr_from(union um_addr *a, const struct sockaddr_storage *ss)
 {
 	memset(a, 0, sizeof(*a));
-	memcpy(a, ss, ss->ss_family == AF_INET6 ? sizeof(a->v6) :
-						  sizeof(a->v4));
+	memcpy(a, ss,
+	       ss->ss_family == AF_INET6 ? sizeof(a->v6) : sizeof(a->v4));
 }
 
 int nh_umode_new(const struct nh_umode_opts *o, struct nh_umode **out)
@@ -130,7 +129,8 @@ int nh_umode_new(const struct nh_umode_opts *o, struct nh_umode **out)
 		return -ENOMEM;
 	}
 	if (o->nrules)
-		memcpy(u->rules, o->rules, (size_t)o->nrules * sizeof(*u->rules));
+		memcpy(u->rules, o->rules,
+		       (size_t)o->nrules * sizeof(*u->rules));
 	for (i = 0; i < UM_BUCKETS; i++)
 		u->bucket[i] = -1;
 	*out = u;
@@ -338,9 +338,9 @@ static bool peer_said(struct nh_umode *u, int fd, uint64_t cookie,
 	return said;
 }
 
-void nh_umode_refused(struct nh_umode *u, const struct seccomp_notif *q,
-		      int fd, int proto, const struct sockaddr_storage *dst,
-		      int err, const char *detail)
+void nh_umode_refused(struct nh_umode *u, const struct seccomp_notif *q, int fd,
+		      int proto, const struct sockaddr_storage *dst, int err,
+		      const char *detail)
 {
 	struct nh_relay_report rep;
 	char comm[NH_COMM_LEN] = "";
@@ -423,7 +423,8 @@ static const struct nh_bpf_rule *dgram_rule(struct nh_umode *u,
 		      "a proxy carries no datagrams: UDP is refused (--allow-udp lets it go direct)";
 	if (!peer_said(u, (int)q->data.args[0], cookie, dst))
 		nh_umode_refused(u, q, fd,
-				 proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6 ?
+				 proto == IPPROTO_ICMP ||
+						 proto == IPPROTO_ICMPV6 ?
 					 proto :
 					 IPPROTO_UDP,
 				 dst, err, why);
@@ -434,8 +435,7 @@ static const struct nh_bpf_rule *dgram_rule(struct nh_umode *u,
 /* sendto(fd, buf, len, flags, dst, dlen) and sendmsg(fd, msg, flags) to
  * an address: on as made, refused, or made here to where the rule
  * sends it. */
-static void on_send(struct nh_umode *u, const struct seccomp_notif *q,
-		    bool msg)
+static void on_send(struct nh_umode *u, const struct seccomp_notif *q, bool msg)
 {
 	pid_t pid = (pid_t)q->pid;
 	struct sockaddr_storage dst, to;
@@ -496,7 +496,8 @@ static void on_send(struct nh_umode *u, const struct seccomp_notif *q,
 			    (ssize_t)q->data.args[2];
 	if (n >= 0) {
 		n = sendto(fd, u->buf, (size_t)n,
-			   MSG_DONTWAIT | MSG_NOSIGNAL | (int)(flags & MSG_CONFIRM),
+			   MSG_DONTWAIT | MSG_NOSIGNAL |
+				   (int)(flags & MSG_CONFIRM),
 			   (void *)&to, tolen);
 		if (n < 0)
 			n = -errno;
@@ -557,8 +558,8 @@ done:
 /* Our copy of a receiving socket with an entry, and the entry: NULL when
  * the receive goes on as made. */
 static struct um_peer *recv_peer(struct nh_umode *u,
-				 const struct seccomp_notif *q, unsigned int kinds,
-				 int *fd)
+				 const struct seccomp_notif *q,
+				 unsigned int kinds, int *fd)
 {
 	int fdnum = (int)q->data.args[0];
 	int32_t k;
@@ -630,15 +631,14 @@ static int recv_try(struct nh_umode *u, const struct seccomp_notif *q, int fd,
 		mh.msg_flags = mflags;
 		if ((i && process_vm_writev(pid, &local, 1, iov, mh.msg_iovlen,
 					    0) != (ssize_t)i) ||
-		    nh_notif_write_addr(
-			    pid, (uint64_t)(uintptr_t)mh.msg_name,
-			    q->data.args[1] + offsetof(struct msghdr,
-						       msg_namelen),
-			    &from) ||
+		    nh_notif_write_addr(pid, (uint64_t)(uintptr_t)mh.msg_name,
+					q->data.args[1] +
+						offsetof(struct msghdr,
+							 msg_namelen),
+					&from) ||
 		    nh_notif_write(pid,
-				   q->data.args[1] +
-					   offsetof(struct msghdr,
-						    msg_controllen),
+				   q->data.args[1] + offsetof(struct msghdr,
+							      msg_controllen),
 				   &mh.msg_controllen,
 				   sizeof(mh.msg_controllen)) ||
 		    nh_notif_write(pid,
@@ -760,8 +760,7 @@ static bool foreign_exit(const struct seccomp_data *d)
 void nh_umode_notify(struct nh_umode *u, const struct seccomp_notif *q)
 {
 #ifdef NH_AUDIT_ARCH
-	if (q->data.arch != NH_AUDIT_ARCH ||
-	    (q->data.nr & __X32_SYSCALL_BIT)) {
+	if (q->data.arch != NH_AUDIT_ARCH || (q->data.nr & __X32_SYSCALL_BIT)) {
 		/* it may still leave: exit and exit_group go on */
 		if (foreign_exit(&q->data))
 			return go_on(u, q);

@@ -68,9 +68,9 @@ int nh_umode_identity(struct nh_umode *u, pid_t tid, uint32_t *pid,
 		      uint32_t *uid, char comm[NH_COMM_LEN]);
 /* A refusal, as a block event (fd may be -1); detail NULL for a rule's
  * own block, which says nothing more. */
-void nh_umode_refused(struct nh_umode *u, const struct seccomp_notif *q,
-		      int fd, int proto, const struct sockaddr_storage *dst,
-		      int err, const char *detail);
+void nh_umode_refused(struct nh_umode *u, const struct seccomp_notif *q, int fd,
+		      int proto, const struct sockaddr_storage *dst, int err,
+		      const char *detail);
 /* A notification other than connect(), answered. */
 void nh_umode_notify(struct nh_umode *u, const struct seccomp_notif *q);
 /* Receives past their socket's timeout fail (EAGAIN); those whose caller

@@ -177,6 +177,22 @@ nh_like "as root, --mode user: the log says mode=user" \
 	"$(head -n 1 "$NH_TMP/rootlog" 2>/dev/null)" ' start mode=user$'
 nhn_no_leak "who runs"
 
+# --exclude and --match are rules too, checked in nethook: tinyproxy's
+# own port excluded goes direct, and with --match only web's address
+# goes through the proxy
+rm -f "$log"
+nhu remote run --log "$log" --proxy "$s5" --exclude "$NHP_P4:8888" -- \
+	curl -s -m 8 -o /dev/null "http://$NHP_P4:8888/" 2>/dev/null
+nh_is "--exclude: a connection to $NHP_P4:8888 goes direct (route=direct)" \
+	"$(nh_tevents "$log" end | grep -c " orig_dst=$NHP_P4:8888 .*route=direct ")" 1
+rm -f "$log"
+got=$(nhu remote run --log "$log" --proxy "$s5" --match "$NHP_W4:80" -- \
+	sh -c "curl -sS -m 8 http://$NHP_W4/who; curl -s -m 8 -o /dev/null http://$NHP_P4:8888/" 2>/dev/null)
+nh_is "--match $NHP_W4:80: web through the proxy, tinyproxy direct" \
+	"$got $(nh_tevents "$log" end | grep -c " orig_dst=$NHP_W4:80 .*route=$s5 ") $(nh_tevents "$log" end | grep -c " orig_dst=$NHP_P4:8888 .*route=direct ")" \
+	"web 1 1"
+nhn_no_leak "--exclude, --match"
+
 # --- curl through each proxy, by address and by name ----------------------------
 for p in "dante|$s5" "microsocks with auth|$ms" "tinyproxy|$tp" \
 	"chain microsocks,dante|$ms $s5"; do

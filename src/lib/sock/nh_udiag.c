@@ -45,7 +45,7 @@ struct nh_udiag {
 	unsigned int n, nfam[2];
 	uint32_t seq;
 	struct ud_conn *b[UD_BUCKETS];
-	char buf[32768];
+	char buf[32768] __attribute__((aligned(8)));
 };
 
 int nh_udiag_new(nh_udiag_report_fn report, void *user, struct nh_udiag **out)
@@ -147,8 +147,8 @@ static int dump(struct nh_udiag *d, int family)
 	} q = { 0 };
 	struct sockaddr_nl k = { .nl_family = AF_NETLINK };
 	struct nlmsghdr *h;
+	size_t off, step;
 	ssize_t n;
-	int len;
 
 	q.h.nlmsg_len = sizeof(q);
 	q.h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
@@ -168,9 +168,14 @@ static int dump(struct nh_udiag *d, int family)
 			continue;
 		if (n <= 0)
 			return n < 0 ? -errno : -EIO;
-		len = (int)n;
-		for (h = (struct nlmsghdr *)(void *)d->buf; NLMSG_OK(h, len);
-		     h = NLMSG_NEXT(h, len)) {
+		/* NLMSG_OK() and NLMSG_NEXT() by hand: theirs compare signed
+		 * and unsigned */
+		for (off = 0; off + sizeof(*h) <= (size_t)n; off += step) {
+			h = (struct nlmsghdr *)(void *)(d->buf + off);
+			if (h->nlmsg_len < sizeof(*h) ||
+			    h->nlmsg_len > (size_t)n - off)
+				break;
+			step = NLMSG_ALIGN(h->nlmsg_len);
 			if (h->nlmsg_seq != d->seq)
 				continue;
 			if (h->nlmsg_type == NLMSG_DONE)

@@ -95,6 +95,21 @@ nhn_leaks_zero
 
 # fetched NAME STATUS OUTPUT [COUNT]: exit status 0 and the page ("web")
 # COUNT times (default once).
+# fails_within NAME MS RUN-ARGS...: `nethook run RUN-ARGS -- curl` of
+# http://web.example/who, as nobody, fails at once: curl's exit is not
+# 0, nor 6 (no name), nor a timeout's (124 and up), within MS ms;
+# stderr in $err
+fails_within() {
+	local name=$1 ms=$2 t0 rc
+	shift 2
+	t0=$(nhp_ms)
+	nhu remote run "$@" -- curl -s -m 15 -o /dev/null http://web.example/who 2>"$err"
+	rc=$?
+	t0=$(($(nhp_ms) - t0))
+	nh_check "$name (exit $rc: not 0, 6 or >= 124; $t0 ms)" \
+		test "$rc" -ne 0 -a "$rc" -ne 6 -a "$rc" -lt 124 -a "$t0" -lt "$ms"
+}
+
 fetched() {
 	if [ "$2" = 0 ] && [ "$(printf '%s\n' "$3" | grep -cx web)" = "${4:-1}" ]; then
 		nh_ok "$1"
@@ -217,12 +232,8 @@ nh_same_file "2 MiB by name via dante: body intact" "$out" "$(nhp_web_file big.b
 
 # --- wrong credentials ------------------------------------------------------------
 rm -f "$log"
-t0=$(nhp_ms)
-nhu remote run --log "$log" --proxy "$msbad" -- curl -s -m 8 -o /dev/null http://web.example/who 2>"$err"
-rc=$?
-t1=$(nhp_ms)
-nh_check "microsocks, wrong password: curl's connection fails at once (exit $rc: not 0, 6 or >= 124; $((t1 - t0)) ms)" \
-	test "$rc" -ne 0 -a "$rc" -ne 6 -a "$rc" -lt 124 -a $((t1 - t0)) -lt 3000
+fails_within "microsocks, wrong password: curl's connection fails at once" 3000 \
+	--log "$log" --proxy "$msbad"
 nh_like "microsocks, wrong password: one line on stderr saying so" "$(cat "$err")" \
 	"^nethook: web\\.example:80 via socks5://${NHP_P4//./\\.}:1081: socks5 auth rejected"
 nh_unlike "... without the password" "$(cat "$err")" wrong
@@ -374,38 +385,23 @@ nhn_no_leak "children"
 # --- the proxy down, a hostile proxy ---------------------------------------------------
 # (ports outside the counters' proxy ports: the counters are reset after)
 rm -f "$log"
-t0=$(nhp_ms)
-nhu remote run --log "$log" --proxy "socks5://$NHP_P4:1999" -- \
-	curl -s -m 8 -o /dev/null http://web.example/who 2>"$err"
-rc=$?
-t1=$(nhp_ms)
-nh_check "proxy down (nothing listens): curl fails at once (exit $rc: not 0, 6 or >= 124; $((t1 - t0)) ms)" \
-	test "$rc" -ne 0 -a "$rc" -ne 6 -a "$rc" -lt 124 -a $((t1 - t0)) -lt 3000
+fails_within "proxy down (nothing listens): curl fails at once" 3000 \
+	--log "$log" --proxy "socks5://$NHP_P4:1999"
 nh_like "proxy down: one line on stderr naming the proxy" "$(cat "$err")" \
 	"^nethook: web\\.example:80 via socks5://${NHP_P4//./\\.}:1999: "
 nh_is "proxy down: the end line says result=error error=ECONNREFUSED" \
 	"$(nh_tfield "$(nhp_log_end "$log")" result) $(nh_tfield "$(nhp_log_end "$log")" error)" \
 	"error ECONNREFUSED"
-t0=$(nhp_ms)
-nhu remote run --connect-timeout 2 --proxy "socks5://$NHP_HOLE4:1080" -- \
-	curl -s -m 15 -o /dev/null http://web.example/who 2>"$err"
-rc=$?
-t1=$(nhp_ms)
-nh_check "proxy blackholed, --connect-timeout 2: curl fails within 5 s, no hang (exit $rc; $((t1 - t0)) ms)" \
-	test "$rc" -ne 0 -a "$rc" -ne 6 -a "$rc" -lt 124 -a $((t1 - t0)) -lt 5000
+fails_within "proxy blackholed, --connect-timeout 2: curl fails within 5 s, no hang" 5000 \
+	--connect-timeout 2 --proxy "socks5://$NHP_HOLE4:1080"
 for f in "garbage|1090|s5-garbage" "httpgarb|1091|http-garbage" \
 	"trunc|1092|s5-reply-truncated" "stall|1093|stall"; do
 	IFS='|' read -r name port mode <<<"$f"
 	scheme=socks5
 	[ "$mode" = http-garbage ] && scheme=http
 	rm -f "$log"
-	t0=$(nhp_ms)
-	nhu remote run --connect-timeout 2 --log "$log" --proxy "$scheme://$NHP_P4:$port" -- \
-		curl -s -m 15 -o /dev/null http://web.example/who 2>"$err"
-	rc=$?
-	t1=$(nhp_ms)
-	nh_check "hostile proxy ($mode): curl fails within 5 s, nethook neither hangs nor crashes (exit $rc; $((t1 - t0)) ms)" \
-		test "$rc" -ne 0 -a "$rc" -ne 6 -a "$rc" -lt 124 -a $((t1 - t0)) -lt 5000
+	fails_within "hostile proxy ($mode): curl fails within 5 s, nethook neither hangs nor crashes" 5000 \
+		--connect-timeout 2 --log "$log" --proxy "$scheme://$NHP_P4:$port"
 	nh_is "hostile proxy ($mode): the end line says result=error" \
 		"$(nh_tfield "$(nhp_log_end "$log")" result)" error
 	nh_like "hostile proxy ($mode): one line on stderr naming the proxy" "$(cat "$err")" \

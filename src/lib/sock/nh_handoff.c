@@ -191,8 +191,6 @@ static void user_opened(struct nh_handoff *h, struct hf_job *j)
 	struct nh_relay_report rep;
 	socklen_t vl = sizeof(via);
 	uint64_t cookie = nh_sock_cookie(j->fd);
-	int fam = AF_INET;
-	socklen_t l = sizeof(fam);
 
 	getpeername(j->fd, (void *)&via, &vl);
 	nh_umode_peer_set(h->um, j->fdnum, cookie, NH_UPEER_TUNNEL, &j->dst,
@@ -204,7 +202,6 @@ static void user_opened(struct nh_handoff *h, struct hf_job *j)
 	rep.established = true;
 	rep.handoff = false; /* its end is no failure of connect() */
 	rep.bytes_unknown = true;
-	getsockopt(j->fd, SOL_SOCKET, SO_DOMAIN, &fam, &l);
 	if (j->plain && !j->direct && h->o.report) {
 		/* the redirect itself, as kernel mode tells it at connect */
 		struct nh_relay_report at = rep;
@@ -212,7 +209,8 @@ static void user_opened(struct nh_handoff *h, struct hf_job *j)
 		at.kind = NH_REPORT_OPEN;
 		h->o.report(h->o.user, &at);
 	}
-	nh_udiag_add(h->ud, cookie, fam, &rep);
+	nh_udiag_add(h->ud, cookie, j->si.family == 6 ? AF_INET6 : AF_INET,
+		     &rep);
 }
 
 /* The tunnel is open: the program's connect() succeeds.  The kernel's
@@ -416,58 +414,32 @@ static void refuse_foreign(struct nh_handoff *h, const struct seccomp_notif *q,
 {
 	struct nh_relay_report rep;
 	struct nh_sk_info si;
-	socklen_t len = sizeof(rep.id.cookie);
 
-	memset(&rep, 0, sizeof(rep));
+	nh_notif_refusal(
+		q, fd, type == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP, dst,
+		EPERM,
+		"a socket not made in nethook's scope (passed in or taken from another process): refused",
+		&rep);
 	memset(&si, 0, sizeof(si));
-	nh_notif_identity((pid_t)q->pid, &si.pid, &si.uid, si.comm,
-			  sizeof(si.comm));
-	rep.id.pid = si.pid ? si.pid : q->pid;
-	rep.id.uid = si.uid;
-	memcpy(rep.id.comm, si.comm, sizeof(rep.id.comm));
+	if (!nh_notif_identity((pid_t)q->pid, &si.pid, &si.uid, si.comm,
+			       sizeof(si.comm))) {
+		rep.id.pid = si.pid;
+		rep.id.uid = si.uid;
+		memcpy(rep.id.comm, si.comm, sizeof(rep.id.comm));
+	}
 	rep.id.cgroup_id = h->o.cgroup_id;
-	rep.id.start_ns = rep.end_ns = nh_now_ns();
-	rep.id.family = dst->ss_family == AF_INET6 ? 6 : 4;
-	nh_addr_from_sockaddr((const void *)dst, &rep.id.orig);
-	getsockopt(fd, SOL_SOCKET, SO_COOKIE, &rep.id.cookie, &len);
-	rep.proto = type == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
-	rep.err = EPERM;
-	rep.blocked = true;
-	rep.handoff = true;
-	snprintf(rep.detail, sizeof(rep.detail),
-		 "a socket not made in nethook's scope (passed in or taken "
-		 "from another process): refused");
 	answer(h, q->id, -EPERM, false);
 	if (h->o.report)
 		h->o.report(h->o.user, &rep);
 }
 
-/* The first proxy, as the program's socket reaches it: an IPv4 proxy from
- * an IPv6 socket as ::ffff:a.b.c.d.  -EAFNOSUPPORT for an IPv6 proxy
- * from an IPv4 socket (the relay, on 127.0.0.1, takes that one). */
+/* The first proxy, as the program's socket reaches it: -EAFNOSUPPORT
+ * for an IPv6 proxy from an IPv4 socket (the relay, on 127.0.0.1, takes
+ * that one in kernel mode). */
 static int proxy_addr(const struct nh_handoff *h, int family,
 		      struct sockaddr_storage *ss, socklen_t *len)
 {
-	const struct sockaddr_storage *p = &h->o.hops[0].addr;
-	const struct sockaddr_in *p4 = (const void *)p;
-	struct sockaddr_in6 *s6 = (void *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (p->ss_family == family) {
-		*len = family == AF_INET ? sizeof(struct sockaddr_in) :
-					   sizeof(struct sockaddr_in6);
-		memcpy(ss, p, *len);
-		return 0;
-	}
-	if (family != AF_INET6)
-		return -EAFNOSUPPORT;
-	s6->sin6_family = AF_INET6;
-	s6->sin6_port = p4->sin_port;
-	s6->sin6_addr.s6_addr[10] = 0xff;
-	s6->sin6_addr.s6_addr[11] = 0xff;
-	memcpy(&s6->sin6_addr.s6_addr[12], &p4->sin_addr, 4);
-	*len = sizeof(*s6);
-	return 0;
+	return nh_sockaddr_for_family(&h->o.hops[0].addr, family, ss, len);
 }
 
 /*
@@ -694,9 +666,9 @@ static void user_connect(struct nh_handoff *h, const struct seccomp_notif *q)
 	const struct nh_bpf_rule *r;
 	struct nh_sk_info si;
 	struct hf_job *j;
-	socklen_t dlen, tolen, l = sizeof(int);
-	int fd, type, proto, fam = AF_INET, e, np;
-	char comm[NH_COMM_LEN] = "";
+	socklen_t dlen, tolen;
+	int fd, type, proto, fam, e, np;
+	bool closed;
 
 	if (nh_notif_read_addr((pid_t)q->pid, q->data.args[1], q->data.args[2],
 			       &dst, &dlen))
@@ -706,14 +678,16 @@ static void user_connect(struct nh_handoff *h, const struct seccomp_notif *q)
 		return answer(h, q->id, 0, true); /* the kernel says why */
 	type = nh_sock_type(fd);
 	proto = nh_sock_protocol(fd);
-	getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &fam, &l);
+	fam = nh_sock_domain(fd);
 	np = type == SOCK_DGRAM ? NH_PROTO_UDP : NH_PROTO_TCP;
+	/* a new connection; one connected or connecting gets the kernel's
+	 * EISCONN or EALREADY from its own connect() */
+	closed = type == SOCK_STREAM && is_closed(fd);
 	if (type == SOCK_DGRAM &&
 	    (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6))
 		((struct sockaddr_in *)&dst)->sin_port = 0; /* as UDP port 0 */
 	r = nh_umode_rule(h->um, &dst, fam, np);
-	if ((!r || r->action == NH_ACT_PASS) && type == SOCK_STREAM &&
-	    h->watch_direct && is_closed(fd)) {
+	if ((!r || r->action == NH_ACT_PASS) && h->watch_direct && closed) {
 		/* made here, to be told at its end as kernel mode tells it */
 		r = &pass_rule;
 	} else if (!r || r->action == NH_ACT_PASS) {
@@ -782,18 +756,16 @@ static void user_connect(struct nh_handoff *h, const struct seccomp_notif *q)
 		answer(h, q->id, -ENOBUFS, false);
 		goto cleanup;
 	}
+	if (!closed) {
+		answer(h, q->id, 0, true);
+		goto cleanup;
+	}
 	memset(&si, 0, sizeof(si));
-	nh_umode_identity(h->um, (pid_t)q->pid, &si.pid, &si.uid, comm);
-	memcpy(si.comm, comm, sizeof(si.comm));
+	nh_umode_identity(h->um, (pid_t)q->pid, &si.pid, &si.uid, si.comm);
 	si.start_ns = nh_now_ns();
 	si.cgroup_id = h->o.cgroup_id;
 	si.family = fam == AF_INET6 ? 6 : 4;
 	nh_addr_from_sockaddr((const void *)&dst, &si.orig);
-	if (!is_closed(fd)) {
-		/* connected or connecting: the kernel's EISCONN, EALREADY */
-		answer(h, q->id, 0, true);
-		goto cleanup;
-	}
 	j = job_new(h, q, fd, &dst, &si);
 	if (!j) {
 		answer(h, q->id, -ENOMEM, false);

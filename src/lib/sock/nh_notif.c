@@ -20,6 +20,8 @@
 #include "nethook/nethook.h"
 #include "nh_base.h"
 #include "nh_notif.h"
+#include "nh_spec.h"
+#include "nh_time.h"
 
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
@@ -204,6 +206,34 @@ int nh_sock_protocol(int fd)
 	socklen_t l = sizeof(int);
 
 	return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) ? -1 : proto;
+}
+
+int nh_sock_domain(int fd)
+{
+	int fam = AF_INET;
+	socklen_t l = sizeof(fam);
+
+	getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &fam, &l);
+	return fam;
+}
+
+void nh_notif_refusal(const struct seccomp_notif *q, int fd, int proto,
+		      const struct sockaddr_storage *dst, int err,
+		      const char *detail, struct nh_relay_report *rep)
+{
+	memset(rep, 0, sizeof(*rep));
+	rep->id.pid = q->pid;
+	rep->id.start_ns = rep->end_ns = nh_now_ns();
+	rep->id.family = dst->ss_family == AF_INET6 ? 6 : 4;
+	nh_addr_from_sockaddr((const void *)dst, &rep->id.orig);
+	if (fd >= 0)
+		rep->id.cookie = nh_sock_cookie(fd);
+	rep->proto = proto;
+	rep->err = err;
+	rep->blocked = true;
+	rep->handoff = true;
+	if (detail)
+		snprintf(rep->detail, sizeof(rep->detail), "%s", detail);
 }
 
 uint64_t nh_sock_cookie(int fd)

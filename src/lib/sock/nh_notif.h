@@ -16,6 +16,7 @@
 #include <sys/types.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
+#include "nh_report.h"
 
 /* The ABI the listeners follow; another (a 32-bit program) is not
  * theirs. */
@@ -55,6 +56,12 @@ int nh_notif_write_addr(pid_t pid, uint64_t addr, uint64_t alen_ptr,
 /* A copy of the caller's descriptor fdnum, once the notification is known
  * to be alive: >= 0, or -errno. */
 int nh_notif_getfd(int lfd, const struct seccomp_notif *q, int fdnum);
+/* A refused call as the report of a block (fd -1: no socket; detail
+ * NULL: none, as a rule's own block); who the caller is stays the
+ * caller's to fill in: rep->id.pid, uid and comm. */
+void nh_notif_refusal(const struct seccomp_notif *q, int fd, int proto,
+		      const struct sockaddr_storage *dst, int err,
+		      const char *detail, struct nh_relay_report *rep);
 /* Who the caller is, from /proc: its process, user and command. */
 int nh_notif_identity(pid_t tid, uint32_t *pid, uint32_t *uid, char *comm,
 		      size_t commlen);
@@ -62,6 +69,8 @@ int nh_notif_identity(pid_t tid, uint32_t *pid, uint32_t *uid, char *comm,
 int nh_sock_type(int fd);
 /* its IPPROTO_*, or -1 */
 int nh_sock_protocol(int fd);
+/* its AF_INET or AF_INET6 (AF_INET if it cannot be told) */
+int nh_sock_domain(int fd);
 /* its SO_COOKIE, 0 if none */
 uint64_t nh_sock_cookie(int fd);
 

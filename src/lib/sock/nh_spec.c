@@ -209,6 +209,30 @@ void nh_addr_to_sockaddr(const struct nh_bpf_addr *a,
 	}
 }
 
+int nh_sockaddr_for_family(const struct sockaddr_storage *sa, int family,
+			   struct sockaddr_storage *ss, socklen_t *len)
+{
+	const struct sockaddr_in *s4 = (const void *)sa;
+	struct sockaddr_in6 *s6 = (void *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (sa->ss_family == family &&
+	    (family == AF_INET || family == AF_INET6)) {
+		*len = family == AF_INET ? sizeof(struct sockaddr_in) :
+					   sizeof(struct sockaddr_in6);
+		memcpy(ss, sa, *len);
+		return 0;
+	}
+	if (family != AF_INET6 || sa->ss_family != AF_INET)
+		return -EAFNOSUPPORT;
+	s6->sin6_family = AF_INET6;
+	s6->sin6_port = s4->sin_port;
+	memcpy(&s6->sin6_addr, v4mapped_prefix, 12);
+	memcpy(&s6->sin6_addr.s6_addr[12], &s4->sin_addr, 4);
+	*len = sizeof(*s6);
+	return 0;
+}
+
 NH_API int nh_sockaddr_format(const struct sockaddr *sa, char *buf, size_t len)
 {
 	char host[INET6_ADDRSTRLEN];

@@ -32,5 +32,10 @@ bool nh_sockaddr_same(const struct sockaddr *a, const struct sockaddr *b);
 /* family 4 addresses come back as AF_INET; 6 as AF_INET6 */
 void nh_addr_to_sockaddr(const struct nh_bpf_addr *a,
 			 struct sockaddr_storage *ss);
+/* sa as a socket of that family connects to it: as it is for the same
+ * family (its scope id kept), an IPv4 one from an AF_INET6 socket as
+ * ::ffff:a.b.c.d.  0, or -EAFNOSUPPORT (IPv6 from an AF_INET socket). */
+int nh_sockaddr_for_family(const struct sockaddr_storage *sa, int family,
+			   struct sockaddr_storage *ss, socklen_t *len);
 
 #endif

@@ -107,11 +107,6 @@ int nh_udiag_add(struct nh_udiag *d, uint64_t cookie, int family,
 	return 0;
 }
 
-unsigned int nh_udiag_open(const struct nh_udiag *d)
-{
-	return d ? d->n : 0;
-}
-
 static struct ud_conn *find(struct nh_udiag *d, uint64_t cookie)
 {
 	struct ud_conn *c;

@@ -30,6 +30,5 @@ int nh_udiag_add(struct nh_udiag *d, uint64_t cookie, int family,
 /* Look: the connections that ended are told.  Every call looks; the
  * caller paces it. */
 void nh_udiag_poll(struct nh_udiag *d);
-unsigned int nh_udiag_open(const struct nh_udiag *d);
 
 #endif

@@ -182,26 +182,14 @@ const struct nh_bpf_rule *nh_umode_rule(const struct nh_umode *u,
 	return NULL;
 }
 
-/* a, as a socket of that family reaches it: IPv4 from an IPv6 socket as
- * ::ffff:a.b.c.d */
+/* a, as a socket of that family reaches it */
 static int addr_for(const struct nh_bpf_addr *a, int sock_family,
 		    struct sockaddr_storage *ss, socklen_t *len)
 {
-	struct sockaddr_in6 *s6 = (void *)ss;
+	struct sockaddr_storage sa;
 
-	if (!a->family || (sock_family == AF_INET && a->family == 6))
-		return -EAFNOSUPPORT;
-	if (sock_family == AF_INET) {
-		nh_addr_to_sockaddr(a, ss);
-		*len = sizeof(struct sockaddr_in);
-		return 0;
-	}
-	memset(ss, 0, sizeof(*ss));
-	s6->sin6_family = AF_INET6;
-	s6->sin6_port = htons(a->port);
-	memcpy(&s6->sin6_addr, a->addr, 16);
-	*len = sizeof(*s6);
-	return 0;
+	nh_addr_to_sockaddr(a, &sa);
+	return nh_sockaddr_for_family(&sa, sock_family, ss, len);
 }
 
 int nh_umode_target(const struct nh_umode *u, const struct nh_bpf_rule *r,
@@ -344,25 +332,14 @@ void nh_umode_refused(struct nh_umode *u, const struct seccomp_notif *q, int fd,
 {
 	struct nh_relay_report rep;
 	char comm[NH_COMM_LEN] = "";
+	uint32_t pid, uid;
 
-	memset(&rep, 0, sizeof(rep));
-	nh_umode_identity(u, (pid_t)q->pid, &rep.id.pid, &rep.id.uid, comm);
-	memcpy(rep.id.comm, comm, sizeof(rep.id.comm));
-	if (!rep.id.pid)
-		rep.id.pid = q->pid;
-	rep.id.cgroup_id = u->o.run_id;
-	rep.id.start_ns = rep.end_ns = nh_now_ns();
-	rep.id.family = dst->ss_family == AF_INET6 ? 6 : 4;
-	nh_addr_from_sockaddr((const void *)dst, &rep.id.orig);
-	if (fd >= 0)
-		rep.id.cookie = nh_sock_cookie(fd);
-	rep.proto = proto;
-	rep.err = err;
-	rep.blocked = true;
-	rep.handoff = true;
-	/* a rule's block says nothing more, as in kernel mode */
-	if (detail)
-		snprintf(rep.detail, sizeof(rep.detail), "%s", detail);
+	nh_notif_refusal(q, fd, proto, dst, err, detail, &rep);
+	if (!nh_umode_identity(u, (pid_t)q->pid, &pid, &uid, comm)) {
+		rep.id.pid = pid;
+		rep.id.uid = uid;
+		memcpy(rep.id.comm, comm, sizeof(rep.id.comm));
+	}
 	if (u->o.report)
 		u->o.report(u->o.user, &rep);
 }
@@ -399,16 +376,13 @@ static ssize_t read_iov(struct nh_umode *u, pid_t pid, uint64_t iov_ptr,
  * when it refuses). */
 static const struct nh_bpf_rule *dgram_rule(struct nh_umode *u,
 					    const struct seccomp_notif *q,
-					    int fd,
+					    int fd, int fam,
 					    struct sockaddr_storage *dst)
 {
 	const struct nh_bpf_rule *r;
-	int proto = nh_sock_protocol(fd), fam = AF_INET, err;
-	socklen_t l = sizeof(fam);
-	uint64_t cookie = nh_sock_cookie(fd);
+	int proto = nh_sock_protocol(fd), err;
 	const char *why;
 
-	getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &fam, &l);
 	/* ping sockets meet the rules as UDP to port 0, as in the kernel */
 	if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6)
 		((struct sockaddr_in *)dst)->sin_port = 0;
@@ -421,7 +395,7 @@ static const struct nh_bpf_rule *dgram_rule(struct nh_umode *u,
 	why = r->action == NH_ACT_BLOCK ?
 		      NULL :
 		      "a proxy carries no datagrams: UDP is refused (--allow-udp lets it go direct)";
-	if (!peer_said(u, (int)q->data.args[0], cookie, dst))
+	if (!peer_said(u, (int)q->data.args[0], nh_sock_cookie(fd), dst))
 		nh_umode_refused(u, q, fd,
 				 proto == IPPROTO_ICMP ||
 						 proto == IPPROTO_ICMPV6 ?
@@ -444,8 +418,7 @@ static void on_send(struct nh_umode *u, const struct seccomp_notif *q, bool msg)
 	socklen_t dlen, tolen;
 	uint64_t flags = msg ? q->data.args[2] : q->data.args[3];
 	ssize_t n;
-	int fd, type, fam = AF_INET;
-	socklen_t l = sizeof(fam);
+	int fd, type, fam;
 
 	if (msg) {
 		if (nh_notif_read(pid, q->data.args[1], &mh, sizeof(mh)) ||
@@ -472,14 +445,14 @@ static void on_send(struct nh_umode *u, const struct seccomp_notif *q, bool msg)
 		go_on(u, q);
 		goto cleanup;
 	}
-	r = dgram_rule(u, q, fd, &dst);
+	fam = nh_sock_domain(fd);
+	r = dgram_rule(u, q, fd, fam, &dst);
 	if (!r) {
 		go_on(u, q);
 		goto cleanup;
 	}
 	if (r->action != NH_ACT_DNS && r->action != NH_ACT_REDIRECT)
 		goto cleanup; /* refused */
-	getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &fam, &l);
 	if (nh_umode_target(u, r, fam, &to, &tolen)) {
 		nh_notif_answer(u->o.ans, q->id, 0, -EAFNOSUPPORT, false);
 		goto cleanup;
@@ -538,7 +511,7 @@ static void on_sendmmsg(struct nh_umode *u, const struct seccomp_notif *q)
 					    (int)q->data.args[0]);
 		if (fd < 0 || nh_sock_type(fd) != SOCK_DGRAM)
 			break;
-		r = dgram_rule(u, q, fd, &dst);
+		r = dgram_rule(u, q, fd, nh_sock_domain(fd), &dst);
 		if (!r)
 			continue;
 		if (r->action == NH_ACT_DNS || r->action == NH_ACT_REDIRECT) {
@@ -555,8 +528,8 @@ done:
 		close(fd);
 }
 
-/* Our copy of a receiving socket with an entry, and the entry: NULL when
- * the receive goes on as made. */
+/* Our copy of a socket with an entry of these kinds (a bit each), and
+ * the entry: NULL (and no copy) when the call goes on as made. */
 static struct um_peer *recv_peer(struct nh_umode *u,
 				 const struct seccomp_notif *q,
 				 unsigned int kinds, int *fd)
@@ -571,7 +544,7 @@ static struct um_peer *recv_peer(struct nh_umode *u,
 	if (*fd < 0)
 		return NULL;
 	k = peer_find(u, fdnum, nh_sock_cookie(*fd));
-	if (k >= 0)
+	if (k >= 0 && (kinds & 1u << u->peer[k].kind))
 		return &u->peer[k];
 	close(*fd);
 	*fd = -1;
@@ -688,11 +661,8 @@ static void on_recv(struct nh_umode *u, const struct seccomp_notif *q)
 
 	/* a tunnel's receives are the program's own: not even looked at */
 	e = recv_peer(u, q, 1u << NH_UPEER_DGRAM | 1u << NH_UPEER_DCONN, &fd);
-	if (!e || (e->kind != NH_UPEER_DGRAM && e->kind != NH_UPEER_DCONN)) {
-		if (fd >= 0)
-			close(fd);
+	if (!e)
 		return go_on(u, q);
-	}
 	if (recv_try(u, q, fd, &e->orig, &e->via, u->nwaits < UM_WAITS)) {
 		close(fd);
 		return;
@@ -730,11 +700,8 @@ static void on_getpeername(struct nh_umode *u, const struct seccomp_notif *q)
 	int fd, err;
 
 	e = recv_peer(u, q, 1u << NH_UPEER_TUNNEL | 1u << NH_UPEER_DCONN, &fd);
-	if (!e || (e->kind != NH_UPEER_TUNNEL && e->kind != NH_UPEER_DCONN)) {
-		if (fd >= 0)
-			close(fd);
+	if (!e)
 		return go_on(u, q);
-	}
 	ss_from(&ss, &e->orig);
 	err = nh_notif_write_addr((pid_t)q->pid, q->data.args[1],
 				  q->data.args[2], &ss);

@@ -24,7 +24,6 @@ struct nh_umode_opts {
 	struct nh_bpf_addr dns4, dns6; /* the resolver; family 0: none */
 	int ep; /* the loop's epoll set: receives that wait, wait there */
 	const struct nh_notif_ans *ans; /* the listener's, on its thread */
-	uint64_t run_id; /* the reports' cgroup_id: none in user mode */
 	/* TCP connects no rule takes are made by nethook, and told at
 	 * their end (the end events are asked for) */
 	bool watch_direct;
